@@ -1,0 +1,289 @@
+import { ConfigError } from '../errors/config-error.ts';
+import { ALL_QUEUES, DEFAULT_RETENTION, type QueueName, type RetentionOptions } from '../queues.ts';
+import { DEFAULT_DRAWING_LIMITS, type DrawingLimits } from '../schemas/drawing-request.ts';
+import { Secret } from '../secret.ts';
+import { type Env, EnvReader } from './env-reader.ts';
+
+export const DRAWING_AUTH_MODES = ['apig', 'huawei-appcode', 'aliyun-appcode', 'none'] as const;
+export type DrawingAuthMode = (typeof DRAWING_AUTH_MODES)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface PollSchedule {
+  /** First query after submit, before anything has been learned. */
+  firstMs: number;
+  /** Starting interval between queries. */
+  intervalMs: number;
+  /** Largest interval between queries. */
+  maxIntervalMs: number;
+  /** Give up (dead letter `POLL_TIMEOUT`, taskId kept) this long after submit. */
+  deadlineMs: number;
+}
+
+export interface DrawingConfig {
+  baseUrl: string | undefined;
+  submitPath: string | undefined;
+  queryPath: string | undefined;
+  authMode: DrawingAuthMode;
+  appKey: string | undefined;
+  appSecret: Secret | undefined;
+  appCode: Secret | undefined;
+  requestTimeoutMs: number;
+  concurrency: number;
+  poll: PollSchedule;
+  /** Wait after a 500/501 before that job (or, during an outage window, the queue) tries again. */
+  maintenanceBackoffMs: number;
+  /** Consecutive 500/501 answers that open a queue-wide outage window. */
+  outageStreak: number;
+  /** A job in maintenance back-off longer than this goes to the dead-letter queue. */
+  maintenanceMaxMs: number;
+  /** Queue-wide pause after a throttling answer without a hint. */
+  throttleMs: number;
+  limits: DrawingLimits;
+}
+
+export interface CmeConfig {
+  loginUrl: string;
+  apiBaseUrl: string;
+  platform: string | undefined;
+  secretId: Secret | undefined;
+  secretKey: Secret | undefined;
+  requestTimeoutMs: number;
+  concurrency: number;
+  /** Calls per second per action class, shared by every worker. */
+  rateLimitPerSec: number;
+  /** Refresh tickets older than this even if they still work (0 = only on failure). */
+  ticketMaxAgeMs: number;
+  /** `expireTime - currentTimeStamp` of login signatures. */
+  signatureValiditySec: number;
+}
+
+export interface AtelierConfig {
+  redisUrl: string | undefined;
+  queuePrefix: string;
+  port: number;
+  host: string;
+  logLevel: LogLevel;
+  apiKeys: Secret[];
+  admin: { user: string | undefined; password: Secret | undefined };
+  drawing: DrawingConfig;
+  cme: CmeConfig;
+  retry: { baseMs: number; maxMs: number };
+  callbacks: {
+    secret: Secret | undefined;
+    allowPrivateUrls: boolean;
+    timeoutMs: number;
+  };
+  retention: RetentionOptions & { deadLetterAgeSec: number };
+  worker: {
+    queues: QueueName[];
+    metricsPort: number | undefined;
+    shutdownGraceMs: number;
+    reconcileIntervalMs: number;
+  };
+  api: {
+    rateLimitPerMin: number;
+    bodyLimitBytes: number;
+    batchMaxItems: number;
+  };
+}
+
+/** Which process reads the config: decides which values are required. */
+export type ConfigRole = 'worker' | 'api' | 'cli' | 'any';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+
+/**
+ * Reads the whole configuration from the environment once, validates it, and throws a
+ * `ConfigError` naming the variable and the rule at the first problem.
+ */
+export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): AtelierConfig {
+  const e = new EnvReader(env);
+  const positive = { min: 1 };
+  const nonNegative = { min: 0 };
+
+  const queuePrefix = e.string('ATELIER_QUEUE_PREFIX', 'atelier');
+  if (queuePrefix.includes(':')) {
+    throw new ConfigError('ATELIER_QUEUE_PREFIX', 'must not contain ":"');
+  }
+
+  const drawing: DrawingConfig = {
+    baseUrl: e.url('DRAWING_BASE_URL'),
+    submitPath: e.path('DRAWING_SUBMIT_PATH'),
+    queryPath: e.path('DRAWING_QUERY_PATH'),
+    authMode: e.oneOf('DRAWING_AUTH_MODE', DRAWING_AUTH_MODES, 'apig'),
+    appKey: e.string('DRAWING_APP_KEY'),
+    appSecret: e.secret('DRAWING_APP_SECRET'),
+    appCode: e.secret('DRAWING_APP_CODE'),
+    requestTimeoutMs: e.int('DRAWING_REQUEST_TIMEOUT_MS', 15 * SECOND, positive),
+    concurrency: e.int('DRAWING_CONCURRENCY', 50, { min: 1, max: 1000 }),
+    poll: {
+      firstMs: e.int('DRAWING_POLL_FIRST_MS', 8 * SECOND, nonNegative),
+      intervalMs: e.int('DRAWING_POLL_INTERVAL_MS', 5 * SECOND, positive),
+      maxIntervalMs: e.int('DRAWING_POLL_MAX_INTERVAL_MS', 30 * SECOND, positive),
+      deadlineMs: e.int('DRAWING_POLL_DEADLINE_MS', 10 * MINUTE, positive),
+    },
+    maintenanceBackoffMs: e.int('DRAWING_MAINTENANCE_BACKOFF_MS', 2 * MINUTE, positive),
+    outageStreak: e.int('DRAWING_OUTAGE_STREAK', 5, positive),
+    maintenanceMaxMs: e.int('DRAWING_MAINTENANCE_MAX_MS', 6 * 60 * MINUTE, positive),
+    throttleMs: e.int('DRAWING_THROTTLE_MS', 1 * SECOND, positive),
+    limits: {
+      textMaxLength: e.int(
+        'DRAWING_TEXT_MAX_LENGTH',
+        DEFAULT_DRAWING_LIMITS.textMaxLength,
+        positive,
+      ),
+      styles: e.list('DRAWING_STYLES', DEFAULT_DRAWING_LIMITS.styles),
+      resolutions: e.list('DRAWING_RESOLUTIONS', DEFAULT_DRAWING_LIMITS.resolutions),
+      numMax: e.int('DRAWING_NUM_MAX', DEFAULT_DRAWING_LIMITS.numMax, positive),
+    },
+  };
+  if (drawing.poll.maxIntervalMs < drawing.poll.intervalMs) {
+    throw new ConfigError(
+      'DRAWING_POLL_MAX_INTERVAL_MS',
+      `must be at least DRAWING_POLL_INTERVAL_MS (${drawing.poll.intervalMs})`,
+    );
+  }
+  if (drawing.limits.styles.length === 0)
+    throw new ConfigError('DRAWING_STYLES', 'must list at least one style');
+  if (drawing.limits.resolutions.length === 0) {
+    throw new ConfigError('DRAWING_RESOLUTIONS', 'must list at least one resolution');
+  }
+
+  const cme: CmeConfig = {
+    loginUrl: e.url('CME_LOGIN_URL', 'https://open.cme.qcloud.com'),
+    apiBaseUrl: e.url('CME_API_BASE_URL', 'https://web-paas-api.cme.qcloud.com'),
+    platform: e.string('CME_PLATFORM'),
+    secretId: e.secret('CME_SECRET_ID'),
+    secretKey: e.secret('CME_SECRET_KEY'),
+    requestTimeoutMs: e.int('CME_REQUEST_TIMEOUT_MS', 15 * SECOND, positive),
+    concurrency: e.int('CME_CONCURRENCY', 20, { min: 1, max: 1000 }),
+    rateLimitPerSec: e.int('CME_RATE_LIMIT_PER_SEC', 20, positive),
+    ticketMaxAgeMs: e.int('CME_TICKET_MAX_AGE_MS', 0, nonNegative),
+    signatureValiditySec: e.int('CME_SIGNATURE_VALIDITY_SEC', 300, { min: 30, max: 86_400 }),
+  };
+
+  const queues = e.list('ATELIER_WORKER_QUEUES', ALL_QUEUES);
+  for (const q of queues) {
+    if (!(ALL_QUEUES as readonly string[]).includes(q)) {
+      throw new ConfigError(
+        'ATELIER_WORKER_QUEUES',
+        `must list queues among ${ALL_QUEUES.join(', ')}, got "${q}"`,
+      );
+    }
+  }
+
+  const config: AtelierConfig = {
+    redisUrl: e.string('REDIS_URL'),
+    queuePrefix,
+    port: e.int('PORT', 3000, { min: 0, max: 65_535 }),
+    host: e.string('HOST', '0.0.0.0'),
+    logLevel: e.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    apiKeys: e.list('ATELIER_API_KEYS').map((k) => new Secret(k)),
+    admin: { user: e.string('ATELIER_ADMIN_USER'), password: e.secret('ATELIER_ADMIN_PASSWORD') },
+    drawing,
+    cme,
+    retry: {
+      baseMs: e.int('ATELIER_RETRY_BASE_MS', 1 * SECOND, positive),
+      maxMs: e.int('ATELIER_RETRY_MAX_MS', 5 * MINUTE, positive),
+    },
+    callbacks: {
+      secret: e.secret('ATELIER_CALLBACK_SECRET'),
+      allowPrivateUrls: e.bool('ATELIER_CALLBACK_ALLOW_PRIVATE', false),
+      timeoutMs: e.int('ATELIER_CALLBACK_TIMEOUT_MS', 10 * SECOND, positive),
+    },
+    retention: {
+      completedAgeSec: e.int(
+        'ATELIER_KEEP_COMPLETED_AGE_SEC',
+        DEFAULT_RETENTION.completedAgeSec,
+        positive,
+      ),
+      completedCount: e.int(
+        'ATELIER_KEEP_COMPLETED_COUNT',
+        DEFAULT_RETENTION.completedCount,
+        positive,
+      ),
+      failedAgeSec: e.int('ATELIER_KEEP_FAILED_AGE_SEC', DEFAULT_RETENTION.failedAgeSec, positive),
+      failedCount: e.int('ATELIER_KEEP_FAILED_COUNT', DEFAULT_RETENTION.failedCount, positive),
+      deadLetterAgeSec: e.int('ATELIER_DEAD_LETTER_AGE_SEC', 90 * 24 * 3600, positive),
+    },
+    worker: {
+      queues: queues as QueueName[],
+      metricsPort: e.optionalInt('WORKER_METRICS_PORT', { min: 0, max: 65_535 }),
+      shutdownGraceMs: e.int('ATELIER_SHUTDOWN_GRACE_MS', 30 * SECOND, nonNegative),
+      reconcileIntervalMs: e.int('ATELIER_RECONCILE_INTERVAL_MS', 1 * MINUTE, positive),
+    },
+    api: {
+      rateLimitPerMin: e.int('ATELIER_RATE_LIMIT_PER_MIN', 600, positive),
+      bodyLimitBytes: e.int('ATELIER_BODY_LIMIT_BYTES', 64 * 1024 * 1024, { min: 1024 }),
+      batchMaxItems: e.int('ATELIER_BATCH_MAX_ITEMS', 100_000, positive),
+    },
+  };
+
+  requireForRole(config, role);
+  return config;
+}
+
+function requireForRole(config: AtelierConfig, role: ConfigRole): void {
+  if (role === 'worker') {
+    if (config.worker.queues.includes('drawing')) requireDrawingProvider(config.drawing);
+    if (config.worker.queues.includes('cme')) requireCmeProvider(config.cme);
+  }
+  if (role === 'api' && config.apiKeys.length === 0) {
+    throw new ConfigError(
+      'ATELIER_API_KEYS',
+      'is required: comma-separated bearer tokens the HTTP API accepts',
+    );
+  }
+  if (
+    role === 'api' &&
+    (config.admin.user === undefined) !== (config.admin.password === undefined)
+  ) {
+    const missing =
+      config.admin.user === undefined ? 'ATELIER_ADMIN_USER' : 'ATELIER_ADMIN_PASSWORD';
+    throw new ConfigError(missing, 'is required when the other dashboard login variable is set');
+  }
+}
+
+const WHY_DRAWING = 'for the drawing worker (or leave "drawing" out of ATELIER_WORKER_QUEUES)';
+const WHY_CME = 'for the CME worker (or leave "cme" out of ATELIER_WORKER_QUEUES)';
+
+/** Throws unless the drawing provider endpoint and the credentials its auth mode needs are set. */
+export function requireDrawingProvider(drawing: DrawingConfig): void {
+  if (drawing.baseUrl === undefined)
+    throw new ConfigError('DRAWING_BASE_URL', `is required ${WHY_DRAWING}`);
+  if (drawing.submitPath === undefined)
+    throw new ConfigError('DRAWING_SUBMIT_PATH', `is required ${WHY_DRAWING}`);
+  if (drawing.queryPath === undefined)
+    throw new ConfigError('DRAWING_QUERY_PATH', `is required ${WHY_DRAWING}`);
+  switch (drawing.authMode) {
+    case 'apig':
+      if (drawing.appKey === undefined)
+        throw new ConfigError('DRAWING_APP_KEY', 'is required when DRAWING_AUTH_MODE=apig');
+      if (drawing.appSecret === undefined) {
+        throw new ConfigError('DRAWING_APP_SECRET', 'is required when DRAWING_AUTH_MODE=apig');
+      }
+      break;
+    case 'huawei-appcode':
+    case 'aliyun-appcode':
+      if (drawing.appCode === undefined) {
+        throw new ConfigError(
+          'DRAWING_APP_CODE',
+          `is required when DRAWING_AUTH_MODE=${drawing.authMode}`,
+        );
+      }
+      break;
+    case 'none':
+      break;
+  }
+}
+
+/** Throws unless the CME platform and keys are set. */
+export function requireCmeProvider(cme: CmeConfig): void {
+  if (cme.platform === undefined) throw new ConfigError('CME_PLATFORM', `is required ${WHY_CME}`);
+  if (cme.secretId === undefined) throw new ConfigError('CME_SECRET_ID', `is required ${WHY_CME}`);
+  if (cme.secretKey === undefined)
+    throw new ConfigError('CME_SECRET_KEY', `is required ${WHY_CME}`);
+}

@@ -1,0 +1,110 @@
+import { ConfigError } from '../errors/config-error.ts';
+import { Secret } from '../secret.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads typed values out of an environment. Every reader names the variable in its error,
+ * and blank values count as unset (so `FOO=` in a .env file does not mean "empty string").
+ */
+export class EnvReader {
+  readonly #env: Env;
+
+  constructor(env: Env) {
+    this.#env = env;
+  }
+
+  raw(name: string): string | undefined {
+    const value = this.#env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  has(name: string): boolean {
+    return this.raw(name) !== undefined;
+  }
+
+  string(name: string, fallback: string): string;
+  string(name: string): string | undefined;
+  string(name: string, fallback?: string): string | undefined {
+    return this.raw(name) ?? fallback;
+  }
+
+  required(name: string, why: string): string {
+    const value = this.raw(name);
+    if (value === undefined) throw new ConfigError(name, `is required ${why}`);
+    return value;
+  }
+
+  secret(name: string): Secret | undefined {
+    const value = this.raw(name);
+    return value === undefined ? undefined : new Secret(value);
+  }
+
+  int(name: string, fallback: number, bounds: { min?: number; max?: number } = {}): number {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+    const value = Number(raw);
+    const { min, max } = bounds;
+    if (min !== undefined && value < min)
+      throw new ConfigError(name, `must be at least ${min}, got ${value}`);
+    if (max !== undefined && value > max)
+      throw new ConfigError(name, `must be at most ${max}, got ${value}`);
+    return value;
+  }
+
+  optionalInt(name: string, bounds: { min?: number; max?: number } = {}): number | undefined {
+    return this.has(name) ? this.int(name, 0, bounds) : undefined;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.raw(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+    throw new ConfigError(name, `must be true or false, got "${raw}"`);
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      throw new ConfigError(name, `must be one of ${allowed.join(' | ')}, got "${raw}"`);
+    }
+    return raw as T;
+  }
+
+  list(name: string, fallback: readonly string[] = []): string[] {
+    const raw = this.raw(name);
+    if (raw === undefined) return [...fallback];
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  }
+
+  url(name: string, fallback: string): string;
+  url(name: string): string | undefined;
+  url(name: string, fallback?: string): string | undefined {
+    const raw = this.raw(name) ?? fallback;
+    if (raw === undefined) return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new ConfigError(name, 'must be an absolute URL');
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new ConfigError(name, `must be an http(s) URL, got ${parsed.protocol}`);
+    }
+    return raw.replace(/\/+$/, '');
+  }
+
+  path(name: string): string | undefined {
+    const raw = this.raw(name);
+    if (raw === undefined) return undefined;
+    if (!raw.startsWith('/'))
+      throw new ConfigError(name, `must be a path starting with "/", got "${raw}"`);
+    return raw;
+  }
+}

@@ -1,0 +1,98 @@
+export {
+  type AtelierConfig,
+  type CmeConfig,
+  type ConfigRole,
+  DRAWING_AUTH_MODES,
+  type DrawingAuthMode,
+  type DrawingConfig,
+  LOG_LEVELS,
+  type LogLevel,
+  loadConfig,
+  type PollSchedule,
+  requireCmeProvider,
+  requireDrawingProvider,
+} from './config/config.ts';
+export { type Env, EnvReader } from './config/env-reader.ts';
+export type { DeadLetter } from './dead-letter.ts';
+export { AtelierError, type AtelierErrorOptions, hasCode } from './errors/atelier-error.ts';
+export { ConfigError } from './errors/config-error.ts';
+export {
+  type FailureKind,
+  isProviderError,
+  ProviderError,
+  type ProviderErrorOptions,
+  type ProviderName,
+} from './errors/provider-error.ts';
+export { ValidationError, type ValidationIssue } from './errors/validation-error.ts';
+export { jobIdFor, kindOfJobId } from './job-id.ts';
+export type {
+  AnyJobData,
+  AnyJobResult,
+  AttemptRecord,
+  CallbackEvent,
+  CallbackJobData,
+  CmeJobData,
+  CmeOperation,
+  CmeResult,
+  DrawingJobData,
+  DrawingJobState,
+  DrawingResult,
+  JobKind,
+  JobMeta,
+  JobPayloadMap,
+} from './job-payloads.ts';
+export {
+  createLogger,
+  type Logger,
+  type LoggerFactoryOptions,
+  REDACT_PATHS,
+  SECRET_FIELDS,
+} from './logger.ts';
+export { failure, OUTCOME_KINDS, type Outcome, type OutcomeKind } from './outcome.ts';
+export {
+  ALL_QUEUES,
+  ATELIER_BACKOFF,
+  DEFAULT_ATTEMPTS,
+  DEFAULT_RETENTION,
+  defaultJobOptions,
+  QUEUE_NAMES,
+  type QueueName,
+  type RetentionOptions,
+} from './queues.ts';
+export {
+  createRedisConnection,
+  isClusterUrl,
+  type RedisClient,
+  type RedisConnectionOptions,
+  type RedisRole,
+  redisReady,
+} from './redis.ts';
+export { type AtelierKeys, atelierKeys } from './redis-keys.ts';
+export {
+  CME_ACTION_PARAMS,
+  CME_ACTIONS,
+  CME_USER_ID_PATTERN,
+  type CmeAction,
+  type CmeActionParams,
+  type CmeOperationRequest,
+  cmeOperationEnvelopeSchema,
+  type ParsedCmeOperationRequest,
+  parseCmeOperationRequest,
+} from './schemas/cme-operation-request.ts';
+export {
+  DEFAULT_PRIORITY,
+  IDEMPOTENCY_KEY_MAX_LENGTH,
+  PRIORITY_MAX,
+  PRIORITY_MIN,
+} from './schemas/common-fields.ts';
+export {
+  DEFAULT_DRAWING_LIMITS,
+  type DrawingLimits,
+  type DrawingRequest,
+  type DrawingTask,
+  drawingRequestSchema,
+  drawingTaskSchema,
+  type ParsedDrawingRequest,
+} from './schemas/drawing-request.ts';
+export { toIssues, validate } from './schemas/validate.ts';
+export { REDACTED, Secret, scrubUrl } from './secret.ts';

@@ -1,0 +1,26 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { JobKind } from './job-payloads.ts';
+
+const KIND_PREFIX: Record<JobKind, string> = { drawing: 'dr', cme: 'cm' };
+const SAFE_KEY = /^[A-Za-z0-9_.-]{1,120}$/;
+
+/**
+ * The BullMQ job id for a new job. An idempotency key becomes the id (so enqueuing it again
+ * finds the same job): kept readable when it is made of safe characters, hashed otherwise
+ * (BullMQ ids cannot contain `:` nor be bare integers). The kind prefix keeps ids unique
+ * across kinds; `_` marks a readable key, `~` a hashed one, so the two never collide.
+ */
+export function jobIdFor(kind: JobKind, idempotencyKey?: string): string {
+  const prefix = KIND_PREFIX[kind];
+  if (idempotencyKey === undefined) return `${prefix}_${randomUUID()}`;
+  if (SAFE_KEY.test(idempotencyKey)) return `${prefix}_${idempotencyKey}`;
+  const digest = createHash('sha256').update(idempotencyKey, 'utf8').digest('base64url');
+  return `${prefix}~${digest}`;
+}
+
+/** The kind a job id belongs to, or undefined for ids Atelier did not mint. */
+export function kindOfJobId(id: string): JobKind | undefined {
+  if (id.startsWith('dr_') || id.startsWith('dr~')) return 'drawing';
+  if (id.startsWith('cm_') || id.startsWith('cm~')) return 'cme';
+  return undefined;
+}

@@ -1,0 +1,94 @@
+import type { CmeAction } from './schemas/cme-operation-request.ts';
+import type { DrawingTask } from './schemas/drawing-request.ts';
+
+/** Where a job came from and where its outcome goes; set by the producer. */
+export interface JobMeta {
+  enqueuedAt: number;
+  callbackUrl?: string;
+  idempotencyKey?: string;
+  batchId?: string;
+  /** Position of the item in its batch (0-based, input order). */
+  batchIndex?: number;
+}
+
+/** One failed attempt, kept in job data so a dead letter can carry the whole story. */
+export interface AttemptRecord {
+  attempt: number;
+  at: number;
+  code: string;
+  message: string;
+}
+
+/** Progress of a drawing job, written by the worker (`updateData`) as it goes. */
+export interface DrawingJobState {
+  /** Provider task id, persisted right after submit: its presence means "never submit again". */
+  taskId?: string;
+  submittedAt?: number;
+  polls: number;
+  lastPollAt?: number;
+  /** When the current 500/501 streak for this job began (maintenance back-off). */
+  maintenanceSince?: number;
+}
+
+export interface DrawingJobData {
+  kind: 'drawing';
+  task: DrawingTask;
+  meta: JobMeta;
+  state?: DrawingJobState;
+  history?: AttemptRecord[];
+}
+
+export interface CmeOperation {
+  userId: string;
+  action: CmeAction;
+  params: Record<string, unknown>;
+}
+
+export interface CmeJobData {
+  kind: 'cme';
+  operation: CmeOperation;
+  meta: JobMeta;
+  history?: AttemptRecord[];
+}
+
+export type JobKind = 'drawing' | 'cme';
+
+/** A finished drawing. */
+export interface DrawingResult {
+  taskId: string;
+  images: string[];
+  createTime?: string;
+  polls: number;
+  submittedAt: number;
+  finishedAt: number;
+}
+
+/** A finished CME operation: the action's `Data` (when it returns any) and what was done. */
+export interface CmeResult {
+  action: CmeAction;
+  userId: string;
+  outcome: 'done' | 'already-gone';
+  /** Set when a delete found the material already gone (counted as done). */
+  alreadyGone?: true;
+  data?: unknown;
+}
+
+/** The payload of a callback delivery job. */
+export interface CallbackJobData {
+  url: string;
+  /** `job.completed` | `job.dead` | `batch.completed` */
+  event: CallbackEvent;
+  body: Record<string, unknown>;
+}
+
+export type CallbackEvent = 'job.completed' | 'job.dead' | 'batch.completed';
+
+/** BullMQ generics per queue. */
+export interface JobPayloadMap {
+  drawing: { data: DrawingJobData; result: DrawingResult };
+  cme: { data: CmeJobData; result: CmeResult };
+  callbacks: { data: CallbackJobData; result: { status: number } };
+}
+
+export type AnyJobData = DrawingJobData | CmeJobData;
+export type AnyJobResult = DrawingResult | CmeResult;

@@ -1,0 +1,42 @@
+/**
+ * Atelier's own Redis keys (BullMQ's are its own business). All live under the BullMQ prefix,
+ * so a hash-tagged prefix (`{atelier}`) puts every key of a deployment in one cluster slot.
+ */
+export function atelierKeys(prefix: string) {
+  const sys = `${prefix}:sys`;
+  return {
+    deadLetters: {
+      entries: `${sys}:dlq:entries`,
+      byTime: `${sys}:dlq:by-time`,
+      byCode: (code: string) => `${sys}:dlq:code:${code}`,
+      byQueue: (queue: string) => `${sys}:dlq:queue:${queue}`,
+      byBatch: (batchId: string) => `${sys}:dlq:batch:${batchId}`,
+      codes: `${sys}:dlq:codes`,
+    },
+    batch: {
+      index: `${sys}:batches`,
+      meta: (id: string) => `${sys}:batch:${id}`,
+      items: (id: string) => `${sys}:batch:${id}:items`,
+      results: (id: string) => `${sys}:batch:${id}:results`,
+    },
+    drawing: {
+      outage: `${sys}:drawing:outage`,
+      probe: `${sys}:drawing:probe`,
+      maintenanceStreak: `${sys}:drawing:maintenance-streak`,
+      throttle: `${sys}:drawing:throttle`,
+      halt: `${sys}:drawing:halt`,
+      durations: (shape: string) => `${sys}:drawing:durations:${shape}`,
+    },
+    cme: {
+      ticket: (platform: string, userId: string) => `${sys}:cme:ticket:${platform}:${userId}`,
+      ticketLock: (platform: string, userId: string) =>
+        `${sys}:cme:ticket-lock:${platform}:${userId}`,
+      ticketIndex: `${sys}:cme:tickets`,
+      rate: (actionClass: string) => `${sys}:cme:rate:${actionClass}`,
+      halt: `${sys}:cme:halt`,
+    },
+    recentErrors: `${sys}:recent-errors`,
+  };
+}
+
+export type AtelierKeys = ReturnType<typeof atelierKeys>;

@@ -13,7 +13,15 @@ export {
   requireDrawingProvider,
 } from './config/config.ts';
 export { type Env, EnvReader } from './config/env-reader.ts';
+export {
+  type BatchInfo,
+  type BatchItemResult,
+  type BatchItemState,
+  BatchLedger,
+  type BatchState,
+} from './batch-ledger.ts';
 export type { DeadLetter } from './dead-letter.ts';
+export { type DeadLetterFilter, type DeadLetterPage, DeadLetterStore } from './dead-letter-store.ts';
 export { AtelierError, type AtelierErrorOptions, hasCode } from './errors/atelier-error.ts';
 export { ConfigError } from './errors/config-error.ts';
 export {
@@ -40,6 +48,7 @@ export type {
   JobKind,
   JobMeta,
   JobPayloadMap,
+  PollPlan,
 } from './job-payloads.ts';
 export {
   createLogger,

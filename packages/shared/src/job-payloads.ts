@@ -9,6 +9,8 @@ export interface JobMeta {
   batchId?: string;
   /** Position of the item in its batch (0-based, input order). */
   batchIndex?: number;
+  /** How many times a dead letter of this job was replayed. */
+  replays?: number;
 }
 
 /** One failed attempt, kept in job data so a dead letter can carry the whole story. */
@@ -26,8 +28,19 @@ export interface DrawingJobState {
   submittedAt?: number;
   polls: number;
   lastPollAt?: number;
+  /** Set when a dead letter is replayed: polling restarts its deadline from here. */
+  resumedAt?: number;
+  /** How the next poll was planned (the learned schedule checks its guess against the answer). */
+  plan?: PollPlan;
   /** When the current 500/501 streak for this job began (maintenance back-off). */
   maintenanceSince?: number;
+}
+
+export interface PollPlan {
+  /** `first`/`second`: aimed by the learned schedule; `hint`: provider's `waiting`; `interval`: fixed steps. */
+  by: 'first' | 'second' | 'hint' | 'interval';
+  /** Offset of the planned poll from submit (ms). */
+  offsetMs: number;
 }
 
 export interface DrawingJobData {

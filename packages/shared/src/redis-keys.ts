@@ -24,7 +24,6 @@ export function atelierKeys(prefix: string) {
       probe: `${sys}:drawing:probe`,
       maintenanceStreak: `${sys}:drawing:maintenance-streak`,
       throttle: `${sys}:drawing:throttle`,
-      halt: `${sys}:drawing:halt`,
       durations: (shape: string) => `${sys}:drawing:durations:${shape}`,
     },
     cme: {
@@ -33,8 +32,9 @@ export function atelierKeys(prefix: string) {
         `${sys}:cme:ticket-lock:${platform}:${userId}`,
       ticketIndex: `${sys}:cme:tickets`,
       rate: (actionClass: string) => `${sys}:cme:rate:${actionClass}`,
-      halt: `${sys}:cme:halt`,
     },
+    /** Why a queue was paused by Atelier itself (bad credentials, quota): JSON. */
+    halt: (queue: string) => `${sys}:halt:${queue}`,
     recentErrors: `${sys}:recent-errors`,
   };
 }

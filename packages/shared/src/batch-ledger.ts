@@ -1,0 +1,194 @@
+import type { RedisClient } from './redis.ts';
+import { atelierKeys } from './redis-keys.ts';
+
+export type BatchState = 'open' | 'completed';
+export type BatchItemState = 'completed' | 'dead';
+
+export interface BatchInfo {
+  id: string;
+  total: number;
+  completed: number;
+  dead: number;
+  pending: number;
+  state: BatchState;
+  createdAt: number;
+  /** Items enqueued so far (equals `total` once the batch is fully accepted). */
+  enqueued: number;
+  callbackUrl?: string;
+  completedAt?: number;
+}
+
+/** One line of a batch's results, in input order. */
+export interface BatchItemResult {
+  index: number;
+  jobId: string;
+  state: BatchItemState | 'pending';
+  images?: string[];
+  taskId?: string;
+  code?: string;
+  message?: string;
+}
+
+/**
+ * Records an item's outcome once. Counters move only when the item's state changes, so an
+ * item retried, replayed or settled twice by a crashed worker is counted once. Returns
+ * {changed, batchJustCompleted} — the latter is 1 for exactly one call per completion.
+ * Item values are "<c|d>|<json>".
+ */
+const SETTLE = `
+local prev = redis.call('HGET', KEYS[2], ARGV[1])
+local new = ARGV[2]
+if prev and string.sub(prev, 1, 1) == string.sub(new, 1, 1) then return {0, 0} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
+redis.call('HSET', KEYS[2], ARGV[1], new)
+if prev then
+  if string.sub(prev, 1, 1) == 'd' then redis.call('HINCRBY', KEYS[1], 'dead', -1) end
+  if string.sub(prev, 1, 1) == 'c' then redis.call('HINCRBY', KEYS[1], 'completed', -1) end
+end
+if string.sub(new, 1, 1) == 'c' then redis.call('HINCRBY', KEYS[1], 'completed', 1)
+else redis.call('HINCRBY', KEYS[1], 'dead', 1) end
+local m = redis.call('HMGET', KEYS[1], 'total', 'completed', 'dead', 'state', 'enqueued')
+local total, done = tonumber(m[1]), tonumber(m[2]) + tonumber(m[3])
+if m[4] == 'open' and done >= total and tonumber(m[5]) >= total then
+  redis.call('HSET', KEYS[1], 'state', 'completed', 'completedAt', ARGV[3])
+  return {1, 1}
+end
+return {1, 0}
+`;
+
+/** Undoes a dead item (its dead letter is being replayed): pending again, batch reopened. */
+const REOPEN = `
+local prev = redis.call('HGET', KEYS[2], ARGV[1])
+if not prev or string.sub(prev, 1, 1) ~= 'd' then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'dead', -1)
+redis.call('HSET', KEYS[1], 'state', 'open')
+redis.call('HDEL', KEYS[1], 'completedAt')
+return 1
+`;
+
+/** Creates the record and indexes it, unless it exists. */
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return 1
+`;
+
+/** Counts enqueued items; completes the batch if every item had already settled. */
+const ENQUEUED = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local enq = redis.call('HINCRBY', KEYS[1], 'enqueued', tonumber(ARGV[1]))
+local m = redis.call('HMGET', KEYS[1], 'total', 'completed', 'dead', 'state')
+if m[4] == 'open' and enq >= tonumber(m[1]) and tonumber(m[2]) + tonumber(m[3]) >= tonumber(m[1]) then
+  redis.call('HSET', KEYS[1], 'state', 'completed', 'completedAt', ARGV[2])
+  return 2
+end
+return 1
+`;
+
+/**
+ * Exact progress and results of bulk batches, shared by the producer (create, read) and
+ * workers (settle items). Keys live under the deployment prefix.
+ */
+export class BatchLedger {
+  readonly #redis: RedisClient;
+  readonly #keys: ReturnType<typeof atelierKeys>['batch'];
+
+  constructor(redis: RedisClient, prefix: string) {
+    this.#redis = redis;
+    this.#keys = atelierKeys(prefix).batch;
+  }
+
+  /** Creates the batch record (before its items are enqueued). False if it already exists. */
+  async create(id: string, total: number, options: { callbackUrl?: string; createdAt?: number } = {}): Promise<boolean> {
+    const createdAt = options.createdAt ?? Date.now();
+    const fields: Record<string, string> = {
+      total: String(total),
+      completed: '0',
+      dead: '0',
+      enqueued: '0',
+      state: 'open',
+      createdAt: String(createdAt),
+    };
+    if (options.callbackUrl) fields.callbackUrl = options.callbackUrl;
+    const flat = Object.entries(fields).flat();
+    const created = await this.#redis.eval(
+      CREATE,
+      2,
+      this.#keys.meta(id),
+      this.#keys.index,
+      id,
+      String(createdAt),
+      ...flat,
+    );
+    if (created === 0) return false;
+    return true;
+  }
+
+  /** Records that `count` more items are in the queue; returns true if that completed the batch. */
+  async markEnqueued(id: string, count: number): Promise<boolean> {
+    const result = await this.#redis.eval(ENQUEUED, 1, this.#keys.meta(id), String(count), String(Date.now()));
+    return result === 2;
+  }
+
+  /**
+   * Records an item's final state and result line. Idempotent per (item, state).
+   * `batchCompleted` is true for exactly one call: the one that settled the last item.
+   */
+  async settle(
+    id: string,
+    result: BatchItemResult & { state: BatchItemState },
+  ): Promise<{ changed: boolean; batchCompleted: boolean }> {
+    const value = `${result.state === 'completed' ? 'c' : 'd'}|${JSON.stringify(result)}`;
+    const reply = (await this.#redis.eval(
+      SETTLE,
+      2,
+      this.#keys.meta(id),
+      this.#keys.items(id),
+      String(result.index),
+      value,
+      String(Date.now()),
+    )) as [number, number];
+    return { changed: reply[0] === 1, batchCompleted: reply[1] === 1 };
+  }
+
+  /** A dead item is being replayed: back to pending; the batch reopens. */
+  async reopen(id: string, index: number): Promise<boolean> {
+    const result = await this.#redis.eval(REOPEN, 2, this.#keys.meta(id), this.#keys.items(id), String(index));
+    return result === 1;
+  }
+
+  async get(id: string): Promise<BatchInfo | undefined> {
+    const raw = await this.#redis.hgetall(this.#keys.meta(id));
+    if (!raw.total) return undefined;
+    const total = Number(raw.total);
+    const completed = Number(raw.completed ?? 0);
+    const dead = Number(raw.dead ?? 0);
+    return {
+      id,
+      total,
+      completed,
+      dead,
+      pending: total - completed - dead,
+      state: raw.state === 'completed' ? 'completed' : 'open',
+      createdAt: Number(raw.createdAt),
+      enqueued: Number(raw.enqueued ?? 0),
+      ...(raw.callbackUrl ? { callbackUrl: raw.callbackUrl } : {}),
+      ...(raw.completedAt ? { completedAt: Number(raw.completedAt) } : {}),
+    };
+  }
+
+  /** Settled result lines for a range of item indexes (missing = still pending). */
+  async results(id: string, fromIndex: number, count: number): Promise<Array<BatchItemResult | undefined>> {
+    if (count <= 0) return [];
+    const fields = Array.from({ length: count }, (_, i) => String(fromIndex + i));
+    const values = await this.#redis.hmget(this.#keys.items(id), ...fields);
+    return values.map((v) => (v ? (JSON.parse(v.slice(2)) as BatchItemResult) : undefined));
+  }
+
+  /** Batch ids, newest first. */
+  async list(limit = 50, offset = 0): Promise<string[]> {
+    return this.#redis.zrevrange(this.#keys.index, offset, offset + limit - 1);
+  }
+}

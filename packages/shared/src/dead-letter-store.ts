@@ -1,0 +1,154 @@
+import type { DeadLetter } from './dead-letter.ts';
+import type { RedisClient } from './redis.ts';
+import { atelierKeys } from './redis-keys.ts';
+
+export interface DeadLetterFilter {
+  queue?: string;
+  code?: string;
+  batchId?: string;
+  /** Inclusive bounds on `failedAt` (epoch ms). */
+  since?: number;
+  until?: number;
+}
+
+export interface DeadLetterPage {
+  items: DeadLetter[];
+  total: number;
+}
+
+/**
+ * Inserts the entry unless one exists for the job id: the entry hash, a time index and
+ * indexes by code, queue and batch, all in one script. Returns 1 when inserted, 0 when kept.
+ */
+const INSERT = `
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+redis.call('HINCRBY', KEYS[5], ARGV[4], 1)
+if KEYS[6] then redis.call('ZADD', KEYS[6], ARGV[3], ARGV[1]) end
+return 1
+`;
+
+/** Removes the entry and its index rows; returns the removed JSON (or false). */
+const REMOVE = `
+local json = redis.call('HGET', KEYS[1], ARGV[1])
+if not json then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+if redis.call('HINCRBY', KEYS[5], ARGV[2], -1) <= 0 then redis.call('HDEL', KEYS[5], ARGV[2]) end
+if KEYS[6] then redis.call('ZREM', KEYS[6], ARGV[1]) end
+return json
+`;
+
+/**
+ * The dead-letter queue: one entry per job id, in Redis under the deployment's prefix.
+ * Used by workers (insert), the API, CLI and dashboard (list, get, remove for replay/purge).
+ */
+export class DeadLetterStore {
+  readonly #redis: RedisClient;
+  readonly #keys: ReturnType<typeof atelierKeys>['deadLetters'];
+
+  constructor(redis: RedisClient, prefix: string) {
+    this.#redis = redis;
+    this.#keys = atelierKeys(prefix).deadLetters;
+  }
+
+  /** Idempotent: returns false when an entry for this job id already exists (the first one stays). */
+  async insert(entry: DeadLetter): Promise<boolean> {
+    const k = this.#keys;
+    const keys = [k.entries, k.byTime, k.byCode(entry.code), k.byQueue(entry.queue), k.codes];
+    if (entry.meta.batchId) keys.push(k.byBatch(entry.meta.batchId));
+    const inserted = await this.#redis.eval(
+      INSERT,
+      keys.length,
+      ...keys,
+      entry.id,
+      JSON.stringify(entry),
+      String(entry.failedAt),
+      entry.code,
+    );
+    return inserted === 1;
+  }
+
+  async get(id: string): Promise<DeadLetter | undefined> {
+    const json = await this.#redis.hget(this.#keys.entries, id);
+    return json ? (JSON.parse(json) as DeadLetter) : undefined;
+  }
+
+  async has(id: string): Promise<boolean> {
+    return (await this.#redis.hexists(this.#keys.entries, id)) === 1;
+  }
+
+  /** Removes an entry (replay or purge); returns it, or undefined when there was none. */
+  async remove(id: string): Promise<DeadLetter | undefined> {
+    const entry = await this.get(id);
+    if (!entry) return undefined;
+    const k = this.#keys;
+    const keys = [k.entries, k.byTime, k.byCode(entry.code), k.byQueue(entry.queue), k.codes];
+    if (entry.meta.batchId) keys.push(k.byBatch(entry.meta.batchId));
+    const json = await this.#redis.eval(REMOVE, keys.length, ...keys, id, entry.code);
+    return typeof json === 'string' ? (JSON.parse(json) as DeadLetter) : undefined;
+  }
+
+  /** Entries newest first, filtered by queue, code, batch and time. */
+  async list(filter: DeadLetterFilter = {}, page: { offset?: number; limit?: number } = {}): Promise<DeadLetterPage> {
+    const { offset = 0, limit = 50 } = page;
+    const ids = await this.ids(filter);
+    const slice = ids.slice(offset, offset + limit);
+    const items = slice.length === 0 ? [] : await this.#redis.hmget(this.#keys.entries, ...slice);
+    return {
+      total: ids.length,
+      items: items.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as DeadLetter),
+    };
+  }
+
+  /** Ids matching a filter, newest first (the most selective index is read, the rest checked). */
+  async ids(filter: DeadLetterFilter = {}): Promise<string[]> {
+    const k = this.#keys;
+    const index = filter.batchId
+      ? k.byBatch(filter.batchId)
+      : filter.code
+        ? k.byCode(filter.code)
+        : filter.queue
+          ? k.byQueue(filter.queue)
+          : k.byTime;
+    const max = filter.until === undefined ? '+inf' : String(filter.until);
+    const min = filter.since === undefined ? '-inf' : String(filter.since);
+    let ids = await this.#redis.zrevrangebyscore(index, max, min);
+    const needsCheck =
+      (filter.code && index !== k.byCode(filter.code)) || (filter.queue && index !== k.byQueue(filter.queue));
+    if (needsCheck && ids.length > 0) {
+      const checks: Array<Promise<(string | null)[]>> = [];
+      if (filter.code) checks.push(this.#scores(k.byCode(filter.code), ids));
+      if (filter.queue) checks.push(this.#scores(k.byQueue(filter.queue), ids));
+      const results = await Promise.all(checks);
+      ids = ids.filter((_, i) => results.every((scores) => scores[i] !== null));
+    }
+    return ids;
+  }
+
+  /** Number of entries per code. */
+  async countByCode(): Promise<Record<string, number>> {
+    const raw = await this.#redis.hgetall(this.#keys.codes);
+    return Object.fromEntries(Object.entries(raw).map(([code, n]) => [code, Number(n)]));
+  }
+
+  async count(): Promise<number> {
+    return this.#redis.hlen(this.#keys.entries);
+  }
+
+  /** Removes entries older than `olderThanMs` epoch; returns how many. */
+  async purgeOlderThan(olderThanMs: number): Promise<number> {
+    const ids = await this.#redis.zrangebyscore(this.#keys.byTime, '-inf', String(olderThanMs));
+    let removed = 0;
+    for (const id of ids) if (await this.remove(id)) removed++;
+    return removed;
+  }
+
+  async #scores(key: string, ids: string[]): Promise<(string | null)[]> {
+    return this.#redis.zmscore(key, ...ids);
+  }
+}

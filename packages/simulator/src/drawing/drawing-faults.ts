@@ -1,0 +1,186 @@
+/** Business codes that can be injected at a rate. */
+export type DrawingFaultCode = 201 | 202 | 400 | 500 | 501 | 999;
+export const DRAWING_FAULT_CODES: readonly DrawingFaultCode[] = Object.freeze([
+  201, 202, 400, 500, 501, 999,
+]);
+
+/** Probability (0..1) per request of answering each code instead of working normally. */
+export type DrawingCodeRates = Partial<Record<DrawingFaultCode, number>>;
+
+/** Which gateway answers throttling and quota faults. */
+export type GatewayFlavour = 'huawei' | 'aliyun';
+
+/**
+ * Gateway quota faults: Huawei HTTP 405 `APIGW.0501` (used up) / `APIGW.0502` (frozen);
+ * Aliyun HTTP 403 `Quota Exhausted` / `Quota Expired`.
+ */
+export type DrawingQuotaFault =
+  | 'huawei-used-up'
+  | 'huawei-frozen'
+  | 'aliyun-exhausted'
+  | 'aliyun-expired';
+
+/** Everything the simulator can be told to get wrong. Rates are probabilities in 0..1. */
+export interface DrawingFaults {
+  submitCodeRates: DrawingCodeRates;
+  queryCodeRates: DrawingCodeRates;
+  /** A submit whose text contains one of these answers code 202. */
+  blockedWords: readonly string[];
+  /** Submits + queries above `qps` in any sliding second are throttled (style: the gateway's). */
+  throttle: { qps: number; style?: GatewayFlavour } | null;
+  quota: DrawingQuotaFault | null;
+  /** Every call answers `code` until the clock reaches `untilEpochMs`. */
+  maintenance: { code: 500 | 501; untilEpochMs: number } | null;
+  /** Added to every answer. */
+  delayMs: number;
+  /** With probability `slowRate`, `slowDelayMs` more. */
+  slowRate: number;
+  slowDelayMs: number;
+  /** Socket destroyed without an answer (before the call is processed). */
+  dropRate: number;
+  /** The answer is processed, then cut short so it is not valid JSON. */
+  malformedRate: number;
+  /** A finished task fails for good with status `badStatus` instead of 1. */
+  badStatusRate: number;
+  badStatus: number;
+}
+
+export type DrawingFaultPatch = Partial<DrawingFaults>;
+
+export function noDrawingFaults(): DrawingFaults {
+  return {
+    submitCodeRates: {},
+    queryCodeRates: {},
+    blockedWords: [],
+    throttle: null,
+    quota: null,
+    maintenance: null,
+    delayMs: 0,
+    slowRate: 0,
+    slowDelayMs: 0,
+    dropRate: 0,
+    malformedRate: 0,
+    badStatusRate: 0,
+    badStatus: 9,
+  };
+}
+
+const QUOTAS: readonly string[] = [
+  'huawei-used-up',
+  'huawei-frozen',
+  'aliyun-exhausted',
+  'aliyun-expired',
+];
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function rate(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+    throw new RangeError(`faults.${field} must be a number between 0 and 1`);
+  }
+  return value;
+}
+
+function durationMs(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`faults.${field} must be a finite number of ms >= 0`);
+  }
+  return value;
+}
+
+function codeRates(value: unknown, field: string): DrawingCodeRates {
+  if (!isRecord(value)) throw new TypeError(`faults.${field} must be an object of code → rate`);
+  const rates: DrawingCodeRates = {};
+  let total = 0;
+  for (const [key, given] of Object.entries(value)) {
+    const code = Number(key) as DrawingFaultCode;
+    if (!DRAWING_FAULT_CODES.includes(code)) {
+      throw new RangeError(
+        `faults.${field}: ${key} is not one of ${DRAWING_FAULT_CODES.join(', ')}`,
+      );
+    }
+    rates[code] = rate(given, `${field}.${key}`);
+    total += rates[code];
+  }
+  if (total > 1) throw new RangeError(`faults.${field}: rates add up to more than 1`);
+  return rates;
+}
+
+function throttle(value: unknown): DrawingFaults['throttle'] {
+  if (value === null) return null;
+  if (!isRecord(value) || typeof value.qps !== 'number' || !(value.qps >= 1)) {
+    throw new RangeError('faults.throttle must be null or { qps: number >= 1, style? }');
+  }
+  if (value.style !== undefined && value.style !== 'huawei' && value.style !== 'aliyun') {
+    throw new RangeError("faults.throttle.style must be 'huawei' or 'aliyun'");
+  }
+  return { qps: Math.floor(value.qps), ...(value.style ? { style: value.style } : {}) };
+}
+
+function maintenance(value: unknown): DrawingFaults['maintenance'] {
+  if (value === null) return null;
+  if (
+    !isRecord(value) ||
+    (value.code !== 500 && value.code !== 501) ||
+    typeof value.untilEpochMs !== 'number'
+  ) {
+    throw new RangeError('faults.maintenance must be null or { code: 500 | 501, untilEpochMs }');
+  }
+  return { code: value.code, untilEpochMs: value.untilEpochMs };
+}
+
+/**
+ * Validates a partial fault configuration (from code or from the admin endpoint's JSON),
+ * throwing a message that names the field. Unknown fields are refused so typos surface.
+ */
+export function parseDrawingFaultPatch(value: unknown): DrawingFaultPatch {
+  if (!isRecord(value)) throw new TypeError('faults must be an object');
+  const patch: DrawingFaultPatch = {};
+  for (const [field, given] of Object.entries(value)) {
+    switch (field) {
+      case 'submitCodeRates':
+      case 'queryCodeRates':
+        patch[field] = codeRates(given, field);
+        break;
+      case 'blockedWords':
+        if (!Array.isArray(given) || !given.every((w) => typeof w === 'string' && w !== '')) {
+          throw new TypeError('faults.blockedWords must be an array of non-empty strings');
+        }
+        patch.blockedWords = [...given];
+        break;
+      case 'throttle':
+        patch.throttle = throttle(given);
+        break;
+      case 'quota':
+        if (given !== null && !QUOTAS.includes(given as string)) {
+          throw new RangeError(`faults.quota must be null or one of ${QUOTAS.join(', ')}`);
+        }
+        patch.quota = given as DrawingQuotaFault | null;
+        break;
+      case 'maintenance':
+        patch.maintenance = maintenance(given);
+        break;
+      case 'delayMs':
+      case 'slowDelayMs':
+        patch[field] = durationMs(given, field);
+        break;
+      case 'slowRate':
+      case 'dropRate':
+      case 'malformedRate':
+      case 'badStatusRate':
+        patch[field] = rate(given, field);
+        break;
+      case 'badStatus':
+        if (!Number.isInteger(given) || given === 0 || given === 1) {
+          throw new RangeError('faults.badStatus must be an integer other than 0 and 1');
+        }
+        patch.badStatus = given as number;
+        break;
+      default:
+        throw new RangeError(`faults.${field} is not a fault setting`);
+    }
+  }
+  return patch;
+}

@@ -1,0 +1,2 @@
+/** The provider's two calls. */
+export type DrawingOperation = 'submit' | 'query';

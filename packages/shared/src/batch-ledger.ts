@@ -101,7 +101,11 @@ export class BatchLedger {
   }
 
   /** Creates the batch record (before its items are enqueued). False if it already exists. */
-  async create(id: string, total: number, options: { callbackUrl?: string; createdAt?: number } = {}): Promise<boolean> {
+  async create(
+    id: string,
+    total: number,
+    options: { callbackUrl?: string; createdAt?: number } = {},
+  ): Promise<boolean> {
     const createdAt = options.createdAt ?? Date.now();
     const fields: Record<string, string> = {
       total: String(total),
@@ -128,7 +132,13 @@ export class BatchLedger {
 
   /** Records that `count` more items are in the queue; returns true if that completed the batch. */
   async markEnqueued(id: string, count: number): Promise<boolean> {
-    const result = await this.#redis.eval(ENQUEUED, 1, this.#keys.meta(id), String(count), String(Date.now()));
+    const result = await this.#redis.eval(
+      ENQUEUED,
+      1,
+      this.#keys.meta(id),
+      String(count),
+      String(Date.now()),
+    );
     return result === 2;
   }
 
@@ -155,7 +165,13 @@ export class BatchLedger {
 
   /** A dead item is being replayed: back to pending; the batch reopens. */
   async reopen(id: string, index: number): Promise<boolean> {
-    const result = await this.#redis.eval(REOPEN, 2, this.#keys.meta(id), this.#keys.items(id), String(index));
+    const result = await this.#redis.eval(
+      REOPEN,
+      2,
+      this.#keys.meta(id),
+      this.#keys.items(id),
+      String(index),
+    );
     return result === 1;
   }
 
@@ -180,7 +196,11 @@ export class BatchLedger {
   }
 
   /** Settled result lines for a range of item indexes (missing = still pending). */
-  async results(id: string, fromIndex: number, count: number): Promise<Array<BatchItemResult | undefined>> {
+  async results(
+    id: string,
+    fromIndex: number,
+    count: number,
+  ): Promise<Array<BatchItemResult | undefined>> {
     if (count <= 0) return [];
     const fields = Array.from({ length: count }, (_, i) => String(fromIndex + i));
     const values = await this.#redis.hmget(this.#keys.items(id), ...fields);

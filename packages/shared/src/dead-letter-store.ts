@@ -94,7 +94,10 @@ export class DeadLetterStore {
   }
 
   /** Entries newest first, filtered by queue, code, batch and time. */
-  async list(filter: DeadLetterFilter = {}, page: { offset?: number; limit?: number } = {}): Promise<DeadLetterPage> {
+  async list(
+    filter: DeadLetterFilter = {},
+    page: { offset?: number; limit?: number } = {},
+  ): Promise<DeadLetterPage> {
     const { offset = 0, limit = 50 } = page;
     const ids = await this.ids(filter);
     const slice = ids.slice(offset, offset + limit);
@@ -119,7 +122,8 @@ export class DeadLetterStore {
     const min = filter.since === undefined ? '-inf' : String(filter.since);
     let ids = await this.#redis.zrevrangebyscore(index, max, min);
     const needsCheck =
-      (filter.code && index !== k.byCode(filter.code)) || (filter.queue && index !== k.byQueue(filter.queue));
+      (filter.code && index !== k.byCode(filter.code)) ||
+      (filter.queue && index !== k.byQueue(filter.queue));
     if (needsCheck && ids.length > 0) {
       const checks: Array<Promise<(string | null)[]>> = [];
       if (filter.code) checks.push(this.#scores(k.byCode(filter.code), ids));

@@ -1,4 +1,34 @@
 export {
+  type BatchInfo,
+  type BatchItemResult,
+  type BatchItemState,
+  BatchLedger,
+  type BatchState,
+} from './batch-ledger.ts';
+export {
+  CALLBACK_HEADERS,
+  CALLBACK_SIGNATURE_SCHEME,
+  type CallbackRequestHeaders,
+  type CallbackSignatureInput,
+  type CallbackVerification,
+  type CallbackVerifyReason,
+  callbackHeaders,
+  DEFAULT_CALLBACK_TOLERANCE_SEC,
+  signCallback,
+  type VerifyCallbackInput,
+  verifyCallback,
+} from './callback-signature.ts';
+export {
+  type CallbackUrlCheck,
+  type CallbackUrlCheckOptions,
+  type CallbackUrlRefusal,
+  checkCallbackUrl,
+  type HostResolver,
+  isPrivateAddress,
+  type ResolvedAddress,
+  resolveHost,
+} from './callback-url.ts';
+export {
   type AtelierConfig,
   type CmeConfig,
   type ConfigRole,
@@ -13,15 +43,12 @@ export {
   requireDrawingProvider,
 } from './config/config.ts';
 export { type Env, EnvReader } from './config/env-reader.ts';
-export {
-  type BatchInfo,
-  type BatchItemResult,
-  type BatchItemState,
-  BatchLedger,
-  type BatchState,
-} from './batch-ledger.ts';
 export type { DeadLetter } from './dead-letter.ts';
-export { type DeadLetterFilter, type DeadLetterPage, DeadLetterStore } from './dead-letter-store.ts';
+export {
+  type DeadLetterFilter,
+  type DeadLetterPage,
+  DeadLetterStore,
+} from './dead-letter-store.ts';
 export { AtelierError, type AtelierErrorOptions, hasCode } from './errors/atelier-error.ts';
 export { ConfigError } from './errors/config-error.ts';
 export {
@@ -91,8 +118,10 @@ export {
 export {
   DEFAULT_PRIORITY,
   IDEMPOTENCY_KEY_MAX_LENGTH,
+  POLL_PRIORITY,
   PRIORITY_MAX,
   PRIORITY_MIN,
+  toBullmqPriority,
 } from './schemas/common-fields.ts';
 export {
   DEFAULT_DRAWING_LIMITS,

@@ -32,6 +32,8 @@ export interface DrawingJobState {
   resumedAt?: number;
   /** How the next poll was planned (the learned schedule checks its guess against the answer). */
   plan?: PollPlan;
+  /** Submits that failed in a way that may still have created a task (timeout, lost answer). */
+  unconfirmedSubmits?: number;
   /** When the current 500/501 streak for this job began (maintenance back-off). */
   maintenanceSince?: number;
 }

@@ -40,6 +40,12 @@ export interface DrawingConfig {
   maintenanceMaxMs: number;
   /** Queue-wide pause after a throttling answer without a hint. */
   throttleMs: number;
+  /**
+   * Submits whose outcome is unknown (timeout or lost answer after sending: the provider may
+   * have created — and billed — a task) allowed per job before it is dead-lettered
+   * `SUBMIT_UNCONFIRMED` for a person to decide, instead of paying again and again.
+   */
+  unconfirmedSubmitLimit: number;
   limits: DrawingLimits;
 }
 
@@ -129,6 +135,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
     outageStreak: e.int('DRAWING_OUTAGE_STREAK', 5, positive),
     maintenanceMaxMs: e.int('DRAWING_MAINTENANCE_MAX_MS', 6 * 60 * MINUTE, positive),
     throttleMs: e.int('DRAWING_THROTTLE_MS', 1 * SECOND, positive),
+    unconfirmedSubmitLimit: e.int('DRAWING_UNCONFIRMED_SUBMIT_LIMIT', 3, positive),
     limits: {
       textMaxLength: e.int(
         'DRAWING_TEXT_MAX_LENGTH',

@@ -47,3 +47,11 @@ function hasControlCharacter(value: string): boolean {
   }
   return false;
 }
+
+/** BullMQ priority of drawing polls: ahead of every submit (callers' priorities map above it). */
+export const POLL_PRIORITY = 1;
+
+/** The BullMQ priority for a caller's priority (1..1000): one above polls, same order. */
+export function toBullmqPriority(priority: number): number {
+  return priority + POLL_PRIORITY;
+}

@@ -1,0 +1,142 @@
+import { atelierKeys, type Logger, type RedisClient } from '@atelier/shared';
+import type { Queue } from 'bullmq';
+
+export interface OutageWindow {
+  code: string;
+  openedAt: number;
+  until: number;
+}
+
+export type Gate =
+  | { go: true; probe: boolean }
+  | { go: false; until: number; reason: 'outage' | 'probe' };
+
+export interface DrawingHealthOptions {
+  redis: RedisClient;
+  prefix: string;
+  queue: Queue;
+  logger: Logger;
+  /** `DRAWING_MAINTENANCE_BACKOFF_MS`: the window's length, and each re-opening after a failed probe. */
+  backoffMs: number;
+  /** `DRAWING_OUTAGE_STREAK`: consecutive 500/501 answers that open the window. */
+  streak: number;
+  /** How long a process trusts what it last read. */
+  cacheMs?: number;
+  onWindow?: (open: boolean) => void;
+}
+
+/** Counts a maintenance answer; opens (or re-opens) the window at the streak. Returns the window or nil. */
+const RECORD_MAINTENANCE = `
+local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+local open = redis.call('GET', KEYS[2])
+if open or n >= tonumber(ARGV[1]) then
+  local w = cjson.encode({code = ARGV[2], openedAt = tonumber(ARGV[3]), ['until'] = tonumber(ARGV[3]) + tonumber(ARGV[5])})
+  if open then
+    local prev = cjson.decode(open)
+    if prev['until'] > tonumber(ARGV[3]) then return open end
+    w = cjson.encode({code = ARGV[2], openedAt = prev['openedAt'], ['until'] = tonumber(ARGV[3]) + tonumber(ARGV[5])})
+  end
+  redis.call('SET', KEYS[2], w, 'PX', ARGV[4])
+  redis.call('DEL', KEYS[3])
+  return w
+end
+return false
+`;
+
+/**
+ * Provider-wide health of the drawing API, shared by all workers through Redis: a streak of
+ * 500/501 answers opens an outage window (the queue is rate-limited for its length, so no
+ * submits or polls hit the provider); after it, exactly one job probes; its success closes
+ * the window, another maintenance answer re-opens it. Jobs keep their attempts throughout.
+ */
+export class DrawingHealth {
+  readonly #o: Required<DrawingHealthOptions>;
+  readonly #keys: ReturnType<typeof atelierKeys>['drawing'];
+  #cached: { at: number; window: OutageWindow | undefined; streak: number } | undefined;
+
+  constructor(options: DrawingHealthOptions) {
+    this.#o = { cacheMs: 200, onWindow: () => undefined, ...options };
+    this.#keys = atelierKeys(options.prefix).drawing;
+  }
+
+  /** May this job call the provider now? At most one probe at a time once a window has passed. */
+  async gate(now = Date.now()): Promise<Gate> {
+    const { window } = await this.#state(now);
+    if (!window) return { go: true, probe: false };
+    if (now < window.until) return { go: false, until: window.until, reason: 'outage' };
+    const won = await this.#o.redis.set(
+      this.#keys.probe,
+      String(now),
+      'PX',
+      this.#o.backoffMs,
+      'NX',
+    );
+    if (won === 'OK') return { go: true, probe: true };
+    return { go: false, until: now + Math.min(this.#o.backoffMs, 2000), reason: 'probe' };
+  }
+
+  /** A 500/501 answer. Returns the open window, if this answer opened or extended one. */
+  async recordMaintenance(code: string, now = Date.now()): Promise<OutageWindow | undefined> {
+    const ttl = Math.max(this.#o.backoffMs * 10, 60_000);
+    const json = await this.#o.redis.eval(
+      RECORD_MAINTENANCE,
+      3,
+      this.#keys.maintenanceStreak,
+      this.#keys.outage,
+      this.#keys.probe,
+      String(this.#o.streak),
+      code,
+      String(now),
+      String(ttl),
+      String(this.#o.backoffMs),
+    );
+    this.#cached = undefined;
+    if (typeof json !== 'string') return undefined;
+    const window = JSON.parse(json) as OutageWindow;
+    if (window.until > now) {
+      await this.#o.queue.rateLimit(window.until - now);
+      if (window.openedAt === now) {
+        this.#o.logger.error(
+          { code, untilMs: window.until },
+          'drawing provider in maintenance: outage window opened',
+        );
+      }
+      this.#o.onWindow(true);
+    }
+    return window;
+  }
+
+  /** Any answer that is not maintenance: ends a streak, closes a window (the probe succeeded). */
+  async recordHealthy(now = Date.now()): Promise<void> {
+    const { window, streak } = await this.#state(now);
+    if (!window && streak === 0) return;
+    await this.#o.redis.del(this.#keys.maintenanceStreak, this.#keys.outage, this.#keys.probe);
+    this.#cached = { at: now, window: undefined, streak: 0 };
+    if (window) {
+      this.#o.logger.warn(
+        { code: window.code, openForMs: now - window.openedAt },
+        'drawing provider back: outage window closed',
+      );
+      this.#o.onWindow(false);
+    }
+  }
+
+  async window(): Promise<OutageWindow | undefined> {
+    return (await this.#state(Date.now(), true)).window;
+  }
+
+  async #state(now: number, fresh = false) {
+    if (!fresh && this.#cached && now - this.#cached.at < this.#o.cacheMs) return this.#cached;
+    const [outage, streak] = await this.#o.redis.mget(
+      this.#keys.outage,
+      this.#keys.maintenanceStreak,
+    );
+    this.#cached = {
+      at: now,
+      window: outage ? (JSON.parse(outage) as OutageWindow) : undefined,
+      streak: Number(streak ?? 0),
+    };
+    return this.#cached;
+  }
+}

@@ -1,0 +1,192 @@
+import {
+  type AnyJobData,
+  AtelierError,
+  type AttemptRecord,
+  type CmeResult,
+  type DeadLetterStore,
+  type DrawingResult,
+  type FailureKind,
+  hasCode,
+  isProviderError,
+  type Logger,
+} from '@atelier/shared';
+import {
+  DelayedError,
+  type Job,
+  type Processor,
+  type Queue,
+  UnrecoverableError,
+  Worker,
+} from 'bullmq';
+import { moveToDelayedWithData } from './delayed-move.ts';
+import type { JobSettlement } from './job-settlement.ts';
+import type { QueueHalt } from './queue-halt.ts';
+import type { Step, StepProcessor } from './step.ts';
+
+export interface JobRunnerOptions {
+  queue: Queue;
+  settlement: JobSettlement;
+  deadLetters: DeadLetterStore;
+  halt: QueueHalt;
+  logger: Logger;
+  /** Queue-wide pause after a throttling answer without its own hint. */
+  throttleMs: number;
+  /** Attempt records kept per job (newest). */
+  maxHistory?: number;
+  /** Observes every step (metrics). */
+  onStep?: (event: {
+    queue: string;
+    step: Step<unknown, unknown>['type'];
+    kind?: FailureKind;
+    code?: string;
+  }) => void;
+}
+
+const DEFAULT_MAX_HISTORY = 20;
+
+/** The worker limiter's `max`: far above any real rate, it only makes manual rate limits work. */
+export const LIMITER_MAX = 1_000_000;
+
+/**
+ * THE place where a processor's decision becomes BullMQ control flow:
+ * - done → settle (batch, callback), complete
+ * - wait → save data + move to delayed in one script, `DelayedError` (slot freed, no attempt used)
+ * - throttled → `queue.rateLimit`, `RateLimitError` (job back to wait, no attempt used)
+ * - config → pause the queue (`QueueHalt`), keep the job delayed
+ * - retryable/auth/outage → record the attempt, throw for BullMQ backoff; dead letter at the limit
+ * - terminal → dead letter, `UnrecoverableError`
+ * Unexpected exceptions count as retryable `INTERNAL` failures; a malformed payload never
+ * crashes the worker.
+ */
+export function createJobProcessor<D extends AnyJobData, R extends DrawingResult | CmeResult>(
+  processor: StepProcessor<D, R>,
+  options: JobRunnerOptions,
+): Processor<D, R> {
+  const maxHistory = options.maxHistory ?? DEFAULT_MAX_HISTORY;
+  const queueName = options.queue.name;
+
+  return async (job: Job<D>, token?: string, signal?: AbortSignal): Promise<R> => {
+    const lockToken = token ?? '';
+    const logger = options.logger.child({ jobId: job.id, attempt: job.attemptsMade + 1 });
+    if (job.id && (await options.deadLetters.has(job.id))) {
+      // A previous run dead-lettered it and died before BullMQ recorded the failure.
+      throw new UnrecoverableError('[ALREADY_DEAD] the job is already in the dead-letter queue');
+    }
+
+    let step: Step<D, R>;
+    try {
+      step = await processor({
+        job,
+        token: lockToken,
+        signal: signal ?? new AbortController().signal,
+        logger,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      logger.error({ err: error }, 'processor failed unexpectedly');
+      step = { type: 'fail', error: toAtelierError(error) };
+    }
+
+    switch (step.type) {
+      case 'done': {
+        await options.settlement.completed(job as Job<AnyJobData>, step.result);
+        options.onStep?.({ queue: queueName, step: 'done' });
+        return step.result;
+      }
+      case 'wait': {
+        await moveToDelayedWithData(job, lockToken, step.untilMs, step.data, step.priority);
+        options.onStep?.({ queue: queueName, step: 'wait' });
+        throw new DelayedError(
+          `waiting (${step.reason}) until ${new Date(step.untilMs).toISOString()}`,
+        );
+      }
+      case 'fail':
+        return fail(job, lockToken, step.error, step.data ?? job.data, logger);
+    }
+  };
+
+  async function fail(
+    job: Job<D>,
+    token: string,
+    error: AtelierError,
+    data: D,
+    logger: Logger,
+  ): Promise<never> {
+    const kind = failureKind(error);
+    options.onStep?.({ queue: queueName, step: 'fail', kind, code: error.code });
+
+    if (kind === 'throttled') {
+      // One pause per storm: answers that arrive during a pause do not push its end further out.
+      if ((await options.queue.getRateLimitTtl(LIMITER_MAX)) <= 0) {
+        await options.queue.rateLimit(error.retryAfterMs ?? options.throttleMs);
+      }
+      if (data !== job.data) await job.updateData(data);
+      logger.warn({ code: error.code }, 'provider throttled us: queue slowed down');
+      throw Worker.RateLimitError();
+    }
+    if (kind === 'config') {
+      await options.halt.halt(error);
+      await moveToDelayedWithData(job, token, Date.now() + 1000, data);
+      throw new DelayedError('queue halted');
+    }
+
+    const attempt = job.attemptsMade + 1;
+    const history = appendHistory(
+      data.history,
+      { attempt, at: Date.now(), code: error.code, message: error.message },
+      maxHistory,
+    );
+    const withHistory = { ...data, history } as D;
+    const maxAttempts = job.opts.attempts ?? 1;
+    const limit = Math.min(
+      maxAttempts,
+      isProviderError(error) && error.retryLimit ? error.retryLimit : maxAttempts,
+    );
+
+    if (kind === 'terminal' || attempt >= limit) {
+      job.data = withHistory;
+      await job.updateData(withHistory);
+      await options.settlement.dead(job as Job<AnyJobData>, error, history);
+      throw new UnrecoverableError(`[${error.code}] ${error.message}`);
+    }
+
+    await job.updateData(withHistory);
+    logger.info(
+      { code: error.code, kind, nextAttempt: attempt + 1, of: limit },
+      'attempt failed; will retry',
+    );
+    throw new AtelierError(`[${error.code}] ${error.message}`, {
+      code: error.code,
+      retryable: true,
+      ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+    });
+  }
+}
+
+function failureKind(error: AtelierError): FailureKind {
+  if (isProviderError(error)) return error.kind;
+  return error.retryable ? 'retryable' : 'terminal';
+}
+
+function appendHistory(
+  previous: AttemptRecord[] | undefined,
+  record: AttemptRecord,
+  max: number,
+): AttemptRecord[] {
+  return [...(previous ?? []), record].slice(-max);
+}
+
+/** Any thrown value as a retryable `INTERNAL` error (keeps a code the thrower set). */
+export function toAtelierError(error: unknown): AtelierError {
+  if (error instanceof AtelierError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = hasCode(error) && /^[A-Z][A-Z0-9_.]+$/.test(error.code) ? error.code : 'INTERNAL';
+  return new AtelierError(message, { code, retryable: true, cause: error });
+}
+
+/** Parses the `[CODE] message` form the runner gives failed jobs back into its parts. */
+export function parseFailedReason(reason: string | undefined): { code: string; message: string } {
+  const match = /^\[([^\]]+)\] ([\s\S]*)$/.exec(reason ?? '');
+  if (match?.[1] !== undefined) return { code: match[1], message: match[2] ?? '' };
+  return { code: 'FAILED', message: reason ?? 'failed' };
+}

@@ -1,0 +1,159 @@
+import {
+  type AnyJobData,
+  type AtelierError,
+  type AttemptRecord,
+  type BatchItemResult,
+  type BatchLedger,
+  type CmeResult,
+  type DeadLetter,
+  type DeadLetterStore,
+  type DrawingResult,
+  isProviderError,
+  type JobKind,
+  type Logger,
+} from '@atelier/shared';
+import type { Job } from 'bullmq';
+import type { CallbackScheduler } from './callback-scheduler.ts';
+
+export interface JobSettlementOptions {
+  deadLetters: DeadLetterStore;
+  batches: BatchLedger;
+  callbacks: CallbackScheduler;
+  logger: Logger;
+  /** Called once per dead letter actually inserted (metrics). */
+  onDeadLetter?: (entry: DeadLetter) => void;
+}
+
+/**
+ * Everything that must happen when a job reaches its end, before BullMQ records it: the batch
+ * ledger, the dead-letter queue and the callback. Every step is idempotent, so a worker that
+ * dies half-way and a job that runs again settle it exactly once.
+ */
+export class JobSettlement {
+  readonly #o: JobSettlementOptions;
+
+  constructor(options: JobSettlementOptions) {
+    this.#o = options;
+  }
+
+  async completed(job: Job<AnyJobData>, result: DrawingResult | CmeResult): Promise<void> {
+    const data = job.data;
+    const id = job.id ?? '';
+    const { batchId, batchIndex, callbackUrl, replays = 0 } = data.meta;
+    if (batchId !== undefined && batchIndex !== undefined) {
+      const line: BatchItemResult & { state: 'completed' } = {
+        index: batchIndex,
+        jobId: id,
+        state: 'completed',
+      };
+      if ('images' in result) {
+        line.images = result.images;
+        line.taskId = result.taskId;
+      }
+      await this.#settleBatch(batchId, line);
+    }
+    if (callbackUrl) {
+      const body = {
+        event: 'job.completed',
+        id,
+        kind: data.kind,
+        state: 'completed',
+        result,
+        batchId,
+      };
+      await this.#o.callbacks.schedule(
+        callbackUrl,
+        'job.completed',
+        body,
+        `${id}.completed.${replays}`,
+      );
+    }
+  }
+
+  /** Inserts the dead letter (idempotent), settles the batch item and schedules the callback. */
+  async dead(
+    job: Job<AnyJobData>,
+    error: AtelierError,
+    history: AttemptRecord[],
+    attempts = job.attemptsMade + 1,
+  ): Promise<DeadLetter> {
+    const data = job.data;
+    const id = job.id ?? '';
+    const kind: JobKind = data.kind;
+    const entry: DeadLetter = {
+      id,
+      queue: kind,
+      kind,
+      code: error.code,
+      message: error.message,
+      attempts,
+      history,
+      request: data.kind === 'drawing' ? data.task : data.operation,
+      meta: data.meta,
+      failedAt: Date.now(),
+    };
+    if (isProviderError(error)) {
+      if (error.providerMessage !== undefined) entry.providerMessage = error.providerMessage;
+      if (error.providerEnglishMessage !== undefined)
+        entry.providerEnglishMessage = error.providerEnglishMessage;
+    }
+    if (data.kind === 'drawing' && data.state?.taskId) entry.taskId = data.state.taskId;
+
+    const inserted = await this.#o.deadLetters.insert(entry);
+    const stored = inserted ? entry : ((await this.#o.deadLetters.get(id)) ?? entry);
+    if (inserted) {
+      this.#o.onDeadLetter?.(entry);
+      this.#o.logger.warn({ jobId: id, code: entry.code, queue: kind }, 'job dead-lettered');
+    }
+
+    const { batchId, batchIndex, callbackUrl, replays = 0 } = data.meta;
+    if (batchId !== undefined && batchIndex !== undefined) {
+      await this.#settleBatch(batchId, {
+        index: batchIndex,
+        jobId: id,
+        state: 'dead',
+        code: stored.code,
+        message: stored.message,
+        ...(stored.taskId ? { taskId: stored.taskId } : {}),
+      });
+    }
+    if (callbackUrl) {
+      const body = {
+        event: 'job.dead',
+        id,
+        kind,
+        state: 'dead',
+        error: { code: stored.code, message: stored.message },
+        batchId,
+      };
+      await this.#o.callbacks.schedule(callbackUrl, 'job.dead', body, `${id}.dead.${replays}`);
+    }
+    return stored;
+  }
+
+  async #settleBatch(
+    batchId: string,
+    line: BatchItemResult & { state: 'completed' | 'dead' },
+  ): Promise<void> {
+    const { batchCompleted } = await this.#o.batches.settle(batchId, line);
+    if (!batchCompleted) return;
+    const batch = await this.#o.batches.get(batchId);
+    this.#o.logger.info({ batchId, total: batch?.total, dead: batch?.dead }, 'batch completed');
+    if (batch?.callbackUrl) {
+      const body = {
+        event: 'batch.completed',
+        id: batchId,
+        total: batch.total,
+        completed: batch.completed,
+        dead: batch.dead,
+        state: batch.state,
+      };
+      await this.#o.callbacks.schedule(
+        batch.callbackUrl,
+        'batch.completed',
+        body,
+        `${batchId}.batch.${batch.completedAt ?? 0}`,
+      );
+    }
+  }
+}

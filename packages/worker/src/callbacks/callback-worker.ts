@@ -1,0 +1,104 @@
+import {
+  type AtelierConfig,
+  type CallbackJobData,
+  ConfigError,
+  defaultJobOptions,
+  type HostResolver,
+  type Logger,
+  QUEUE_NAMES,
+  type RedisClient,
+} from '@atelier/shared';
+import { Queue, Worker, type WorkerOptions } from 'bullmq';
+import { createBackoffStrategy } from '../runtime/backoff.ts';
+import { createCallbackHttp } from './callback-http.ts';
+import { type CallbackDeliveryInfo, createCallbackProcessor } from './callback-processor.ts';
+import { createGuardedLookup } from './guarded-lookup.ts';
+
+export interface CallbackWorkerOptions {
+  connection: RedisClient;
+  prefix: string;
+  /** Reads `callbacks` (secret, allowPrivateUrls, timeoutMs), `retry` and `retention`. */
+  config: AtelierConfig;
+  logger: Logger;
+  /** Deliveries in flight at once per process. */
+  concurrency?: number;
+  /** Observes every attempt (metrics). */
+  onDelivery?: (info: CallbackDeliveryInfo) => void;
+  /** Replaces DNS resolution for the URL check and the connection (tests). */
+  resolve?: HostResolver;
+  /** Tests shorten lock and stall timings. */
+  workerOptions?: Partial<WorkerOptions>;
+}
+
+export interface CallbackWorker {
+  worker: Worker<CallbackJobData, { status: number }>;
+  /** The `callbacks` queue with its default job options (12 attempts, `atelier` backoff). */
+  queue: Queue<CallbackJobData>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_CALLBACK_CONCURRENCY = 20;
+
+/**
+ * Runs the `callbacks` queue: signed POSTs of job and batch outcomes to the callers' URLs.
+ * A delivery that runs out of attempts stays in the queue's failed set (logged at error);
+ * it never touches the job it reports on.
+ */
+export async function startCallbackWorker(options: CallbackWorkerOptions): Promise<CallbackWorker> {
+  const { config, connection, prefix } = options;
+  const secret = config.callbacks.secret;
+  if (secret === undefined) {
+    throw new ConfigError('ATELIER_CALLBACK_SECRET', 'is required to deliver callbacks');
+  }
+  const logger = options.logger.child({ queue: QUEUE_NAMES.callbacks });
+  const http = createCallbackHttp({
+    timeoutMs: config.callbacks.timeoutMs,
+    lookup: createGuardedLookup({
+      allowPrivate: config.callbacks.allowPrivateUrls,
+      ...(options.resolve ? { resolve: options.resolve } : {}),
+    }),
+  });
+  const queue = new Queue<CallbackJobData>(QUEUE_NAMES.callbacks, {
+    connection,
+    prefix,
+    defaultJobOptions: defaultJobOptions(QUEUE_NAMES.callbacks, config.retention),
+  });
+  const processor = createCallbackProcessor({
+    secret,
+    http,
+    allowPrivate: config.callbacks.allowPrivateUrls,
+    logger,
+    ...(options.resolve ? { resolve: options.resolve } : {}),
+    ...(options.onDelivery ? { onDelivery: options.onDelivery } : {}),
+  });
+  const worker = new Worker<CallbackJobData, { status: number }>(QUEUE_NAMES.callbacks, processor, {
+    connection,
+    prefix,
+    concurrency: options.concurrency ?? DEFAULT_CALLBACK_CONCURRENCY,
+    settings: {
+      backoffStrategy: createBackoffStrategy({
+        baseMs: config.retry.baseMs,
+        maxMs: config.retry.maxMs,
+      }),
+    },
+    ...options.workerOptions,
+  });
+  worker.on('error', (err) => logger.error({ err }, 'callback worker error'));
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await worker.close();
+      await queue.close();
+      http.close();
+    })();
+    return closing;
+  };
+  try {
+    await worker.waitUntilReady();
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+  return { worker, queue, close };
+}

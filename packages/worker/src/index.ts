@@ -1,1 +1,16 @@
-export {};
+export type { CallbackDeliveryInfo } from './callbacks/callback-processor.ts';
+export {
+  type CallbackWorker,
+  type CallbackWorkerOptions,
+  DEFAULT_CALLBACK_CONCURRENCY,
+  startCallbackWorker,
+} from './callbacks/callback-worker.ts';
+export { CmeOperationRunner, type CmeOperationRunnerOptions } from './cme/cme-operation-runner.ts';
+export type { CmeTicket } from './cme/cme-ticket.ts';
+export { type CmeCallEvent, PaasClient } from './cme/paas-client.ts';
+export { type TicketInfo, type TicketRefreshEvent, TicketStore } from './cme/ticket-store.ts';
+export { DrawingClient, type DrawingClientOptions } from './drawing/drawing-client.ts';
+export type { DrawingProvider } from './drawing/drawing-processor.ts';
+export { createBackoffStrategy } from './runtime/backoff.ts';
+export { parseFailedReason } from './runtime/job-runner.ts';
+export { AtelierWorker, type AtelierWorkerOptions } from './worker-process.ts';

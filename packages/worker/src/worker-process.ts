@@ -1,0 +1,245 @@
+import {
+  type AtelierConfig,
+  BatchLedger,
+  type CallbackJobData,
+  createRedisConnection,
+  DeadLetterStore,
+  defaultJobOptions,
+  type Logger,
+  QUEUE_NAMES,
+  type RedisClient,
+} from '@atelier/shared';
+import { Queue, type WorkerOptions } from 'bullmq';
+import { type CallbackWorker, startCallbackWorker } from './callbacks/callback-worker.ts';
+import { CmeOperationRunner } from './cme/cme-operation-runner.ts';
+import { createCmeProcessor } from './cme/cme-processor.ts';
+import { createDrawingAuth } from './drawing/drawing-auth.ts';
+import { DrawingClient } from './drawing/drawing-client.ts';
+import { DrawingHealth } from './drawing/drawing-health.ts';
+import { createDrawingProcessor, type DrawingProvider } from './drawing/drawing-processor.ts';
+import { LearnedPollTiming } from './drawing/learned-poll-timing.ts';
+import { createBackoffStrategy } from './runtime/backoff.ts';
+import { CallbackScheduler } from './runtime/callback-scheduler.ts';
+import { DeadLetterReconciler } from './runtime/dead-letter-reconciler.ts';
+import { JobSettlement } from './runtime/job-settlement.ts';
+import { type QueueWorker, startQueueWorker } from './runtime/queue-worker.ts';
+
+export interface AtelierWorkerOptions {
+  config: AtelierConfig;
+  logger: Logger;
+  /** Redis to use (else `config.redisUrl`). */
+  redisUrl?: string;
+  /** Replaces the drawing HTTP client (tests of processor logic). */
+  drawingProvider?: DrawingProvider;
+  /** Shorter lock/stall timings for failure tests. */
+  workerOptions?: Partial<WorkerOptions>;
+}
+
+/**
+ * One worker process: a BullMQ worker per enabled queue (drawing, cme, callbacks), sharing a
+ * Redis connection, the dead-letter store, the batch ledger and the callback queue.
+ */
+export class AtelierWorker {
+  readonly queues: QueueWorker[] = [];
+  reconciler: DeadLetterReconciler | undefined;
+  callbacks: CallbackWorker | undefined;
+  readonly #connection: RedisClient;
+  readonly #logger: Logger;
+  readonly #closers: Array<() => Promise<unknown>> = [];
+  #closing: Promise<void> | undefined;
+
+  private constructor(connection: RedisClient, logger: Logger) {
+    this.#connection = connection;
+    this.#logger = logger;
+  }
+
+  static async start(options: AtelierWorkerOptions): Promise<AtelierWorker> {
+    const { config } = options;
+    const url = options.redisUrl ?? config.redisUrl;
+    if (!url) throw new Error('REDIS_URL is required to start a worker');
+    const logger = options.logger;
+    const connection = createRedisConnection({
+      url,
+      role: 'worker',
+      connectionName: 'atelier-worker',
+    });
+    connection.on('error', (err) => logger.warn({ err }, 'redis connection error'));
+    const self = new AtelierWorker(connection, logger);
+    try {
+      await self.#startQueues(options, connection);
+    } catch (error) {
+      await self.close();
+      throw error;
+    }
+    return self;
+  }
+
+  async #startQueues(options: AtelierWorkerOptions, connection: RedisClient): Promise<void> {
+    const { config, logger } = options;
+    const prefix = config.queuePrefix;
+    const deadLetters = new DeadLetterStore(connection, prefix);
+    const callbackQueue = config.callbacks.secret
+      ? new Queue<CallbackJobData>(QUEUE_NAMES.callbacks, {
+          connection,
+          prefix,
+          defaultJobOptions: defaultJobOptions(QUEUE_NAMES.callbacks, config.retention),
+        })
+      : undefined;
+    if (callbackQueue) this.#closers.push(() => callbackQueue.close());
+    else logger.warn('ATELIER_CALLBACK_SECRET is not set: callbacks are disabled');
+    const settlement = new JobSettlement({
+      deadLetters,
+      batches: new BatchLedger(connection, prefix),
+      callbacks: new CallbackScheduler(callbackQueue),
+      logger,
+    });
+    const backoffStrategy = createBackoffStrategy({
+      baseMs: config.retry.baseMs,
+      maxMs: config.retry.maxMs,
+    });
+    const common = {
+      connection,
+      prefix,
+      settlement,
+      deadLetters,
+      backoffStrategy,
+      retention: config.retention,
+      ...(options.workerOptions ? { workerOptions: options.workerOptions } : {}),
+    };
+
+    if (config.worker.queues.includes('drawing')) {
+      const drawing = config.drawing;
+      const queueLogger = logger.child({ queue: QUEUE_NAMES.drawing });
+      const provider =
+        options.drawingProvider ??
+        new DrawingClient({
+          baseUrl: drawing.baseUrl as string,
+          submitPath: drawing.submitPath as string,
+          queryPath: drawing.queryPath as string,
+          auth: createDrawingAuth(drawing, queueLogger),
+          requestTimeoutMs: drawing.requestTimeoutMs,
+          logger: queueLogger,
+        });
+      const timing = new LearnedPollTiming({
+        redis: connection,
+        prefix,
+        defaultFirstMs: drawing.poll.firstMs,
+        defaultGapMs: drawing.poll.intervalMs,
+        ceilingMs: drawing.poll.deadlineMs,
+      });
+      const started = await startQueueWorker({
+        ...common,
+        name: QUEUE_NAMES.drawing,
+        concurrency: drawing.concurrency,
+        logger,
+        throttleMs: drawing.throttleMs,
+        credentials: [
+          drawing.authMode,
+          drawing.appKey ?? '',
+          drawing.appSecret?.reveal() ?? '',
+          drawing.appCode?.reveal() ?? '',
+        ],
+        processor: (queue) =>
+          createDrawingProcessor({
+            provider,
+            config: drawing,
+            timing,
+            health: new DrawingHealth({
+              redis: connection,
+              prefix,
+              queue,
+              logger: queueLogger,
+              backoffMs: drawing.maintenanceBackoffMs,
+              streak: drawing.outageStreak,
+            }),
+          }),
+      });
+      this.#adopt(started);
+      if (provider instanceof DrawingClient) this.#closers.push(async () => provider.close());
+    }
+
+    if (config.worker.queues.includes('cme')) {
+      const runner = new CmeOperationRunner({
+        redis: connection,
+        prefix,
+        config: config.cme,
+        logger: logger.child({ queue: QUEUE_NAMES.cme }),
+      });
+      this.#closers.push(async () => runner.close());
+      this.#adopt(
+        await startQueueWorker({
+          ...common,
+          name: QUEUE_NAMES.cme,
+          concurrency: config.cme.concurrency,
+          logger,
+          throttleMs: 1000,
+          credentials: [
+            config.cme.platform ?? '',
+            config.cme.secretId?.reveal() ?? '',
+            config.cme.secretKey?.reveal() ?? '',
+          ],
+          processor: () => createCmeProcessor(runner),
+        }),
+      );
+    }
+
+    if (config.worker.queues.includes('callbacks') && config.callbacks.secret) {
+      const callbacks = await startCallbackWorker({
+        connection,
+        prefix,
+        config,
+        logger: logger.child({ queue: QUEUE_NAMES.callbacks }),
+        ...(options.workerOptions ? { workerOptions: options.workerOptions } : {}),
+      });
+      // Not in `queues`: a failed delivery is not a dead job (the reconciler must not see it).
+      this.callbacks = callbacks;
+    }
+
+    const reconciler = new DeadLetterReconciler({
+      queues: this.queues.map((q) => q.queue),
+      deadLetters,
+      settlement,
+      redis: connection,
+      prefix,
+      logger,
+    });
+    this.reconciler = reconciler;
+    reconciler.start(config.worker.reconcileIntervalMs);
+  }
+
+  #adopt(queueWorker: QueueWorker): void {
+    this.queues.push(queueWorker);
+  }
+
+  /**
+   * Stops taking work, lets active jobs finish for up to `graceMs`, then hands the rest back
+   * (force close: their locks lapse and another worker picks them up) and closes connections.
+   */
+  async close(graceMs = 30_000): Promise<void> {
+    this.#closing ??= this.#close(graceMs);
+    return this.#closing;
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    await this.reconciler?.stop();
+    const workers = [
+      ...this.queues.map((q) => q.worker),
+      ...(this.callbacks ? [this.callbacks.worker] : []),
+    ];
+    const graceful = Promise.all(workers.map((w) => w.close()));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), graceMs);
+    });
+    const result = await Promise.race([graceful.then(() => 'done' as const), timedOut]);
+    clearTimeout(timer);
+    if (result === 'timeout') {
+      this.#logger.warn({ graceMs }, 'grace period over: handing active jobs back');
+      await Promise.all(workers.map((w) => w.close(true)));
+    }
+    await Promise.all(this.queues.map((q) => q.queue.close()));
+    await this.callbacks?.close();
+    for (const closer of this.#closers.splice(0).reverse()) await closer().catch(() => undefined);
+    this.#connection.disconnect();
+  }
+}

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { type CmeConfig, type CmeOperation, createRedisConnection, Secret } from '@atelier/shared';
 import { CmeSimulator } from '@atelier/simulator';
-import { CmeOperationRunner } from '../packages/worker/src/cme/cme-operation-runner.ts';
+import { CmeOperationRunner } from '@atelier/worker';
 import { startRedisServer } from '../test/support/redis-server.ts';
 
 const N = Number(process.argv[2] ?? 500);

@@ -6,12 +6,9 @@ import {
   type HostResolver,
   loadConfig,
 } from '@atelier/shared';
+import type { CallbackDeliveryInfo } from '@atelier/worker';
+import { type CallbackWorker, startCallbackWorker } from '@atelier/worker';
 import type { JobsOptions } from 'bullmq';
-import type { CallbackDeliveryInfo } from '../../packages/worker/src/callbacks/callback-processor.ts';
-import {
-  type CallbackWorker,
-  startCallbackWorker,
-} from '../../packages/worker/src/callbacks/callback-worker.ts';
 import type { RedisTestContext } from '../support/redis-context.ts';
 import { waitFor } from '../support/wait-for.ts';
 

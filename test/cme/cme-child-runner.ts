@@ -5,7 +5,7 @@
  */
 import { createInterface } from 'node:readline';
 import { type CmeConfig, type CmeOperation, createRedisConnection, Secret } from '@atelier/shared';
-import { CmeOperationRunner } from '../../packages/worker/src/cme/cme-operation-runner.ts';
+import { CmeOperationRunner } from '@atelier/worker';
 
 interface ChildInput {
   redisUrl: string;

@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type CmeConfig, type Logger, type RedisClient, Secret } from '@atelier/shared';
 import { CmeSimulator, type CmeSimulatorOptions } from '@atelier/simulator';
-import {
-  CmeOperationRunner,
-  type CmeOperationRunnerOptions,
-} from '../../packages/worker/src/cme/cme-operation-runner.ts';
+import { CmeOperationRunner, type CmeOperationRunnerOptions } from '@atelier/worker';
 import type { RedisTestContext } from '../support/redis-context.ts';
 
 export const PLATFORM = '1000000009';

@@ -1,7 +1,6 @@
 import { Secret } from '@atelier/shared';
+import { createCmeHttp, LoginClient } from '@atelier/worker';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCmeHttp } from '../../packages/worker/src/cme/cme-http.ts';
-import { LoginClient } from '../../packages/worker/src/cme/login-client.ts';
 import { RedisTestContext } from '../support/redis-context.ts';
 import { type CmeHarness, PLATFORM, SECRET_ID, startCmeHarness } from './cme-harness.ts';
 

@@ -1,6 +1,6 @@
 import type { CmeOperation, Outcome } from '@atelier/shared';
+import type { CmeCallEvent } from '@atelier/worker';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CmeCallEvent } from '../../packages/worker/src/cme/paas-client.ts';
 import { RedisTestContext } from '../support/redis-context.ts';
 import { PLATFORM, seedMaterials, startCmeHarness } from './cme-harness.ts';
 

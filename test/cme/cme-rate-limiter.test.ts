@@ -1,6 +1,6 @@
 import type { CmeOperation } from '@atelier/shared';
+import { CmeRateLimiter } from '@atelier/worker';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CmeRateLimiter } from '../../packages/worker/src/cme/cme-rate-limiter.ts';
 import { RedisTestContext } from '../support/redis-context.ts';
 import { seedMaterials, startCmeHarness } from './cme-harness.ts';
 

@@ -1,6 +1,6 @@
 import { type CmeOperation, createLogger, type Outcome } from '@atelier/shared';
+import { createCmeHttp } from '@atelier/worker';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCmeHttp } from '../../packages/worker/src/cme/cme-http.ts';
 import { RedisTestContext } from '../support/redis-context.ts';
 import { SECRET_ID, seedMaterials, startCmeHarness } from './cme-harness.ts';
 

@@ -1,11 +1,7 @@
 import { atelierKeys, failure, type Outcome, ProviderError } from '@atelier/shared';
+import type { CmeTicket } from '@atelier/worker';
+import { type TicketRefreshEvent, TicketStore, type TicketStoreOptions } from '@atelier/worker';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CmeTicket } from '../../packages/worker/src/cme/cme-ticket.ts';
-import {
-  type TicketRefreshEvent,
-  TicketStore,
-  type TicketStoreOptions,
-} from '../../packages/worker/src/cme/ticket-store.ts';
 import { RedisTestContext } from '../support/redis-context.ts';
 import { waitFor } from '../support/wait-for.ts';
 

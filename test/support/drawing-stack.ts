@@ -130,7 +130,8 @@ export class DrawingStack {
         const dead = await this.deadLetters.get(id);
         if (dead) throw new Error(`job ${id} was dead-lettered: ${dead.code} ${dead.message}`);
         const job = await this.job(id);
-        return (await job?.isCompleted()) ? job : undefined;
+        // Read again once completed: the first read may predate the result.
+        return (await job?.isCompleted()) ? await this.queue.getJob(id) : undefined;
       },
       { timeoutMs, what: `job ${id} to complete` },
     );

@@ -1,3 +1,4 @@
+export { SIMULATOR_DEFAULTS, simulatorOptionsFromEnv } from './bin/simulator-env.ts';
 export type { CmeCountersSnapshot } from './cme/cme-counters.ts';
 export type { CmeFaultAnswer, CmeScriptMatch } from './cme/cme-fault-answer.ts';
 export type { CmeFaultSettings, CmeFaultSettingsPatch } from './cme/cme-fault-settings.ts';

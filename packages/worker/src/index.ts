@@ -5,12 +5,26 @@ export {
   DEFAULT_CALLBACK_CONCURRENCY,
   startCallbackWorker,
 } from './callbacks/callback-worker.ts';
+export { type CmeHttp, createCmeHttp } from './cme/cme-http.ts';
 export { CmeOperationRunner, type CmeOperationRunnerOptions } from './cme/cme-operation-runner.ts';
+export { CmeRateLimiter } from './cme/cme-rate-limiter.ts';
 export type { CmeTicket } from './cme/cme-ticket.ts';
+export { LoginClient } from './cme/login-client.ts';
 export { type CmeCallEvent, PaasClient } from './cme/paas-client.ts';
-export { type TicketInfo, type TicketRefreshEvent, TicketStore } from './cme/ticket-store.ts';
+export {
+  type TicketInfo,
+  type TicketRefreshEvent,
+  TicketStore,
+  type TicketStoreOptions,
+} from './cme/ticket-store.ts';
 export { DrawingClient, type DrawingClientOptions } from './drawing/drawing-client.ts';
 export type { DrawingProvider } from './drawing/drawing-processor.ts';
 export { createBackoffStrategy } from './runtime/backoff.ts';
 export { parseFailedReason } from './runtime/job-runner.ts';
+export type {
+  DrawingFinishedEvent,
+  DrawingPollEvent,
+  StepEvent,
+  WorkerObserver,
+} from './worker-observer.ts';
 export { AtelierWorker, type AtelierWorkerOptions } from './worker-process.ts';

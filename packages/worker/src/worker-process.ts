@@ -13,7 +13,6 @@ import { Queue, type WorkerOptions } from 'bullmq';
 import { type CallbackWorker, startCallbackWorker } from './callbacks/callback-worker.ts';
 import { CmeOperationRunner } from './cme/cme-operation-runner.ts';
 import { createCmeProcessor } from './cme/cme-processor.ts';
-import { createDrawingAuth } from './drawing/drawing-auth.ts';
 import { DrawingClient } from './drawing/drawing-client.ts';
 import { DrawingHealth } from './drawing/drawing-health.ts';
 import { createDrawingProcessor, type DrawingProvider } from './drawing/drawing-processor.ts';
@@ -23,6 +22,7 @@ import { CallbackScheduler } from './runtime/callback-scheduler.ts';
 import { DeadLetterReconciler } from './runtime/dead-letter-reconciler.ts';
 import { JobSettlement } from './runtime/job-settlement.ts';
 import { type QueueWorker, startQueueWorker } from './runtime/queue-worker.ts';
+import type { StepEvent, WorkerObserver } from './worker-observer.ts';
 
 export interface AtelierWorkerOptions {
   config: AtelierConfig;
@@ -33,6 +33,8 @@ export interface AtelierWorkerOptions {
   drawingProvider?: DrawingProvider;
   /** Shorter lock/stall timings for failure tests. */
   workerOptions?: Partial<WorkerOptions>;
+  /** Hears about calls, polls, refreshes, dead letters (metrics, benchmarks). */
+  observer?: WorkerObserver;
 }
 
 /**
@@ -76,6 +78,7 @@ export class AtelierWorker {
 
   async #startQueues(options: AtelierWorkerOptions, connection: RedisClient): Promise<void> {
     const { config, logger } = options;
+    const observer = options.observer ?? {};
     const prefix = config.queuePrefix;
     const deadLetters = new DeadLetterStore(connection, prefix);
     const callbackQueue = config.callbacks.secret
@@ -92,6 +95,7 @@ export class AtelierWorker {
       batches: new BatchLedger(connection, prefix),
       callbacks: new CallbackScheduler(callbackQueue),
       logger,
+      onDeadLetter: (entry) => observer.deadLetter?.(entry),
     });
     const backoffStrategy = createBackoffStrategy({
       baseMs: config.retry.baseMs,
@@ -104,6 +108,7 @@ export class AtelierWorker {
       deadLetters,
       backoffStrategy,
       retention: config.retention,
+      onStep: (event: StepEvent) => observer.step?.(event),
       ...(options.workerOptions ? { workerOptions: options.workerOptions } : {}),
     };
 
@@ -112,13 +117,9 @@ export class AtelierWorker {
       const queueLogger = logger.child({ queue: QUEUE_NAMES.drawing });
       const provider =
         options.drawingProvider ??
-        new DrawingClient({
-          baseUrl: drawing.baseUrl as string,
-          submitPath: drawing.submitPath as string,
-          queryPath: drawing.queryPath as string,
-          auth: createDrawingAuth(drawing, queueLogger),
-          requestTimeoutMs: drawing.requestTimeoutMs,
+        DrawingClient.fromConfig(drawing, {
           logger: queueLogger,
+          onCall: (call) => observer.drawingCall?.(call),
         });
       const timing = new LearnedPollTiming({
         redis: connection,
@@ -127,6 +128,7 @@ export class AtelierWorker {
         defaultGapMs: drawing.poll.intervalMs,
         ceilingMs: drawing.poll.deadlineMs,
       });
+      this.#closers.push(() => timing.close());
       const started = await startQueueWorker({
         ...common,
         name: QUEUE_NAMES.drawing,
@@ -144,6 +146,8 @@ export class AtelierWorker {
             provider,
             config: drawing,
             timing,
+            onPoll: (event) => observer.drawingPoll?.(event),
+            onFinished: (event) => observer.drawingFinished?.(event),
             health: new DrawingHealth({
               redis: connection,
               prefix,
@@ -151,6 +155,7 @@ export class AtelierWorker {
               logger: queueLogger,
               backoffMs: drawing.maintenanceBackoffMs,
               streak: drawing.outageStreak,
+              onWindow: (open) => observer.outageWindow?.(open),
             }),
           }),
       });
@@ -164,6 +169,8 @@ export class AtelierWorker {
         prefix,
         config: config.cme,
         logger: logger.child({ queue: QUEUE_NAMES.cme }),
+        onCall: (event) => observer.cmeCall?.(event),
+        onRefresh: (event) => observer.ticketRefresh?.(event),
       });
       this.#closers.push(async () => runner.close());
       this.#adopt(
@@ -189,6 +196,7 @@ export class AtelierWorker {
         prefix,
         config,
         logger: logger.child({ queue: QUEUE_NAMES.callbacks }),
+        onDelivery: (info) => observer.callbackDelivery?.(info),
         ...(options.workerOptions ? { workerOptions: options.workerOptions } : {}),
       });
       // Not in `queues`: a failed delivery is not a dead job (the reconciler must not see it).

@@ -121,6 +121,11 @@ export class DrawingProvider implements DrawingControl {
     this.#counters.reset();
   }
 
+  /** When a task was submitted and when its images are (or were) ready; for benchmarks. */
+  taskTiming(taskId: string): { submittedAtMs: number; readyAtMs: number } | undefined {
+    return this.#calls.timing(taskId);
+  }
+
   /** Tasks in memory (they live as long as the provider). */
   get taskCount(): number {
     return this.#calls.taskCount;

@@ -60,6 +60,12 @@ export class DrawingTaskCalls {
     return taskId === undefined ? undefined : this.#tasks.get(taskId)?.text;
   }
 
+  /** When a task was submitted and when it is (or was) ready. */
+  timing(taskId: string): { submittedAtMs: number; readyAtMs: number } | undefined {
+    const task = this.#tasks.get(taskId);
+    return task && { submittedAtMs: task.submittedAtMs, readyAtMs: task.readyAtMs };
+  }
+
   answer(call: TaskCall): DrawingReply {
     return call.op === 'submit' ? this.#submit(call) : this.#query(call);
   }

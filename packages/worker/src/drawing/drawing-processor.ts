@@ -33,7 +33,7 @@ export interface DrawingProcessorOptions {
   health: DrawingHealth;
   /** Observes finished tasks (metrics, benchmarks). */
   onFinished?: (info: { polls: number; submittedAt: number; finishedAt: number }) => void;
-  onPoll?: (info: { done: boolean }) => void;
+  onPoll?: (info: { done: boolean; lateMs: number }) => void;
 }
 
 type DrawingStep = Step<DrawingJobData, DrawingResult>;
@@ -137,6 +137,8 @@ export function createDrawingProcessor(
     const gate = await health.gate();
     if (!gate.go) return wait(data, state, jittered(gate.until), gate.reason);
 
+    const plannedAt = submittedAt + (state.plan?.offsetMs ?? 0);
+    const lateMs = Math.max(0, Date.now() - plannedAt);
     const outcome = await provider.query(taskId, context.signal);
     const now = Date.now();
     const polled: DrawingJobState = { ...state, polls: state.polls + 1, lastPollAt: now };
@@ -146,8 +148,8 @@ export function createDrawingProcessor(
     if (outcome.kind === 'ok' || outcome.kind === 'pending') {
       await health.recordHealthy();
       const done = outcome.kind === 'ok';
-      options.onPoll?.({ done });
-      await learn(data, state, done, now - submittedAt);
+      options.onPoll?.({ done, lateMs });
+      learn(data, state, done, now - submittedAt);
       if (outcome.kind === 'pending')
         return schedulePoll(context, polledData, polled, outcome.hintMs);
       options.onFinished?.({ polls: polled.polls, submittedAt, finishedAt: now });
@@ -168,16 +170,11 @@ export function createDrawingProcessor(
     return failure(outcome, polledData, polled, context.job.priority);
   }
 
-  async function learn(
-    data: DrawingJobData,
-    state: DrawingJobState,
-    done: boolean,
-    elapsedMs: number,
-  ) {
+  function learn(data: DrawingJobData, state: DrawingJobState, done: boolean, elapsedMs: number) {
     const plan = state.plan;
     if (plan?.by !== 'first' && plan?.by !== 'second') return;
     const shape = LearnedPollTiming.shape(data.task.resolution, data.task.num);
-    await timing.observe(shape, plan.by, done, plan.offsetMs, done ? elapsedMs : undefined);
+    timing.observe(shape, plan.by, done, done ? elapsedMs : undefined);
   }
 
   async function failure(

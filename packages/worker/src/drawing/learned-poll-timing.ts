@@ -4,31 +4,35 @@ import { atelierKeys, type RedisClient } from '@atelier/shared';
 export const FIRST_POLL_TARGET = 0.6;
 /** Fraction of the remaining tasks the second poll should find done. */
 export const SECOND_POLL_TARGET = 0.75;
+/** Step of each update, as a fraction of the current value (at least 50 ms). */
+const STEP_FRACTION = 0.03;
 const RECENT_DURATIONS_KEPT = 500;
 
 /**
- * Stochastic-approximation update of a quantile from one binary observation: was the task
- * done when we looked at `offset`? q moves down by step·(1−p) on "done", up by step·p on
- * "pending", so it settles where a fraction p of tasks is done. Needs no exact finish times
- * (which polling never sees), only the answers we already get. Also keeps the recent
- * observed durations (upper bounds) for operators.
- * KEYS[1] stats hash, KEYS[2] recent list; ARGV: field, default q, done(0/1), target p,
- * floor, ceiling, observed duration (or -1).
+ * Stochastic-approximation update of a quantile from binary observations: was the task done
+ * when we looked? q moves down by step·(1−p) on "done", up by step·p on "pending", so it
+ * settles where a fraction p of tasks is done. It needs no exact finish times (which polling
+ * never sees), only the answers we already get. Applies a whole batch of observations in
+ * order. Also keeps the recent observed durations (upper bounds) for operators.
+ * KEYS[1] stats hash, KEYS[2] recent list; ARGV: field, cold-start q, target p, floor,
+ * ceiling, then pairs (done 0/1, observed duration or -1).
  */
 const OBSERVE = `
 local q = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or ARGV[2])
-local done = tonumber(ARGV[3])
-local p = tonumber(ARGV[4])
-local step = math.max(50, q * 0.05)
-q = q - step * (done - p)
-q = math.max(tonumber(ARGV[5]), math.min(tonumber(ARGV[6]), q))
-redis.call('HSET', KEYS[1], ARGV[1], tostring(math.floor(q)))
-redis.call('HINCRBY', KEYS[1], 'observations', 1)
-if tonumber(ARGV[7]) >= 0 then
-  redis.call('LPUSH', KEYS[2], ARGV[7])
-  redis.call('LTRIM', KEYS[2], 0, ${RECENT_DURATIONS_KEPT - 1})
+local p, floor, ceiling = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local n = 0
+for i = 6, #ARGV, 2 do
+  local done = tonumber(ARGV[i])
+  q = q - math.max(50, q * ${STEP_FRACTION}) * (done - p)
+  q = math.max(floor, math.min(ceiling, q))
+  local observed = tonumber(ARGV[i + 1])
+  if observed >= 0 then redis.call('LPUSH', KEYS[2], ARGV[i + 1]) end
+  n = n + 1
 end
-return q
+redis.call('HSET', KEYS[1], ARGV[1], tostring(math.floor(q)))
+redis.call('HINCRBY', KEYS[1], 'observations', n)
+redis.call('LTRIM', KEYS[2], 0, ${RECENT_DURATIONS_KEPT - 1})
+return math.floor(q)
 `;
 
 export interface LearnedTimes {
@@ -48,21 +52,31 @@ export interface LearnedPollTimingOptions {
   defaultGapMs: number;
   /** Longest offset the learned schedule may aim at (the poll deadline). */
   ceilingMs: number;
-  /** How long a process reuses what it read. */
+  /** How long a process reuses what it read, and gathers observations before writing them. */
   cacheMs?: number;
 }
 
+type Which = 'first' | 'second';
+interface Observation {
+  done: boolean;
+  observedMs?: number;
+}
+
 /**
- * What the fleet has learned about how long tasks of one shape (resolution × num) take,
- * kept in Redis so every worker aims its first polls near the typical finish.
+ * What the fleet has learned about how long tasks of one shape (resolution × num) take, kept
+ * in Redis so every worker aims its first polls near the typical finish. Reads are cached and
+ * observations batched per process, so a healthy job costs no extra Redis round trip.
  */
 export class LearnedPollTiming {
   readonly #o: Required<LearnedPollTimingOptions>;
   readonly #keys: ReturnType<typeof atelierKeys>['drawing'];
   readonly #cache = new Map<string, { at: number; times: LearnedTimes }>();
+  readonly #pending = new Map<string, Observation[]>();
+  #flushTimer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
 
   constructor(options: LearnedPollTimingOptions) {
-    this.#o = { cacheMs: 1000, ...options };
+    this.#o = { cacheMs: 250, ...options };
     this.#keys = atelierKeys(options.prefix).drawing;
   }
 
@@ -73,63 +87,86 @@ export class LearnedPollTiming {
   async times(shape: string): Promise<LearnedTimes> {
     const cached = this.#cache.get(shape);
     if (cached && Date.now() - cached.at < this.#o.cacheMs) return cached.times;
-    const [first, second, observations] = await this.#redis().hmget(
+    const [first, second, observations] = await this.#o.redis.hmget(
       this.#keys.durations(shape),
       'first',
       'second',
       'observations',
     );
-    const firstMs = first ? Number(first) : this.#o.defaultFirstMs;
-    const secondMs = Math.max(
-      second ? Number(second) : firstMs + this.#o.defaultGapMs,
-      firstMs + 250,
+    const times = this.#times(
+      first ? Number(first) : undefined,
+      second ? Number(second) : undefined,
     );
-    const times = { firstMs, secondMs, observations: Number(observations ?? 0) };
+    times.observations = Number(observations ?? 0);
     this.#cache.set(shape, { at: Date.now(), times });
     return times;
   }
 
   /**
-   * Records what a learned poll found. `which` says which guess it checks; `offsetMs` is
-   * where that poll actually looked; `observedMs` the submit→seen-done time when done.
+   * Records what a learned poll found: `which` guess it checked, whether the task was done,
+   * and when done the submit→seen-done time. Written to Redis in batches (see `flush`).
    */
-  async observe(
-    shape: string,
-    which: 'first' | 'second',
-    done: boolean,
-    offsetMs: number,
-    observedMs?: number,
-  ) {
-    const current = await this.times(shape);
-    const fallback = which === 'first' ? current.firstMs : current.secondMs;
-    const target = which === 'first' ? FIRST_POLL_TARGET : SECOND_POLL_TARGET;
-    // Cold start: begin from where this poll looked.
-    const base = Number.isFinite(offsetMs) ? offsetMs : fallback;
-    const floor = which === 'first' ? 0 : current.firstMs + 250;
-    const updated = await this.#redis().eval(
-      OBSERVE,
-      2,
-      this.#keys.durations(shape),
-      `${this.#keys.durations(shape)}:recent`,
-      which,
-      String(Math.round(base)),
-      done ? '1' : '0',
-      String(target),
-      String(floor),
-      String(this.#o.ceilingMs),
-      String(observedMs === undefined ? -1 : Math.round(observedMs)),
-    );
-    this.#cache.delete(shape);
-    return Number(updated);
+  observe(shape: string, which: Which, done: boolean, observedMs?: number): void {
+    const key = `${shape}\u0000${which}`;
+    const list = this.#pending.get(key) ?? [];
+    list.push(observedMs === undefined ? { done } : { done, observedMs });
+    this.#pending.set(key, list);
+    this.#flushTimer ??= setTimeout(() => {
+      this.#flushTimer = undefined;
+      void this.flush();
+    }, this.#o.cacheMs).unref();
+  }
+
+  /** Writes gathered observations now (also on close). */
+  async flush(): Promise<void> {
+    const batches = [...this.#pending];
+    this.#pending.clear();
+    const run = this.#flushing.then(async () => {
+      for (const [key, observations] of batches) {
+        const [shape = '', which = 'first'] = key.split('\u0000') as [string, Which];
+        const current = await this.times(shape);
+        const updated = await this.#o.redis.eval(
+          OBSERVE,
+          2,
+          this.#keys.durations(shape),
+          `${this.#keys.durations(shape)}:recent`,
+          which,
+          String(which === 'first' ? current.firstMs : current.secondMs),
+          String(which === 'first' ? FIRST_POLL_TARGET : SECOND_POLL_TARGET),
+          String(which === 'first' ? 0 : current.firstMs + 250),
+          String(this.#o.ceilingMs),
+          ...observations.flatMap((o) => [
+            o.done ? '1' : '0',
+            String(Math.round(o.observedMs ?? -1)),
+          ]),
+        );
+        const times =
+          which === 'first'
+            ? this.#times(Number(updated), current.secondMs)
+            : this.#times(current.firstMs, Number(updated));
+        times.observations = current.observations + observations.length;
+        this.#cache.set(shape, { at: Date.now(), times });
+      }
+    });
+    this.#flushing = run.catch(() => undefined);
+    await run;
+  }
+
+  async close(): Promise<void> {
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    await this.flush().catch(() => undefined);
   }
 
   /** Recent submit→seen-done durations of a shape, newest first (for operators and benches). */
   async recent(shape: string): Promise<number[]> {
-    const values = await this.#redis().lrange(`${this.#keys.durations(shape)}:recent`, 0, -1);
+    const values = await this.#o.redis.lrange(`${this.#keys.durations(shape)}:recent`, 0, -1);
     return values.map(Number);
   }
 
-  #redis(): RedisClient {
-    return this.#o.redis;
+  #times(first: number | undefined, second: number | undefined): LearnedTimes {
+    const firstMs = first ?? this.#o.defaultFirstMs;
+    const secondMs = Math.max(second ?? firstMs + this.#o.defaultGapMs, firstMs + 250);
+    return { firstMs, secondMs, observations: 0 };
   }
 }

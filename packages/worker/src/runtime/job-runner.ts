@@ -68,7 +68,9 @@ export function createJobProcessor<D extends AnyJobData, R extends DrawingResult
   return async (job: Job<D>, token?: string, signal?: AbortSignal): Promise<R> => {
     const lockToken = token ?? '';
     const logger = options.logger.child({ jobId: job.id, attempt: job.attemptsMade + 1 });
-    if (job.id && (await options.deadLetters.has(job.id))) {
+    // A job can only be dead-lettered after a failed attempt was recorded in its history; a
+    // job without history skips the look-up (the hot path of healthy jobs).
+    if (job.id && job.data.history?.length && (await options.deadLetters.has(job.id))) {
       // A previous run dead-lettered it and died before BullMQ recorded the failure.
       throw new UnrecoverableError('[ALREADY_DEAD] the job is already in the dead-letter queue');
     }

@@ -1,0 +1,41 @@
+import type { DeadLetter, FailureKind } from '@atelier/shared';
+import type { CallbackDeliveryInfo } from './callbacks/callback-processor.ts';
+import type { CmeCallEvent } from './cme/paas-client.ts';
+import type { TicketRefreshEvent } from './cme/ticket-store.ts';
+import type { DrawingCall } from './drawing/drawing-client.ts';
+
+/** A drawing poll as the processor saw it. */
+export interface DrawingPollEvent {
+  done: boolean;
+  /** How late the poll ran against the time it was planned for (ms, ≥ 0). */
+  lateMs: number;
+}
+
+export interface DrawingFinishedEvent {
+  polls: number;
+  submittedAt: number;
+  finishedAt: number;
+}
+
+export interface StepEvent {
+  queue: string;
+  step: 'done' | 'wait' | 'fail';
+  kind?: FailureKind;
+  code?: string;
+}
+
+/**
+ * Everything a worker process reports about its work, in one place: metrics implement it,
+ * benchmarks and tests listen to it. Every hook is optional and must not throw.
+ */
+export interface WorkerObserver {
+  drawingCall?(call: DrawingCall): void;
+  drawingPoll?(event: DrawingPollEvent): void;
+  drawingFinished?(event: DrawingFinishedEvent): void;
+  outageWindow?(open: boolean): void;
+  cmeCall?(event: CmeCallEvent): void;
+  ticketRefresh?(event: TicketRefreshEvent): void;
+  step?(event: StepEvent): void;
+  deadLetter?(entry: DeadLetter): void;
+  callbackDelivery?(info: CallbackDeliveryInfo): void;
+}

@@ -28,6 +28,7 @@ export {
   type ResolvedAddress,
   resolveHost,
 } from './callback-url.ts';
+export { listCmeTickets, type TicketInfo } from './cme-ticket-index.ts';
 export {
   type AtelierConfig,
   type CmeConfig,
@@ -95,6 +96,7 @@ export {
   type QueueName,
   type RetentionOptions,
 } from './queues.ts';
+export { type RecentError, RecentErrors } from './recent-errors.ts';
 export {
   createRedisConnection,
   isClusterUrl,

@@ -12,7 +12,6 @@ export type { CmeTicket } from './cme/cme-ticket.ts';
 export { LoginClient } from './cme/login-client.ts';
 export { type CmeCallEvent, PaasClient } from './cme/paas-client.ts';
 export {
-  type TicketInfo,
   type TicketRefreshEvent,
   TicketStore,
   type TicketStoreOptions,

@@ -4,10 +4,12 @@ import {
   atelierKeys,
   failure,
   type Logger,
+  listCmeTickets,
   type Outcome,
   type OutcomeKind,
   ProviderError,
   type RedisClient,
+  type TicketInfo,
 } from '@atelier/shared';
 import type { CmeTicket } from './cme-ticket.ts';
 import { delay } from './delay.ts';
@@ -19,19 +21,6 @@ export interface TicketRefreshEvent {
   userId: string;
   outcome: OutcomeKind;
   durationMs: number;
-}
-
-/** What the dashboard may see of a cached ticket: never the ticket itself. */
-export interface TicketInfo {
-  platform: string;
-  userId: string;
-  /** False after the last ticket was invalidated and before the next login. */
-  active: boolean;
-  obtainedAt: number | undefined;
-  ageMs: number | undefined;
-  /** Logins stored for this (platform, userId) so far. */
-  refreshes: number;
-  tfUid: string | undefined;
 }
 
 export interface TicketStoreOptions {
@@ -151,37 +140,8 @@ export class TicketStore {
   }
 
   /** Every (platform, userId) with a ticket record, for the dashboard. Never the ticket. */
-  async list(): Promise<TicketInfo[]> {
-    const { redis, now } = this.#o;
-    const members = await redis.smembers(this.#keys.ticketIndex);
-    const at = now();
-    const infos = await Promise.all(
-      members.map(async (member): Promise<TicketInfo | undefined> => {
-        const [platform, userId] = JSON.parse(member) as [string, string];
-        const key = this.#keys.ticket(platform, userId);
-        const [present, tfUid, obtainedAt, refreshes] = await redis.hmget(
-          key,
-          'authorization',
-          'tfUid',
-          'obtainedAt',
-          'refreshes',
-        );
-        if (refreshes === null) return undefined;
-        const obtained = obtainedAt === null ? undefined : Number(obtainedAt);
-        return {
-          platform,
-          userId,
-          active: present !== null,
-          obtainedAt: obtained,
-          ageMs: obtained === undefined ? undefined : at - obtained,
-          refreshes: Number(refreshes),
-          tfUid: tfUid ?? undefined,
-        };
-      }),
-    );
-    return infos
-      .filter((info) => info !== undefined)
-      .sort((a, b) => a.platform.localeCompare(b.platform) || a.userId.localeCompare(b.userId));
+  list(): Promise<TicketInfo[]> {
+    return listCmeTickets(this.#o.redis, this.#o.prefix, this.#o.now());
   }
 
   /** Joins this process's refresh for `userId`, starting it if none runs. */

@@ -9,6 +9,7 @@ import {
   hasCode,
   isProviderError,
   type Logger,
+  type RecentErrors,
 } from '@atelier/shared';
 import {
   DelayedError,
@@ -33,6 +34,8 @@ export interface JobRunnerOptions {
   throttleMs: number;
   /** Attempt records kept per job (newest). */
   maxHistory?: number;
+  /** Where failure codes are recorded for the dashboard. */
+  recentErrors?: RecentErrors;
   /** Observes every step (metrics). */
   onStep?: (event: {
     queue: string;
@@ -116,6 +119,9 @@ export function createJobProcessor<D extends AnyJobData, R extends DrawingResult
   ): Promise<never> {
     const kind = failureKind(error);
     options.onStep?.({ queue: queueName, step: 'fail', kind, code: error.code });
+    await options.recentErrors
+      ?.record({ at: Date.now(), queue: queueName, jobId: job.id ?? '', code: error.code, kind })
+      .catch((err) => logger.warn({ err }, 'could not record the error code'));
 
     if (kind === 'throttled') {
       // One pause per storm: answers that arrive during a pause do not push its end further out.

@@ -6,6 +6,7 @@ import {
   defaultJobOptions,
   type Logger,
   type QueueName,
+  RecentErrors,
   type RedisClient,
   type RetentionOptions,
 } from '@atelier/shared';
@@ -72,6 +73,7 @@ export async function startQueueWorker<D extends AnyJobData, R extends DrawingRe
     halt,
     logger,
     throttleMs: options.throttleMs,
+    recentErrors: new RecentErrors(options.connection, options.prefix),
     ...(options.onStep ? { onStep: options.onStep } : {}),
   });
   const worker = new Worker<D, R>(options.name, processor, {
@@ -84,6 +86,8 @@ export async function startQueueWorker<D extends AnyJobData, R extends DrawingRe
     // (5 s by default) before it looks again: keep that wait short.
     drainDelay: 1,
     settings: { backoffStrategy: options.backoffStrategy },
+    // Per-minute completed/failed counts for the dashboard's rates (one day kept).
+    metrics: { maxDataPoints: 24 * 60 },
     ...options.workerOptions,
   });
   worker.on('error', (err) => logger.error({ err }, 'worker error'));

@@ -18,6 +18,8 @@ export {
 } from './cme/ticket-store.ts';
 export { DrawingClient, type DrawingClientOptions } from './drawing/drawing-client.ts';
 export type { DrawingProvider } from './drawing/drawing-processor.ts';
+export { startMetricsServer } from './metrics/metrics-server.ts';
+export { WorkerMetrics } from './metrics/worker-metrics.ts';
 export { createBackoffStrategy } from './runtime/backoff.ts';
 export { parseFailedReason } from './runtime/job-runner.ts';
 export type {

@@ -22,6 +22,8 @@ export interface StepEvent {
   step: 'done' | 'wait' | 'fail';
   kind?: FailureKind;
   code?: string;
+  /** `done` only: from enqueue to completion (ms). */
+  ageMs?: number;
 }
 
 /**

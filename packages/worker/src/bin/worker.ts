@@ -1,4 +1,6 @@
 import { ConfigError, createLogger, loadConfig } from '@atelier/shared';
+import { startMetricsServer } from '../metrics/metrics-server.ts';
+import { WorkerMetrics } from '../metrics/worker-metrics.ts';
 import { AtelierWorker } from '../worker-process.ts';
 
 /** `pnpm --filter @atelier/worker start`: one worker process for the configured queues. */
@@ -18,8 +20,16 @@ async function main(): Promise<void> {
     process.exit(78);
   }
   const logger = createLogger({ name: 'atelier-worker', level: config.logLevel });
-  const worker = await AtelierWorker.start({ config, logger });
-  logger.info({ queues: worker.queues.map((q) => q.name) }, 'worker started');
+  const metrics = new WorkerMetrics();
+  const worker = await AtelierWorker.start({ config, logger, observer: metrics });
+  const metricsServer =
+    config.worker.metricsPort === undefined
+      ? undefined
+      : await startMetricsServer(metrics, config.worker.metricsPort);
+  logger.info(
+    { queues: worker.queues.map((q) => q.name), metricsPort: metricsServer?.port },
+    'worker started',
+  );
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -31,6 +41,7 @@ async function main(): Promise<void> {
     );
     worker
       .close(config.worker.shutdownGraceMs)
+      .then(() => metricsServer?.close())
       .then(() => {
         logger.info('worker stopped');
         process.exit(0);

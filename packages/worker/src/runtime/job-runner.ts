@@ -19,6 +19,7 @@ import {
   UnrecoverableError,
   Worker,
 } from 'bullmq';
+import type { StepEvent } from '../worker-observer.ts';
 import { moveToDelayedWithData } from './delayed-move.ts';
 import type { JobSettlement } from './job-settlement.ts';
 import type { QueueHalt } from './queue-halt.ts';
@@ -37,12 +38,7 @@ export interface JobRunnerOptions {
   /** Where failure codes are recorded for the dashboard. */
   recentErrors?: RecentErrors;
   /** Observes every step (metrics). */
-  onStep?: (event: {
-    queue: string;
-    step: Step<unknown, unknown>['type'];
-    kind?: FailureKind;
-    code?: string;
-  }) => void;
+  onStep?: (event: StepEvent) => void;
 }
 
 const DEFAULT_MAX_HISTORY = 20;
@@ -95,7 +91,7 @@ export function createJobProcessor<D extends AnyJobData, R extends DrawingResult
     switch (step.type) {
       case 'done': {
         await options.settlement.completed(job as Job<AnyJobData>, step.result);
-        options.onStep?.({ queue: queueName, step: 'done' });
+        options.onStep?.({ queue: queueName, step: 'done', ageMs: Date.now() - job.timestamp });
         return step.result;
       }
       case 'wait': {

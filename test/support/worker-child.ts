@@ -10,10 +10,11 @@ const config = loadConfig(process.env, 'worker');
 const logger = createLogger({ name: 'worker-child', level: process.env.LOG_LEVEL ?? 'warn' });
 const lockDuration = Number(process.env.TEST_LOCK_DURATION_MS ?? 30_000);
 const stalledInterval = Number(process.env.TEST_STALLED_INTERVAL_MS ?? 30_000);
+const maxStalledCount = Number(process.env.TEST_MAX_STALLED_COUNT ?? 10);
 const worker = await AtelierWorker.start({
   config,
   logger,
-  workerOptions: { lockDuration, stalledInterval },
+  workerOptions: { lockDuration, stalledInterval, maxStalledCount },
 });
 process.stdout.write('ready\n');
 process.on('SIGTERM', () => {

@@ -210,6 +210,7 @@ export class AtelierWorker {
       redis: connection,
       prefix,
       logger,
+      deadLetterMaxAgeMs: config.retention.deadLetterAgeSec * 1000,
     });
     this.reconciler = reconciler;
     reconciler.start(config.worker.reconcileIntervalMs);

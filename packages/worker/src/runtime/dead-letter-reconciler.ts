@@ -17,6 +17,8 @@ export interface DeadLetterReconcilerOptions {
   redis: RedisClient;
   prefix: string;
   logger: Logger;
+  /** Dead letters older than this are purged (`ATELIER_DEAD_LETTER_AGE_SEC`); unset: kept. */
+  deadLetterMaxAgeMs?: number;
   /** Page size when walking a failed set. */
   pageSize?: number;
 }
@@ -36,7 +38,7 @@ export class DeadLetterReconciler {
   #running: Promise<number> | undefined;
 
   constructor(options: DeadLetterReconcilerOptions) {
-    this.#o = { pageSize: 500, ...options };
+    this.#o = { pageSize: 500, deadLetterMaxAgeMs: Number.POSITIVE_INFINITY, ...options };
   }
 
   /** One pass over every queue; returns how many dead letters it had to add. */
@@ -67,6 +69,12 @@ export class DeadLetterReconciler {
   async #runAll(): Promise<number> {
     let added = 0;
     for (const queue of this.#o.queues) added += await this.#reconcile(queue);
+    if (Number.isFinite(this.#o.deadLetterMaxAgeMs)) {
+      const purged = await this.#o.deadLetters.purgeOlderThan(
+        Date.now() - this.#o.deadLetterMaxAgeMs,
+      );
+      if (purged > 0) this.#o.logger.info({ purged }, 'purged dead letters past their retention');
+    }
     return added;
   }
 

@@ -71,6 +71,8 @@ export interface AtelierConfig {
   port: number;
   host: string;
   logLevel: LogLevel;
+  /** Providers answered by the simulator (`ATELIER_SIMULATOR`, set by the embedded stack). */
+  simulated: string[];
   apiKeys: Secret[];
   admin: { user: string | undefined; password: Secret | undefined };
   drawing: DrawingConfig;
@@ -188,6 +190,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
     port: e.int('PORT', 3000, { min: 0, max: 65_535 }),
     host: e.string('HOST', '0.0.0.0'),
     logLevel: e.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    simulated: e.list('ATELIER_SIMULATOR'),
     apiKeys: e.list('ATELIER_API_KEYS').map((k) => new Secret(k)),
     admin: { user: e.string('ATELIER_ADMIN_USER'), password: e.secret('ATELIER_ADMIN_PASSWORD') },
     drawing,

@@ -20,6 +20,12 @@ async function main(): Promise<void> {
     process.exit(78);
   }
   const logger = createLogger({ name: 'atelier-worker', level: config.logLevel });
+  if (config.simulated.length > 0) {
+    logger.warn(
+      { simulated: config.simulated },
+      `SIMULATOR: ${config.simulated.join(' and ')} provider(s) are simulated`,
+    );
+  }
   const metrics = new WorkerMetrics();
   const worker = await AtelierWorker.start({ config, logger, observer: metrics });
   const metricsServer =

@@ -1,7 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const SCRIPT = fileURLToPath(new URL('./worker-child.ts', import.meta.url));
+const TEST_SCRIPT = fileURLToPath(new URL('./worker-child.ts', import.meta.url));
+/** The real entry point (`pnpm --filter @atelier/worker start`). */
+const REAL_SCRIPT = fileURLToPath(
+  new URL('../../packages/worker/src/bin/worker.ts', import.meta.url),
+);
 
 export interface ChildWorker {
   process: ChildProcess;
@@ -12,10 +16,18 @@ export interface ChildWorker {
   terminate(): Promise<number | null>;
 }
 
-/** Starts a worker in its own process and waits until it takes jobs. */
-export async function startChildWorker(env: Record<string, string>): Promise<ChildWorker> {
-  const child = spawn(process.execPath, [SCRIPT], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+/**
+ * Starts a worker in its own process and waits until it takes jobs. `entry: 'real'` runs the
+ * production entry point (signals, config errors and all); the default test entry also takes
+ * TEST_* lock timings.
+ */
+export async function startChildWorker(
+  env: Record<string, string>,
+  options: { entry?: 'test' | 'real' } = {},
+): Promise<ChildWorker> {
+  const script = options.entry === 'real' ? REAL_SCRIPT : TEST_SCRIPT;
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, LOG_LEVEL: options.entry === 'real' ? 'info' : 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -31,7 +43,7 @@ export async function startChildWorker(env: Record<string, string>): Promise<Chi
       20_000,
     );
     const check = () => {
-      if (output.includes('ready')) {
+      if (output.includes('ready\n') || output.includes('"msg":"worker started"')) {
         clearTimeout(timer);
         resolve();
       }

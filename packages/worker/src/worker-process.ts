@@ -244,6 +244,16 @@ export class AtelierWorker {
     clearTimeout(timer);
     if (result === 'timeout') {
       this.#logger.warn({ graceMs }, 'grace period over: handing active jobs back');
+      // Abort the processors: the job runner moves each cancelled job back to wait.
+      for (const worker of workers) worker.cancelAllJobs('shutdown: grace period over');
+      let handed: NodeJS.Timeout | undefined;
+      await Promise.race([
+        graceful,
+        new Promise((resolve) => {
+          handed = setTimeout(resolve, 5000);
+        }),
+      ]);
+      clearTimeout(handed);
       await Promise.all(workers.map((w) => w.close(true)));
     }
     await Promise.all(this.queues.map((q) => q.queue.close()));

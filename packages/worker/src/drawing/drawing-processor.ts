@@ -69,7 +69,20 @@ export function createDrawingProcessor(
     const gate = await health.gate();
     if (!gate.go) return wait(data, state, jittered(gate.until), gate.reason);
 
-    const outcome = await provider.submit(parsed.data, context.signal);
+    let outcome: Awaited<ReturnType<DrawingProvider['submit']>>;
+    try {
+      outcome = await provider.submit(parsed.data, context.signal);
+    } catch (error) {
+      if (context.signal.aborted) {
+        // Cancelled mid-submit: the provider may have created the task; count it as unconfirmed.
+        const next = {
+          ...data,
+          state: { ...state, unconfirmedSubmits: (state.unconfirmedSubmits ?? 0) + 1 },
+        };
+        await job.updateData(next);
+      }
+      throw error;
+    }
     if (outcome.kind === 'pending') return fail(unexpectedPending());
     if (outcome.kind !== 'ok') return failure(outcome, data, state, job.priority);
 

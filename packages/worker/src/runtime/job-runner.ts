@@ -17,6 +17,7 @@ import {
   type Processor,
   type Queue,
   UnrecoverableError,
+  WaitingError,
   Worker,
 } from 'bullmq';
 import type { StepEvent } from '../worker-observer.ts';
@@ -83,7 +84,15 @@ export function createJobProcessor<D extends AnyJobData, R extends DrawingResult
         logger,
       });
     } catch (error) {
-      if (signal?.aborted) throw error;
+      if (signal?.aborted) {
+        // Cancelled (shutdown past its grace period): hand the job back untouched; no attempt used.
+        logger.warn(
+          { reason: String(signal.reason ?? 'aborted') },
+          'job cancelled: handing it back to the queue',
+        );
+        await job.moveToWait(lockToken);
+        throw new WaitingError('handed back');
+      }
       logger.error({ err: error }, 'processor failed unexpectedly');
       step = { type: 'fail', error: toAtelierError(error) };
     }

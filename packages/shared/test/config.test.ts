@@ -102,6 +102,11 @@ describe('loadConfig', () => {
       'at least DRAWING_POLL_INTERVAL_MS',
     ],
     [{ ATELIER_QUEUE_PREFIX: 'a:b' }, 'ATELIER_QUEUE_PREFIX', 'must not contain ":"'],
+    [
+      { REDIS_URL: 'redis-cluster://127.0.0.1:7000', ATELIER_QUEUE_PREFIX: 'atelier' },
+      'ATELIER_QUEUE_PREFIX',
+      'hash tag',
+    ],
     [{ ATELIER_WORKER_QUEUES: 'drawing,video' }, 'ATELIER_WORKER_QUEUES', '"video"'],
     [
       { ATELIER_CALLBACK_ALLOW_PRIVATE: 'maybe' },

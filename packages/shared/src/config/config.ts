@@ -116,6 +116,12 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
   if (queuePrefix.includes(':')) {
     throw new ConfigError('ATELIER_QUEUE_PREFIX', 'must not contain ":"');
   }
+  if (e.raw('REDIS_URL')?.startsWith('redis-cluster://') && !/^\{[^{}]+\}$/.test(queuePrefix)) {
+    throw new ConfigError(
+      'ATELIER_QUEUE_PREFIX',
+      `must be a hash tag like {atelier} with a Redis Cluster REDIS_URL (all keys in one slot), got "${queuePrefix}"`,
+    );
+  }
 
   const drawing: DrawingConfig = {
     baseUrl: e.url('DRAWING_BASE_URL'),

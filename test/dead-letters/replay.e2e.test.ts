@@ -1,0 +1,83 @@
+import { createProducer } from '@atelier/producer';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DrawingStack } from '../support/drawing-stack.ts';
+import { RedisTestContext } from '../support/redis-context.ts';
+import { waitFor } from '../support/wait-for.ts';
+
+const ctx = new RedisTestContext();
+afterEach(() => ctx.cleanup());
+
+function producerFor(stack: DrawingStack) {
+  const producer = createProducer({ connection: ctx.connection(), prefix: stack.prefix });
+  ctx.onCleanup(() => producer.close());
+  return producer;
+}
+
+describe('replaying dead letters', () => {
+  it('a drawing that timed out polling resumes polling with its taskId: no second submit', async () => {
+    const stack = await DrawingStack.start(ctx, {
+      // Dies at 1.5 s; the replay (after that) restarts the 1.5 s deadline, the task is ready at 2.2 s.
+      simulator: { duration: { kind: 'fixed', ms: 2200 } },
+      env: { DRAWING_POLL_DEADLINE_MS: '1500', DRAWING_POLL_FIRST_MS: '200' },
+    });
+    await stack.startWorker();
+    const producer = producerFor(stack);
+    const { id } = await producer.enqueueDrawing({
+      text: 'timed out',
+      style: '油画',
+      resolution: '1024*1024',
+    });
+    const entry = await stack.dead(id);
+    expect(entry.code).toBe('POLL_TIMEOUT');
+
+    await producer.replayDeadLetter(id);
+    expect(await stack.deadLetters.has(id)).toBe(false);
+    const job = await stack.completed(id);
+    expect(job.returnvalue.taskId).toBe(entry.taskId);
+    expect(stack.sim.submitsFor('timed out')).toBe(1);
+    expect((await producer.getJob(id)).state).toBe('completed');
+  });
+
+  it('replaying a dead batch item keeps the batch counters exact', async () => {
+    const stack = await DrawingStack.start(ctx);
+    stack.sim.script('item one', { submit: [{ code: 202 }] });
+    await stack.startWorker();
+    const producer = producerFor(stack);
+    const { id } = await producer.createBatch(
+      ['item zero', 'item one', 'item two'].map((text) => ({
+        text,
+        style: '油画',
+        resolution: '1024*1024',
+      })),
+    );
+    const done = await waitFor(
+      async () => {
+        const batch = await producer.getBatch(id);
+        return batch.state === 'completed' ? batch : undefined;
+      },
+      { what: 'the batch to finish' },
+    );
+    expect(done).toMatchObject({ total: 3, completed: 2, dead: 1, pending: 0 });
+
+    const [dead] = (await producer.listDeadLetters({ batchId: id })).items;
+    expect(dead?.code).toBe('202');
+    await producer.replayDeadLetter(dead?.id as string);
+    const after = await waitFor(
+      async () => {
+        const batch = await producer.getBatch(id);
+        return batch.completed === 3 ? batch : undefined;
+      },
+      { what: 'the replayed item to complete' },
+    );
+    expect(after).toMatchObject({
+      total: 3,
+      completed: 3,
+      dead: 0,
+      pending: 0,
+      state: 'completed',
+    });
+    const lines = [];
+    for await (const line of producer.batchResults(id)) lines.push(line);
+    expect(lines.map((l) => l.state)).toEqual(['completed', 'completed', 'completed']);
+  });
+});

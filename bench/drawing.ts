@@ -115,17 +115,21 @@ async function throughput() {
   const config = loadConfig(drawingEnv(sim.drawing), 'worker');
   const queue = new Queue('drawing', { connection, prefix: config.queuePrefix });
   const worker = await AtelierWorker.start({ config, logger });
-  // Warm-up: the schedule learns that these tasks finish at once.
-  const WARMUP = Number(process.env.BENCH_WARMUP ?? 600);
-  await addAll(
-    queue,
-    Array.from({ length: WARMUP }, (_, i) => drawingJob(i)),
-  );
-  await untilCompleted(queue, WARMUP);
-  const learned = await connection.hget(
-    `${config.queuePrefix}:sys:drawing:durations:1024*1024x1`,
-    'first',
-  );
+  // Warm-up in waves (each wave's first polls are aimed at what the last one taught): the
+  // schedule learns that these tasks finish at once.
+  const learnedKey = `${config.queuePrefix}:sys:drawing:durations:1024*1024x1`;
+  let WARMUP = 0;
+  for (let wave = 0; wave < 40; wave++) {
+    await addAll(
+      queue,
+      Array.from({ length: 50 }, (_, i) => drawingJob(WARMUP + i)),
+    );
+    WARMUP += 50;
+    await untilCompleted(queue, WARMUP);
+    await new Promise((r) => setTimeout(r, 300)); // let the observations reach Redis
+    if (Number(await connection.hget(learnedKey, 'first')) < 50) break;
+  }
+  const learned = await connection.hget(learnedKey, 'first');
   await queue.pause();
   await addAll(
     queue,

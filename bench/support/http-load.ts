@@ -39,6 +39,7 @@ async function load(options: LoadOptions): Promise<LoadResult> {
   const statuses: Record<string, number> = {};
   let requests = 0;
   let failures = 0;
+  const timeline: number[] = [];
   const started = performance.now();
   const deadline = started + options.durationMs;
   const one = () =>
@@ -59,6 +60,8 @@ async function load(options: LoadOptions): Promise<LoadResult> {
             statuses[status] = (statuses[status] ?? 0) + 1;
             if ((res.statusCode ?? 0) >= 300) failures++;
             requests++;
+            const bucket = Math.floor((performance.now() - started) / 250);
+            timeline[bucket] = (timeline[bucket] ?? 0) + 1;
             resolve();
           });
         },
@@ -72,6 +75,7 @@ async function load(options: LoadOptions): Promise<LoadResult> {
   await Promise.all(Array.from({ length: options.connections }, lane));
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
+  if (process.env.BENCH_TIMELINE) console.log(timeline.join(' '));
   return { requests, failures, statuses, seconds, perSecond: requests / seconds };
 }
 

@@ -187,7 +187,7 @@ export function createDrawingProcessor(
     const plan = state.plan;
     if (plan?.by !== 'first' && plan?.by !== 'second') return;
     const shape = LearnedPollTiming.shape(data.task.resolution, data.task.num);
-    timing.observe(shape, plan.by, done, done ? elapsedMs : undefined);
+    timing.observe(shape, plan.by, done, plan.offsetMs, done ? elapsedMs : undefined);
   }
 
   async function failure(

@@ -10,27 +10,34 @@ const RECENT_DURATIONS_KEPT = 500;
 
 /**
  * Stochastic-approximation update of a quantile from binary observations: was the task done
- * when we looked? q moves down by step·(1−p) on "done", up by step·p on "pending", so it
- * settles where a fraction p of tasks is done. It needs no exact finish times (which polling
- * never sees), only the answers we already get. Applies a whole batch of observations in
- * order. Also keeps the recent observed durations (upper bounds) for operators.
+ * when we looked at offset o? It needs no exact finish times (which polling never sees), only
+ * the answers we already get. Observations come in groups (n polls that looked at the same
+ * offset, d of them found the task done): the group moves q by step·(p·n − d), so q settles
+ * where a fraction p of tasks is done — but only when the group says something about q
+ * ("mostly done at o ≤ q" → down; "mostly pending at o ≥ q" → up), and never by more than a
+ * quarter of q at once. So a burst of answers to polls aimed at an old guess cannot throw q
+ * far past the truth, while a steady stream converges quickly. Also keeps the recent observed
+ * durations (upper bounds) for operators.
  * KEYS[1] stats hash, KEYS[2] recent list; ARGV: field, cold-start q, target p, floor,
- * ceiling, then pairs (done 0/1, observed duration or -1).
+ * ceiling, group count G, then G triples (offset, n, done), then observed durations.
  */
 const OBSERVE = `
 local q = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or ARGV[2])
 local p, floor, ceiling = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local n = 0
-for i = 6, #ARGV, 2 do
-  local done = tonumber(ARGV[i])
-  q = q - math.max(50, q * ${STEP_FRACTION}) * (done - p)
-  q = math.max(floor, math.min(ceiling, q))
-  local observed = tonumber(ARGV[i + 1])
-  if observed >= 0 then redis.call('LPUSH', KEYS[2], ARGV[i + 1]) end
-  n = n + 1
+local groups = tonumber(ARGV[6])
+local total = 0
+for g = 0, groups - 1 do
+  local offset, n, done = tonumber(ARGV[7 + 3 * g]), tonumber(ARGV[8 + 3 * g]), tonumber(ARGV[9 + 3 * g])
+  local delta = math.max(50, q * ${STEP_FRACTION}) * (p * n - done)
+  if (delta < 0 and offset <= q) or (delta > 0 and offset >= q) then
+    delta = math.max(-0.25 * q, math.min(0.25 * q, delta))
+    q = math.max(floor, math.min(ceiling, q + delta))
+  end
+  total = total + n
 end
+for i = 7 + 3 * groups, #ARGV do redis.call('LPUSH', KEYS[2], ARGV[i]) end
 redis.call('HSET', KEYS[1], ARGV[1], tostring(math.floor(q)))
-redis.call('HINCRBY', KEYS[1], 'observations', n)
+redis.call('HINCRBY', KEYS[1], 'observations', total)
 redis.call('LTRIM', KEYS[2], 0, ${RECENT_DURATIONS_KEPT - 1})
 return math.floor(q)
 `;
@@ -59,6 +66,8 @@ export interface LearnedPollTimingOptions {
 type Which = 'first' | 'second';
 interface Observation {
   done: boolean;
+  /** Where (offset from submit) the poll looked. */
+  offsetMs: number;
   observedMs?: number;
 }
 
@@ -104,12 +113,13 @@ export class LearnedPollTiming {
 
   /**
    * Records what a learned poll found: `which` guess it checked, whether the task was done,
-   * and when done the submit→seen-done time. Written to Redis in batches (see `flush`).
+   * where (offset from submit) it looked, and when done the submit→seen-done time. Written to
+   * Redis in batches (see `flush`).
    */
-  observe(shape: string, which: Which, done: boolean, observedMs?: number): void {
+  observe(shape: string, which: Which, done: boolean, offsetMs: number, observedMs?: number): void {
     const key = `${shape}\u0000${which}`;
     const list = this.#pending.get(key) ?? [];
-    list.push(observedMs === undefined ? { done } : { done, observedMs });
+    list.push(observedMs === undefined ? { done, offsetMs } : { done, offsetMs, observedMs });
     this.#pending.set(key, list);
     this.#flushTimer ??= setTimeout(() => {
       this.#flushTimer = undefined;
@@ -125,6 +135,14 @@ export class LearnedPollTiming {
       for (const [key, observations] of batches) {
         const [shape = '', which = 'first'] = key.split('\u0000') as [string, Which];
         const current = await this.times(shape);
+        const groups = new Map<number, { n: number; done: number }>();
+        for (const o of observations) {
+          const offset = Math.round(o.offsetMs);
+          const group = groups.get(offset) ?? { n: 0, done: 0 };
+          group.n++;
+          if (o.done) group.done++;
+          groups.set(offset, group);
+        }
         const updated = await this.#o.redis.eval(
           OBSERVE,
           2,
@@ -135,10 +153,11 @@ export class LearnedPollTiming {
           String(which === 'first' ? FIRST_POLL_TARGET : SECOND_POLL_TARGET),
           String(which === 'first' ? 0 : current.firstMs + 250),
           String(this.#o.ceilingMs),
-          ...observations.flatMap((o) => [
-            o.done ? '1' : '0',
-            String(Math.round(o.observedMs ?? -1)),
-          ]),
+          String(groups.size),
+          ...[...groups].flatMap(([offset, g]) => [String(offset), String(g.n), String(g.done)]),
+          ...observations.flatMap((o) =>
+            o.observedMs === undefined ? [] : [String(Math.round(o.observedMs))],
+          ),
         );
         const times =
           which === 'first'

@@ -1,0 +1,35 @@
+import type { FastifyRequest } from 'fastify';
+import type { AdminCredentials } from './admin-credentials.ts';
+import type { ResolvedAdminOptions } from './admin-options.ts';
+import type { AdminQueues } from './admin-queues.ts';
+import type { LoginThrottle } from './login-throttle.ts';
+import type { OverviewReader } from './overview-reader.ts';
+import type { PageContext } from './pages/page-context.ts';
+import type { AdminSession, SessionSigner } from './session-signer.ts';
+
+/** What the dashboard's routes share (one per registered plugin; nothing module-level). */
+export interface AdminContext {
+  options: ResolvedAdminOptions;
+  credentials: AdminCredentials;
+  signer: SessionSigner;
+  throttle: LoginThrottle;
+  queues: AdminQueues;
+  overview: OverviewReader;
+  /** The session of each authenticated request (set by the session guard). */
+  sessions: WeakMap<FastifyRequest, AdminSession>;
+}
+
+/** The page context of a request: its operator and CSRF token when logged in. */
+export function pageContext(
+  ctx: AdminContext,
+  request: FastifyRequest,
+  extra: Partial<PageContext> = {},
+): PageContext {
+  const session = ctx.sessions.get(request);
+  return {
+    simulator: ctx.options.simulator,
+    now: ctx.options.now(),
+    ...(session ? { user: session.user, csrf: ctx.signer.csrfToken(session) } : {}),
+    ...extra,
+  };
+}

@@ -1,0 +1,158 @@
+import {
+  atelierKeys,
+  type BatchInfo,
+  BatchLedger,
+  DeadLetterStore,
+  listCmeTickets,
+  RecentErrors,
+  type RedisClient,
+  type TicketInfo,
+} from '@atelier/shared';
+import type { Queue } from 'bullmq';
+import { COUNTED_STATES } from '../producer-stats.ts';
+import { type AdminQueues, type HaltReason, LIMITER_MAX } from './admin-queues.ts';
+import { perMinuteRate } from './per-minute-rate.ts';
+
+export interface QueueOverview {
+  name: string;
+  /** Jobs per BullMQ state (`COUNTED_STATES`). */
+  counts: Record<string, number>;
+  /** Jobs per minute, averaged over the last 5 minutes (BullMQ worker metrics). */
+  completedPerMin: number;
+  failedPerMin: number;
+  paused: boolean;
+  /** Set when Atelier itself paused the queue (bad credentials, quota). */
+  halt: HaltReason | undefined;
+  /** Milliseconds the queue-wide slow-down still lasts (0: not throttled). */
+  throttledForMs: number;
+}
+
+export interface OutageOverview {
+  code: string;
+  openedAt: number;
+  until: number;
+  /** `open`: no provider calls until `until`; `probing`: one job is testing the provider. */
+  phase: 'open' | 'probing';
+}
+
+export interface ErrorGroup {
+  code: string;
+  queue: string;
+  count: number;
+  lastAt: number;
+  kinds: string[];
+}
+
+export interface Overview {
+  at: number;
+  queues: QueueOverview[];
+  batches: BatchInfo[];
+  deadLetters: { total: number; byCode: Array<{ code: string; count: number }> };
+  outage: OutageOverview | undefined;
+  tickets: TicketInfo[];
+  recentErrors: { sampled: number; groups: ErrorGroup[] };
+}
+
+/** Everything the overview page shows, read from Redis in a few parallel round trips. */
+export class OverviewReader {
+  readonly #queues: AdminQueues;
+  readonly #redis: RedisClient;
+  readonly #prefix: string;
+  readonly #ledger: BatchLedger;
+  readonly #deadLetters: DeadLetterStore;
+  readonly #recentErrors: RecentErrors;
+
+  constructor(queues: AdminQueues, redis: RedisClient, prefix: string) {
+    this.#queues = queues;
+    this.#redis = redis;
+    this.#prefix = prefix;
+    this.#ledger = new BatchLedger(redis, prefix);
+    this.#deadLetters = new DeadLetterStore(redis, prefix);
+    this.#recentErrors = new RecentErrors(redis, prefix);
+  }
+
+  async read(now: number, batchLimit = 20): Promise<Overview> {
+    const [queues, batches, byCode, total, outage, tickets, errors] = await Promise.all([
+      Promise.all(this.#queues.all().map((queue) => this.#queue(queue, now))),
+      this.#batches(batchLimit),
+      this.#deadLetters.countByCode(),
+      this.#deadLetters.count(),
+      this.#outage(now),
+      listCmeTickets(this.#redis, this.#prefix, now),
+      this.#recentErrors.list(),
+    ]);
+    return {
+      at: now,
+      queues,
+      batches,
+      deadLetters: {
+        total,
+        byCode: Object.entries(byCode)
+          .map(([code, count]) => ({ code, count }))
+          .sort((a, b) => b.count - a.count || a.code.localeCompare(b.code)),
+      },
+      outage,
+      tickets,
+      recentErrors: { sampled: errors.length, groups: groupErrors(errors) },
+    };
+  }
+
+  async #queue(queue: Queue, now: number): Promise<QueueOverview> {
+    const [counts, completed, failed, paused, halt, ttl] = await Promise.all([
+      queue.getJobCounts(...COUNTED_STATES),
+      queue.getMetrics('completed', 0, 15),
+      queue.getMetrics('failed', 0, 15),
+      queue.isPaused(),
+      this.#queues.halt(queue.name),
+      queue.getRateLimitTtl(LIMITER_MAX),
+    ]);
+    return {
+      name: queue.name,
+      counts,
+      completedPerMin: perMinuteRate(completed, now),
+      failedPerMin: perMinuteRate(failed, now),
+      paused,
+      halt,
+      throttledForMs: Math.max(0, ttl),
+    };
+  }
+
+  async #batches(limit: number): Promise<BatchInfo[]> {
+    const ids = await this.#ledger.list(limit);
+    const infos = await Promise.all(ids.map((id) => this.#ledger.get(id)));
+    return infos.filter((info): info is BatchInfo => info !== undefined);
+  }
+
+  async #outage(now: number): Promise<OutageOverview | undefined> {
+    const json = await this.#redis.get(atelierKeys(this.#prefix).drawing.outage);
+    if (!json) return undefined;
+    try {
+      const w = JSON.parse(json) as { code?: unknown; openedAt?: unknown; until?: unknown };
+      const until = Number(w.until ?? 0);
+      return {
+        code: String(w.code ?? 'UNKNOWN'),
+        openedAt: Number(w.openedAt ?? 0),
+        until,
+        phase: until > now ? 'open' : 'probing',
+      };
+    } catch {
+      return { code: 'UNKNOWN', openedAt: 0, until: 0, phase: 'probing' };
+    }
+  }
+}
+
+function groupErrors(errors: Array<{ code: string; queue: string; at: number; kind: string }>) {
+  const groups = new Map<string, ErrorGroup>();
+  for (const error of errors) {
+    const key = `${error.queue}\u0000${error.code}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = { code: error.code, queue: error.queue, count: 0, lastAt: 0, kinds: [] };
+      groups.set(key, group);
+    }
+    group.count++;
+    group.lastAt = Math.max(group.lastAt, error.at);
+    if (!group.kinds.includes(error.kind)) group.kinds.push(error.kind);
+  }
+  return [...groups.values()].sort((a, b) => b.count - a.count || b.lastAt - a.lastAt);
+}

@@ -1,0 +1,45 @@
+import { Readable } from 'node:stream';
+import type { BatchItemResult } from '@atelier/shared';
+import type { FastifyInstance } from 'fastify';
+import { type AdminContext, pageContext } from '../admin-context.ts';
+import { maskSecrets } from '../mask-secrets.ts';
+import { noticeFor } from '../notice.ts';
+import { overviewPage } from '../pages/overview-page.ts';
+
+const LINES_PER_CHUNK = 500;
+
+/** `GET /admin` (the overview) and `GET /admin/batches/:id/results` (masked NDJSON). */
+export function overviewRoutes(scope: FastifyInstance, ctx: AdminContext): void {
+  const { options, overview } = ctx;
+
+  scope.get('/', async (request, reply) => {
+    const data = await overview.read(options.now());
+    const notice = noticeFor(request.query);
+    const page = overviewPage(
+      pageContext(ctx, request, { refreshSec: options.refreshSec, ...(notice ? { notice } : {}) }),
+      data,
+    );
+    return reply.type('text/html; charset=utf-8').send(page);
+  });
+
+  scope.get<{ Params: { id: string } }>('/batches/:id/results', async (request, reply) => {
+    const { id } = request.params;
+    await options.producer.getBatch(id); // unknown batch: 404 before streaming starts
+    const stream = Readable.from(maskedChunks(options.producer.batchResults(id)));
+    return reply.type('application/x-ndjson; charset=utf-8').send(stream);
+  });
+}
+
+async function* maskedChunks(lines: AsyncIterable<BatchItemResult>): AsyncGenerator<string> {
+  let chunk = '';
+  let count = 0;
+  for await (const line of lines) {
+    chunk += `${JSON.stringify(maskSecrets(line))}\n`;
+    if (++count >= LINES_PER_CHUNK) {
+      yield chunk;
+      chunk = '';
+      count = 0;
+    }
+  }
+  if (chunk !== '') yield chunk;
+}

@@ -1,0 +1,130 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Producer } from '../../producer.ts';
+import { openBatchFile } from '../batch-file.ts';
+import { type CliIo, EXIT, printJson, sleep } from '../cli-io.ts';
+import { ProgressBar } from '../progress-bar.ts';
+import { UsageError } from '../usage-error.ts';
+import { numberArg } from './draw-command.ts';
+
+/** `batch submit <file> [--wait] [--out results.jsonl] …` and `batch status <id>`. */
+export async function batchCommand(args: string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === 'submit') return submit(rest, io);
+  if (sub === 'status') return status(rest, io);
+  throw new UsageError(
+    'usage: atelier batch submit <file.csv|file.jsonl> [--wait] [--out results.jsonl] | atelier batch status <id>',
+  );
+}
+
+async function submit(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      wait: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      priority: { type: 'string' },
+      'idempotency-key': { type: 'string' },
+      'callback-url': { type: 'string' },
+    },
+  });
+  const [path] = positionals;
+  if (path === undefined || positionals.length > 1) {
+    throw new UsageError(
+      'usage: atelier batch submit <file.csv|file.jsonl> [--wait] [--out results.jsonl]',
+    );
+  }
+  const file = await openBatchFile(path);
+  const env = await io.open();
+  try {
+    const bar = new ProgressBar(io.stderr);
+    let total = 0;
+    const batch = await env.producer
+      .createBatch(file, {
+        itemLabel: (index) => `line ${file.lineOf(index) ?? '?'}`,
+        onEnqueued: (enqueued, of) => {
+          total = of;
+          if (enqueued < of) bar.update({ total: of, completed: 0, dead: 0, enqueued });
+        },
+        ...(values.priority !== undefined
+          ? { priority: numberArg(values.priority, '--priority') }
+          : {}),
+        ...(values['idempotency-key'] !== undefined
+          ? { idempotencyKey: values['idempotency-key'] }
+          : {}),
+        ...(values['callback-url'] !== undefined ? { callbackUrl: values['callback-url'] } : {}),
+      })
+      .catch((error: unknown) => {
+        throw withFileName(error, path);
+      });
+    total = batch.total;
+    io.stdout.write(`${batch.id}\n`);
+    io.stderr.write(
+      `batch ${batch.id}: ${batch.total} items queued${batch.created ? '' : ' (already known by its idempotency key)'}\n`,
+    );
+    if (!values.wait && values.out === undefined) return EXIT.ok;
+
+    const info = await waitForBatch(env.producer, batch.id, total, bar, io);
+    if (values.out !== undefined) {
+      await writeResults(env.producer, batch.id, values.out);
+      io.stderr.write(`results written to ${values.out}\n`);
+    }
+    return info.dead > 0 ? EXIT.failure : EXIT.ok;
+  } finally {
+    await env.producer.close();
+  }
+}
+
+async function status(args: string[], io: CliIo): Promise<number> {
+  const [id, ...rest] = args;
+  if (id === undefined || id.startsWith('-') || rest.length > 0)
+    throw new UsageError('usage: atelier batch status <id>');
+  const env = await io.open();
+  try {
+    const { callbackUrl: _private, ...info } = await env.producer.getBatch(id);
+    printJson(io.stdout, info);
+    return EXIT.ok;
+  } finally {
+    await env.producer.close();
+  }
+}
+
+async function waitForBatch(
+  producer: Producer,
+  id: string,
+  total: number,
+  bar: ProgressBar,
+  io: CliIo,
+) {
+  for (;;) {
+    const info = await producer.getBatch(id);
+    bar.update({ total, completed: info.completed, dead: info.dead });
+    if (info.state === 'completed') {
+      bar.finish();
+      return info;
+    }
+    await sleep(io.pollIntervalMs);
+  }
+}
+
+async function writeResults(producer: Producer, id: string, path: string): Promise<void> {
+  const out = createWriteStream(path);
+  for await (const line of producer.batchResults(id)) {
+    if (!out.write(`${JSON.stringify(line)}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+/** Errors about the file's content name the file (their messages already name the line). */
+function withFileName(error: unknown, path: string): unknown {
+  if (!(error instanceof Error)) return error;
+  const issues = (error as { issues?: Array<{ message: string }> }).issues;
+  if (Array.isArray(issues)) {
+    for (const issue of issues) issue.message = `${path}: ${issue.message}`;
+  }
+  if (/^line \d+/.test(error.message)) error.message = `${path}: ${error.message}`;
+  return error;
+}

@@ -1,0 +1,145 @@
+import {
+  type BatchLedger,
+  type CmeJobData,
+  DEFAULT_PRIORITY,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterPage,
+  type DeadLetterStore,
+  type DrawingJobData,
+  type Logger,
+  toBullmqPriority,
+} from '@atelier/shared';
+import { NotFoundError } from './errors/not-found-error.ts';
+import { jobDataFromDeadLetter, replayedJobData } from './job-data.ts';
+import type { ProducerQueues } from './producer-queues.ts';
+import type { RedisGuard } from './redis-guard.ts';
+
+export interface DeadLetterAdminOptions {
+  queues: ProducerQueues;
+  deadLetters: DeadLetterStore;
+  ledger: BatchLedger;
+  guard: RedisGuard;
+  logger: Logger;
+}
+
+export interface PageRequest {
+  offset?: number;
+  limit?: number;
+}
+
+/** Replays and purges by filter work through this many entries at once. */
+const CONCURRENCY = 16;
+
+/**
+ * Operator actions on the dead-letter queue: list, replay, delete, by id or by filter.
+ *
+ * Replay, in this order so that a crash at any step leaves a state the worker's reconciler
+ * repairs: (1) remove the entry, (2) reopen the batch item, (3) retry the failed BullMQ job
+ * with one more replay in its meta (a drawing with a taskId restarts its poll deadline and
+ * keeps polling, never submitting again) — or, when retention removed the job, add it again
+ * under the same id, rebuilt from the entry.
+ *
+ * Delete removes the failed BullMQ job first (else the reconciler could file it again), then
+ * the entry; the batch item stays dead.
+ */
+export class DeadLetterAdmin {
+  readonly #o: DeadLetterAdminOptions;
+
+  constructor(options: DeadLetterAdminOptions) {
+    this.#o = options;
+  }
+
+  async list(filter: DeadLetterFilter = {}, page: PageRequest = {}): Promise<DeadLetterPage> {
+    return this.#o.guard.run(() => this.#o.deadLetters.list(filter, page));
+  }
+
+  async get(id: string): Promise<DeadLetter> {
+    const entry = await this.#o.guard.run(() => this.#o.deadLetters.get(id));
+    if (!entry) throw new NotFoundError('dead letter', id);
+    return entry;
+  }
+
+  async replay(id: string): Promise<void> {
+    const { guard, deadLetters, ledger } = this.#o;
+    const entry = await guard.run(() => deadLetters.remove(id));
+    if (!entry) throw new NotFoundError('dead letter', id);
+    const { batchId, batchIndex } = entry.meta;
+    if (batchId !== undefined && batchIndex !== undefined) {
+      await guard.run(() => ledger.reopen(batchId, batchIndex));
+    }
+    const job = await guard.run(() => this.#o.queues.getJob(entry.kind, id));
+    const state = job ? await guard.run(() => job.getState()) : 'unknown';
+    if (job && state === 'failed') {
+      await guard.run(() => job.updateData(replayedJobData(job.data, entry)));
+      await guard.run(() =>
+        job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }),
+      );
+    } else if (!job || state === 'unknown') {
+      await this.#addAgain(entry);
+    } else {
+      this.#o.logger.warn({ jobId: id, state }, 'replayed a dead letter whose job is not failed');
+    }
+    this.#o.logger.info({ jobId: id, code: entry.code }, 'dead letter replayed');
+  }
+
+  async delete(id: string): Promise<void> {
+    const { guard, deadLetters } = this.#o;
+    const entry = await guard.run(() => deadLetters.get(id));
+    if (!entry) throw new NotFoundError('dead letter', id);
+    const job = await guard.run(() => this.#o.queues.getJob(entry.kind, id));
+    if (job && (await guard.run(() => job.getState())) === 'failed') {
+      await guard.run(() => job.remove());
+    }
+    await guard.run(() => deadLetters.remove(id));
+  }
+
+  /** Replays every entry matching the filter; returns how many were replayed. */
+  async replayMatching(filter: DeadLetterFilter): Promise<number> {
+    return this.#forEachMatching(filter, (id) => this.replay(id));
+  }
+
+  /** Deletes every entry matching the filter; returns how many were deleted. */
+  async purgeMatching(filter: DeadLetterFilter): Promise<number> {
+    return this.#forEachMatching(filter, (id) => this.delete(id));
+  }
+
+  async #forEachMatching(
+    filter: DeadLetterFilter,
+    action: (id: string) => Promise<void>,
+  ): Promise<number> {
+    const ids = await this.#o.guard.run(() => this.#o.deadLetters.ids(filter));
+    let done = 0;
+    let next = 0;
+    const lane = async () => {
+      while (next < ids.length) {
+        const id = ids[next++] as string;
+        try {
+          await action(id);
+          done++;
+        } catch (error) {
+          // Gone meanwhile (another operator, a worker): not an error for a bulk action.
+          if (!(error instanceof NotFoundError)) throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, ids.length) }, lane));
+    return done;
+  }
+
+  async #addAgain(entry: DeadLetter): Promise<void> {
+    const data = jobDataFromDeadLetter(entry);
+    const inBatch = entry.meta.batchId !== undefined;
+    const priority = toBullmqPriority(
+      inBatch ? DEFAULT_PRIORITY.batchItem : DEFAULT_PRIORITY.single,
+    );
+    const { queues, guard } = this.#o;
+    const options = queues.jobOptions(entry.kind, entry.id, priority);
+    if (data.kind === 'drawing') {
+      await guard.run(() => queues.drawing.add('drawing', data as DrawingJobData, options));
+    } else {
+      const cme = data as CmeJobData;
+      await guard.run(() => queues.cme.add(cme.operation.action, cme, options));
+    }
+  }
+}

@@ -1,0 +1,10 @@
+import { AtelierError } from '@atelier/shared';
+
+/** An idempotency key reused for a request that cannot be the same one (a batch of another size). */
+export class IdempotencyConflictError extends AtelierError {
+  override name = 'IdempotencyConflictError';
+
+  constructor(message: string, details: Record<string, unknown>) {
+    super(message, { code: 'IDEMPOTENCY_CONFLICT', details });
+  }
+}

@@ -1,0 +1,152 @@
+import { ALL_QUEUES, type DrawingLimits, drawingRequestSchema } from '@atelier/shared';
+import { z } from 'zod';
+import { JOB_STATES } from '../job-status.ts';
+import { ERROR_STATUS } from './error-response.ts';
+
+/** Schemas of the HTTP API beyond the shared request schemas: batches, queries, responses. */
+export function apiSchemas(limits: DrawingLimits) {
+  const drawingRequest = drawingRequestSchema(limits);
+  const batchOptions = drawingRequest.pick({
+    callbackUrl: true,
+    idempotencyKey: true,
+    priority: true,
+  });
+  const batchItem = drawingRequest.omit({ idempotencyKey: true });
+
+  /** `POST /v1/batches` JSON body; items are validated one by one by the library. */
+  const batchBody = z.strictObject({
+    items: z.array(z.unknown()),
+    callbackUrl: z.unknown().optional(),
+    idempotencyKey: z.unknown().optional(),
+    priority: z.unknown().optional(),
+  });
+  /** What the OpenAPI document shows for that body. */
+  const batchBodyDoc = batchOptions.extend({ items: z.array(batchItem).min(1) });
+
+  /** `POST /v1/batches` NDJSON query string (the batch options). */
+  const batchQuery = z.strictObject({
+    callbackUrl: z.string().optional(),
+    idempotencyKey: z.string().optional(),
+    priority: z.string().optional(),
+  });
+
+  const timeBound = z
+    .string()
+    .transform((value, ctx) => {
+      const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+      if (Number.isNaN(ms)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be epoch milliseconds or an ISO-8601 date',
+          params: { rule: 'time' },
+        });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .optional();
+  const filterFields = {
+    queue: z.enum(ALL_QUEUES.filter((q) => q !== 'callbacks') as [string, ...string[]]).optional(),
+    code: z.string().min(1).max(200).optional(),
+    batchId: z.string().min(1).max(200).optional(),
+    since: timeBound,
+    until: timeBound,
+  };
+  const int = (min: number, max: number, fallback: number) =>
+    z
+      .string()
+      .regex(/^\d+$/, { message: 'must be a whole number' })
+      .transform(Number)
+      .pipe(z.int().min(min).max(max))
+      .default(fallback);
+  const deadLetterQuery = z.strictObject({
+    ...filterFields,
+    offset: int(0, Number.MAX_SAFE_INTEGER, 0),
+    limit: int(1, 500, 50),
+  });
+  /** Bulk replay/purge body: a filter; an empty filter must say `all: true`. */
+  const deadLetterBulkBody = z.strictObject({
+    queue: filterFields.queue,
+    code: filterFields.code,
+    batchId: filterFields.batchId,
+    since: z.union([z.int().min(0), z.iso.datetime()]).optional(),
+    until: z.union([z.int().min(0), z.iso.datetime()]).optional(),
+    all: z.literal(true).optional(),
+  });
+
+  const id = z.object({ id: z.string() });
+  const jobStatus = z.object({
+    id: z.string(),
+    kind: z.enum(['drawing', 'cme']),
+    state: z.enum(JOB_STATES as [string, ...string[]]),
+    attempts: z.int(),
+    result: z.unknown().optional(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+  });
+  const batchCreated = z.object({ id: z.string(), total: z.int() });
+  const batchInfo = z.object({
+    id: z.string(),
+    total: z.int(),
+    completed: z.int(),
+    dead: z.int(),
+    pending: z.int(),
+    state: z.enum(['open', 'completed']),
+    enqueued: z.int(),
+    createdAt: z.int(),
+    completedAt: z.int().optional(),
+  });
+  const batchResultLine = z.object({
+    index: z.int(),
+    jobId: z.string(),
+    state: z.enum(['pending', 'completed', 'dead']),
+    images: z.array(z.string()).optional(),
+    taskId: z.string().optional(),
+    code: z.string().optional(),
+    message: z.string().optional(),
+  });
+  const deadLetter = z.object({
+    id: z.string(),
+    queue: z.enum(['drawing', 'cme']),
+    kind: z.enum(['drawing', 'cme']),
+    code: z.string(),
+    message: z.string(),
+    providerMessage: z.string().optional(),
+    providerEnglishMessage: z.string().optional(),
+    attempts: z.int(),
+    history: z.array(
+      z.object({ attempt: z.int(), at: z.int(), code: z.string(), message: z.string() }),
+    ),
+    taskId: z.string().optional(),
+    request: z.record(z.string(), z.unknown()),
+    meta: z.record(z.string(), z.unknown()),
+    failedAt: z.int(),
+  });
+  const deadLetterPage = z.object({ items: z.array(deadLetter), total: z.int() });
+  const error = z.object({
+    error: z.object({
+      code: z.enum(Object.keys(ERROR_STATUS) as [string, ...string[]]),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  });
+
+  return {
+    drawingRequest,
+    batchBody,
+    batchBodyDoc,
+    batchItem,
+    batchQuery,
+    deadLetterQuery,
+    deadLetterBulkBody,
+    id,
+    jobStatus,
+    batchCreated,
+    batchInfo,
+    batchResultLine,
+    deadLetter,
+    deadLetterPage,
+    error,
+  };
+}
+
+export type ApiSchemas = ReturnType<typeof apiSchemas>;

@@ -1,0 +1,114 @@
+import type { AtelierConfig, Logger } from '@atelier/shared';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { AdminOptions } from '../admin/admin-options.ts';
+import { adminPlugin } from '../admin/admin-plugin.ts';
+import { ApiMetrics } from '../metrics/api-metrics.ts';
+import type { Producer } from '../producer.ts';
+import { RedisGuard } from '../redis-guard.ts';
+import { ApiKeyAuth } from './api-key-auth.ts';
+import { apiSchemas } from './api-schemas.ts';
+import { errorResponse } from './error-response.ts';
+import { RateLimiter } from './rate-limiter.ts';
+import { RequestLogController } from './request-log-controller.ts';
+import type { RouteContext } from './route-context.ts';
+import { batchRoutes } from './routes/batch-routes.ts';
+import { deadLetterRoutes } from './routes/dead-letter-routes.ts';
+import { enqueueRoutes } from './routes/enqueue-routes.ts';
+import { jobRoutes } from './routes/job-routes.ts';
+import { opsRoutes } from './routes/ops-routes.ts';
+
+export interface ApiOptions {
+  producer: Producer;
+  config: AtelierConfig;
+  logger: Logger;
+  /** Metrics registry to use (and extend); one is created otherwise. */
+  metrics?: ApiMetrics;
+  /**
+   * Extra plugins, each registered in its own encapsulated scope after the API routes —
+   * the hook for the `/admin` dashboard (a plugin that adds routes under its own prefix).
+   */
+  plugins?: FastifyPluginAsync[];
+  /**
+   * The `/admin` dashboard, mounted by default (it is on when `config.admin` has a user and
+   * password, else `/admin` answers 404 saying so): options beyond what the API already has
+   * (`simulator: true` shows the SIMULATOR banner); `false` leaves `/admin` out entirely.
+   */
+  admin?: Omit<AdminOptions, 'producer' | 'config' | 'redis' | 'prefix' | 'logger'> | false;
+}
+
+/**
+ * The HTTP API as a Fastify instance (tests `inject` or `listen`; `bin/api.ts` listens).
+ * `/v1/*` requires `Authorization: Bearer <key>` and is rate-limited per key (in Redis, so
+ * all replicas share the limit); health, readiness, metrics and the OpenAPI document do not.
+ * Every error leaves through `errorResponse`.
+ */
+export function buildApi(options: ApiOptions): FastifyInstance {
+  const { producer, config, logger } = options;
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.api.bodyLimitBytes,
+    logController: new RequestLogController(),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }) as unknown as FastifyInstance;
+  app.removeContentTypeParser('text/plain');
+
+  const metrics = options.metrics ?? new ApiMetrics({ stats: () => producer.stats() });
+  const ctx: RouteContext = {
+    producer,
+    config,
+    schemas: apiSchemas(config.drawing.limits),
+    metrics,
+    logger,
+  };
+  const auth = new ApiKeyAuth(config.apiKeys);
+  const limiter = new RateLimiter({
+    redis: producer.redis,
+    guard: new RedisGuard(producer.redis, 800),
+    prefix: producer.prefix,
+    limit: config.api.rateLimitPerMin,
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const answer = errorResponse(error);
+    if (answer.statusCode >= 500) {
+      const level = answer.body.error.code === 'REDIS_UNAVAILABLE' ? 'warn' : 'error';
+      request.log[level]({ err: error }, 'request failed');
+    }
+    return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const answer = errorResponse(
+      Object.assign(new Error(`no route ${request.method} ${request.url.split('?')[0]}`), {
+        code: 'NOT_FOUND',
+      }),
+    );
+    return reply.code(404).send(answer.body);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime);
+  });
+
+  opsRoutes(app, ctx);
+  app.register(
+    async (v1) => {
+      v1.addHook('onRequest', async (request) => {
+        const key = auth.authenticate(request.headers.authorization);
+        await limiter.hit(key);
+      });
+      enqueueRoutes(v1, ctx);
+      jobRoutes(v1, ctx);
+      deadLetterRoutes(v1, ctx);
+      await v1.register(async (scope) => batchRoutes(scope, ctx));
+    },
+    { prefix: '/v1' },
+  );
+  if (options.admin !== false) {
+    const { redis, prefix } = producer;
+    app.register(adminPlugin({ producer, config, logger, redis, prefix, ...options.admin }));
+  }
+  for (const plugin of options.plugins ?? []) app.register(plugin);
+  return app;
+}

@@ -1,0 +1,24 @@
+import type { AtelierConfig, Logger } from '@atelier/shared';
+import type { FastifyReply } from 'fastify';
+import type { ApiMetrics } from '../metrics/api-metrics.ts';
+import type { Producer } from '../producer.ts';
+import type { ApiSchemas } from './api-schemas.ts';
+
+/** What route handlers need: the library, the config, the API schemas, metrics. */
+export interface RouteContext {
+  producer: Producer;
+  config: AtelierConfig;
+  schemas: ApiSchemas;
+  metrics: ApiMetrics;
+  logger: Logger;
+}
+
+/**
+ * `202 Accepted` for something queued: `Location` names where to follow it, and a request
+ * whose idempotency key matched existing work says so with `Idempotent-Replayed: true`.
+ */
+export function accepted<T>(reply: FastifyReply, location: string, created: boolean, body: T): T {
+  reply.code(202).header('location', location);
+  if (!created) reply.header('idempotent-replayed', 'true');
+  return body;
+}

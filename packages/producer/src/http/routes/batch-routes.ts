@@ -1,0 +1,81 @@
+import { Readable } from 'node:stream';
+import type { BatchItemResult } from '@atelier/shared';
+import { validate } from '@atelier/shared';
+import type { FastifyInstance } from 'fastify';
+import type { BatchOptions } from '../../batch-enqueuer.ts';
+import { NdjsonItems } from '../../ndjson-items.ts';
+import { apiError } from '../error-response.ts';
+import { accepted, type RouteContext } from '../route-context.ts';
+
+const NDJSON_TYPES = ['application/x-ndjson', 'application/jsonl'];
+const LINES_PER_CHUNK = 500;
+
+/**
+ * `POST /v1/batches` (JSON `{items, …}` or NDJSON: one drawing request per line, batch options
+ * in the query string), `GET /v1/batches/:id`, `GET /v1/batches/:id/results` (NDJSON stream).
+ */
+export async function batchRoutes(app: FastifyInstance, ctx: RouteContext): Promise<void> {
+  const { producer, schemas } = ctx;
+  const bodyLimit = ctx.config.api.bodyLimitBytes;
+
+  // Encapsulated: only this scope accepts NDJSON, passed on as the raw stream.
+  app.addContentTypeParser(NDJSON_TYPES, (request, payload, done) => {
+    const length = Number(request.headers['content-length'] ?? 0);
+    if (length > bodyLimit) {
+      done(apiError('PAYLOAD_TOO_LARGE', `the request body is larger than ${bodyLimit} bytes`));
+      return;
+    }
+    done(null, payload);
+  });
+
+  app.post('/batches', async (request, reply) => {
+    let created: { id: string; total: number; created: boolean };
+    if (request.body instanceof Readable) {
+      const query = validate(schemas.batchQuery, request.query, 'query');
+      const items = new NdjsonItems(request.body, bodyLimit);
+      const { priority, ...rest } = query;
+      const options: BatchOptions = {
+        ...rest,
+        itemLabel: (index) => `line ${items.lineOf(index) ?? '?'}`,
+      };
+      // A malformed number is left as text for the library's validation to name.
+      if (priority !== undefined) {
+        options.priority = (/^\d+$/.test(priority) ? Number(priority) : priority) as number;
+      }
+      created = await producer.createBatch(items, options);
+    } else {
+      const { items, ...options } = validate(schemas.batchBody, request.body);
+      // Option types are checked by the library against the shared schema.
+      created = await producer.createBatch(items, options as BatchOptions);
+    }
+    const { id, total } = created;
+    return accepted(reply, `/v1/batches/${id}`, created.created, { id, total });
+  });
+
+  app.get<{ Params: { id: string } }>('/batches/:id', async (request) => {
+    const { callbackUrl: _private, ...info } = await producer.getBatch(request.params.id);
+    return info;
+  });
+
+  app.get<{ Params: { id: string } }>('/batches/:id/results', async (request, reply) => {
+    const { id } = request.params;
+    await producer.getBatch(id);
+    const stream = Readable.from(ndjsonChunks(producer.batchResults(id)));
+    return reply.type('application/x-ndjson; charset=utf-8').send(stream);
+  });
+}
+
+/** Result lines joined a few hundred at a time (never one string for the whole batch). */
+async function* ndjsonChunks(lines: AsyncIterable<BatchItemResult>): AsyncGenerator<string> {
+  let chunk = '';
+  let count = 0;
+  for await (const line of lines) {
+    chunk += `${JSON.stringify(line)}\n`;
+    if (++count >= LINES_PER_CHUNK) {
+      yield chunk;
+      chunk = '';
+      count = 0;
+    }
+  }
+  if (chunk !== '') yield chunk;
+}

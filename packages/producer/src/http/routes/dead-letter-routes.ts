@@ -1,0 +1,62 @@
+import { type DeadLetterFilter, ValidationError, validate } from '@atelier/shared';
+import type { FastifyInstance } from 'fastify';
+import { accepted, type RouteContext } from '../route-context.ts';
+
+type IdParams = { Params: { id: string } };
+
+/**
+ * Dead letters: list (filters in the query), read, replay and delete one; replay or purge
+ * every entry matching a filter (`POST /v1/dead-letters/replay|purge`, filter in the body;
+ * an empty filter must say `"all": true`).
+ */
+export function deadLetterRoutes(app: FastifyInstance, { producer, schemas }: RouteContext): void {
+  app.get('/dead-letters', async (request) => {
+    const { offset, limit, ...filter } = validate(schemas.deadLetterQuery, request.query, 'query');
+    return producer.listDeadLetters(filter as DeadLetterFilter, { offset, limit });
+  });
+
+  app.get<IdParams>('/dead-letters/:id', async (request) =>
+    producer.getDeadLetter(request.params.id),
+  );
+
+  app.post<IdParams>('/dead-letters/:id/replay', async (request, reply) => {
+    const { id } = request.params;
+    await producer.replayDeadLetter(id);
+    return accepted(reply, `/v1/jobs/${id}`, true, { id });
+  });
+
+  app.delete<IdParams>('/dead-letters/:id', async (request, reply) => {
+    await producer.deleteDeadLetter(request.params.id);
+    return reply.code(204).send();
+  });
+
+  app.post('/dead-letters/replay', async (request, reply) => {
+    const replayed = await producer.replayDeadLetters(bulkFilter(request.body));
+    reply.code(202);
+    return { replayed };
+  });
+
+  app.post('/dead-letters/purge', async (request) => {
+    const purged = await producer.purgeDeadLetters(bulkFilter(request.body));
+    return { purged };
+  });
+
+  function bulkFilter(body: unknown): DeadLetterFilter {
+    const { all, since, until, ...rest } = validate(schemas.deadLetterBulkBody, body ?? {});
+    const filter: DeadLetterFilter = { ...rest };
+    if (since !== undefined) filter.since = typeof since === 'number' ? since : Date.parse(since);
+    if (until !== undefined) filter.until = typeof until === 'number' ? until : Date.parse(until);
+    const empty = Object.values(filter).every((value) => value === undefined);
+    if (empty && all !== true) {
+      throw new ValidationError([
+        {
+          field: 'all',
+          rule: 'required',
+          message:
+            'all is required with an empty filter: send "all": true to mean every dead letter',
+        },
+      ]);
+    }
+    return filter;
+  }
+}

@@ -1,0 +1,32 @@
+import type { AnyJobResult, JobKind } from '@atelier/shared';
+
+/**
+ * Where a job is, in the words of the HTTP contract:
+ * - `queued`: not started yet
+ * - `running`: a worker has it (BullMQ active)
+ * - `polling`: submitted to the provider (a drawing with a taskId), waiting for the next poll
+ * - `retrying`: backing off (or waiting again) after a transient failure
+ * - `completed`: done; `result` holds the outcome
+ * - `dead`: in the dead-letter queue (or failed and about to be); `error` says why
+ */
+export type JobState = 'queued' | 'running' | 'polling' | 'retrying' | 'completed' | 'dead';
+
+export const JOB_STATES: readonly JobState[] = [
+  'queued',
+  'running',
+  'polling',
+  'retrying',
+  'completed',
+  'dead',
+];
+
+export interface JobStatus {
+  id: string;
+  kind: JobKind;
+  state: JobState;
+  /** Attempts made so far, BullMQ `attemptsMade` (the one that completed counts; waits for polls do not). */
+  attempts: number;
+  result?: AnyJobResult;
+  /** `dead`: why; `retrying`: the last transient failure. */
+  error?: { code: string; message: string };
+}

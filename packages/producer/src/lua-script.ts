@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+import type { RedisClient } from '@atelier/shared';
+
+/**
+ * A Lua script run by SHA (`EVALSHA`), loaded with `EVAL` the first time a server lacks it.
+ * (Same as the worker's `LuaScript`; a candidate for `@atelier/shared`.)
+ */
+export class LuaScript {
+  readonly #source: string;
+  readonly #sha: string;
+
+  constructor(source: string) {
+    this.#source = source;
+    this.#sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(
+    redis: RedisClient,
+    keys: readonly string[],
+    args: ReadonlyArray<string | number>,
+  ): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.#sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return redis.eval(this.#source, keys.length, ...keys, ...args);
+    }
+  }
+}

@@ -1,0 +1,111 @@
+import {
+  type AtelierConfig,
+  createLogger,
+  DEFAULT_DRAWING_LIMITS,
+  DEFAULT_RETENTION,
+  type DrawingLimits,
+  type HostResolver,
+  type Logger,
+  type RedisClient,
+  type RetentionOptions,
+} from '@atelier/shared';
+
+export interface ProducerCallbackOptions {
+  /** Whether callbacks can be sent at all (a signing secret is configured). */
+  enabled: boolean;
+  /** Accept callback URLs on private/loopback/link-local addresses. */
+  allowPrivateUrls: boolean;
+  /** Host resolver for the address check (tests inject one). */
+  resolve?: HostResolver;
+}
+
+export interface ProducerOptions {
+  /** Redis to connect to; the producer owns (and closes) this connection. */
+  redisUrl?: string;
+  /** Or an existing connection (closed by its owner, not by the producer). */
+  connection?: RedisClient;
+  /** BullMQ and Atelier key prefix (`ATELIER_QUEUE_PREFIX`). */
+  prefix?: string;
+  limits?: DrawingLimits;
+  retention?: RetentionOptions;
+  logger?: Logger;
+  callbacks?: ProducerCallbackOptions;
+  /** Largest batch (`ATELIER_BATCH_MAX_ITEMS`). */
+  batchMaxItems?: number;
+  /** Items per `addBulk` call. */
+  batchChunkSize?: number;
+  /** `addBulk` calls of one batch in flight at once (overlaps building jobs with Redis work). */
+  batchChunksInFlight?: number;
+  /** A single Redis call that takes longer than this fails with `REDIS_UNAVAILABLE`. */
+  commandTimeoutMs?: number;
+  /** The same for one chunk of a batch (`addBulk` of `batchChunkSize` jobs). */
+  bulkTimeoutMs?: number;
+}
+
+export interface ResolvedProducerOptions {
+  prefix: string;
+  limits: DrawingLimits;
+  retention: RetentionOptions;
+  logger: Logger;
+  callbacks: ProducerCallbackOptions;
+  batchMaxItems: number;
+  batchChunkSize: number;
+  batchChunksInFlight: number;
+  commandTimeoutMs: number;
+  bulkTimeoutMs: number;
+}
+
+/** Every default of the producer, merged in one place; bad values name the option. */
+export function resolveProducerOptions(options: ProducerOptions): ResolvedProducerOptions {
+  if (options.redisUrl === undefined && options.connection === undefined) {
+    throw new TypeError('createProducer: pass redisUrl or connection');
+  }
+  const resolved: ResolvedProducerOptions = {
+    prefix: options.prefix ?? 'atelier',
+    limits: options.limits ?? DEFAULT_DRAWING_LIMITS,
+    retention: options.retention ?? DEFAULT_RETENTION,
+    logger: options.logger ?? createLogger({ name: 'atelier-producer', level: 'warn' }),
+    callbacks: options.callbacks ?? { enabled: false, allowPrivateUrls: false },
+    batchMaxItems: options.batchMaxItems ?? 100_000,
+    batchChunkSize: options.batchChunkSize ?? 1000,
+    batchChunksInFlight: options.batchChunksInFlight ?? 2,
+    commandTimeoutMs: options.commandTimeoutMs ?? 800,
+    bulkTimeoutMs: options.bulkTimeoutMs ?? 15_000,
+  };
+  for (const name of [
+    'batchMaxItems',
+    'batchChunkSize',
+    'batchChunksInFlight',
+    'commandTimeoutMs',
+    'bulkTimeoutMs',
+  ] as const) {
+    const value = resolved[name];
+    if (!Number.isInteger(value) || value < 1) {
+      throw new TypeError(`createProducer: ${name} must be a positive integer, got ${value}`);
+    }
+  }
+  if (resolved.prefix.includes(':'))
+    throw new TypeError('createProducer: prefix must not contain ":"');
+  return resolved;
+}
+
+/** Producer options for a process that read `AtelierConfig` (API, CLI). */
+export function producerOptionsFromConfig(
+  config: AtelierConfig,
+  extra: { logger: Logger; connection?: RedisClient; redisUrl?: string },
+): ProducerOptions {
+  const redisUrl = extra.redisUrl ?? config.redisUrl;
+  return {
+    ...(extra.connection ? { connection: extra.connection } : {}),
+    ...(redisUrl !== undefined ? { redisUrl } : {}),
+    prefix: config.queuePrefix,
+    limits: config.drawing.limits,
+    retention: config.retention,
+    logger: extra.logger,
+    callbacks: {
+      enabled: config.callbacks.secret !== undefined,
+      allowPrivateUrls: config.callbacks.allowPrivateUrls,
+    },
+    batchMaxItems: config.api.batchMaxItems,
+  };
+}

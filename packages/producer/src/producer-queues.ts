@@ -1,0 +1,77 @@
+import {
+  type AnyJobData,
+  type AnyJobResult,
+  type CmeJobData,
+  type CmeResult,
+  type DrawingJobData,
+  type DrawingResult,
+  defaultJobOptions,
+  type JobKind,
+  type Logger,
+  QUEUE_NAMES,
+  type RedisClient,
+  type RetentionOptions,
+} from '@atelier/shared';
+import { type Job, type JobsOptions, Queue } from 'bullmq';
+
+export type DrawingQueue = Queue<DrawingJobData, DrawingResult>;
+export type CmeQueue = Queue<CmeJobData, CmeResult>;
+
+/**
+ * The producer's handles on the drawing and CME queues, with the shared default job options.
+ * A queue's defaults only apply to jobs that queue object adds, so `jobOptions` also puts
+ * them on every job explicitly (other processes may add with bare queues).
+ */
+export class ProducerQueues {
+  readonly drawing: DrawingQueue;
+  readonly cme: CmeQueue;
+  readonly #retention: RetentionOptions;
+
+  constructor(
+    connection: RedisClient,
+    prefix: string,
+    retention: RetentionOptions,
+    logger: Logger,
+  ) {
+    this.#retention = retention;
+    const common = { connection, prefix };
+    this.drawing = new Queue<DrawingJobData, DrawingResult>(QUEUE_NAMES.drawing, {
+      ...common,
+      defaultJobOptions: defaultJobOptions(QUEUE_NAMES.drawing, retention),
+    });
+    this.cme = new Queue<CmeJobData, CmeResult>(QUEUE_NAMES.cme, {
+      ...common,
+      defaultJobOptions: defaultJobOptions(QUEUE_NAMES.cme, retention),
+    });
+    for (const queue of this.all()) {
+      queue.on('error', (err) => logger.warn({ err, queue: queue.name }, 'queue error'));
+    }
+  }
+
+  all(): Array<DrawingQueue | CmeQueue> {
+    return [this.drawing, this.cme];
+  }
+
+  forKind(kind: JobKind): DrawingQueue | CmeQueue {
+    return kind === 'drawing' ? this.drawing : this.cme;
+  }
+
+  /** The BullMQ job with this id in the kind's queue, if it exists. */
+  async getJob(kind: JobKind, id: string): Promise<Job<AnyJobData, AnyJobResult> | undefined> {
+    const queue: Queue = this.forKind(kind);
+    return (await queue.getJob(id)) as Job<AnyJobData, AnyJobResult> | undefined;
+  }
+
+  /** Default options of the kind's queue plus the job's own id and priority. */
+  jobOptions(kind: JobKind, jobId: string, bullmqPriority: number): JobsOptions {
+    return {
+      ...defaultJobOptions(QUEUE_NAMES[kind], this.#retention),
+      jobId,
+      priority: bullmqPriority,
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.all().map((q) => q.close()));
+  }
+}

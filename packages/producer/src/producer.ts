@@ -1,0 +1,136 @@
+import {
+  type BatchInfo,
+  type BatchItemResult,
+  BatchLedger,
+  type CmeOperationRequest,
+  createRedisConnection,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterPage,
+  DeadLetterStore,
+  type DrawingRequest,
+  type RedisClient,
+  redisReady,
+} from '@atelier/shared';
+import {
+  type BatchCreated,
+  BatchEnqueuer,
+  type BatchItems,
+  type BatchOptions,
+} from './batch-enqueuer.ts';
+import { batchResults } from './batch-results.ts';
+import { CallbackPolicy } from './callback-policy.ts';
+import { DeadLetterAdmin, type PageRequest } from './dead-letter-admin.ts';
+import { NotFoundError } from './errors/not-found-error.ts';
+import type { JobStatus } from './job-status.ts';
+import { JobStatusReader } from './job-status-reader.ts';
+import { type ProducerOptions, resolveProducerOptions } from './producer-options.ts';
+import { ProducerQueues } from './producer-queues.ts';
+import { type ProducerStats, readProducerStats } from './producer-stats.ts';
+import { RedisGuard } from './redis-guard.ts';
+import { type EnqueueResult, SingleEnqueuer } from './single-enqueuer.ts';
+
+/** The typed front door for Node services: enqueue, inspect and repair Atelier jobs. */
+export interface Producer {
+  /** The Redis connection the producer uses (for health checks and shared rate limits). */
+  readonly redis: RedisClient;
+  readonly prefix: string;
+  enqueueDrawing(request: DrawingRequest): Promise<EnqueueResult>;
+  enqueueCmeOperation(request: CmeOperationRequest): Promise<EnqueueResult>;
+  createBatch(items: BatchItems, options?: BatchOptions): Promise<BatchCreated>;
+  getJob(id: string): Promise<JobStatus>;
+  getBatch(id: string): Promise<BatchInfo>;
+  /** Result lines in input order; throws `NotFoundError` (on first read) for an unknown batch. */
+  batchResults(id: string): AsyncIterable<BatchItemResult>;
+  listDeadLetters(filter?: DeadLetterFilter, page?: PageRequest): Promise<DeadLetterPage>;
+  getDeadLetter(id: string): Promise<DeadLetter>;
+  replayDeadLetter(id: string): Promise<void>;
+  /** Replays every dead letter matching the filter; returns how many. */
+  replayDeadLetters(filter: DeadLetterFilter): Promise<number>;
+  deleteDeadLetter(id: string): Promise<void>;
+  /** Deletes every dead letter matching the filter; returns how many. */
+  purgeDeadLetters(filter: DeadLetterFilter): Promise<number>;
+  /** Queue depths, open batches and dead letters by code (metrics, dashboard). */
+  stats(): Promise<ProducerStats>;
+  /** Resolves when Redis answers a PING within the command timeout. */
+  ping(): Promise<void>;
+  /** Waits (up to `timeoutMs`) for the first connection. */
+  ready(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a producer. Every call validates its input with the shared schemas before touching
+ * Redis, and fails within about a second with `REDIS_UNAVAILABLE` when Redis is away (the
+ * connection keeps reconnecting; calls succeed again once it is back).
+ */
+export function createProducer(options: ProducerOptions): Producer {
+  const o = resolveProducerOptions(options);
+  const owned = options.connection === undefined;
+  const redis =
+    options.connection ??
+    createRedisConnection({
+      url: options.redisUrl as string,
+      role: 'producer',
+      connectionName: 'atelier-producer',
+    });
+  if (owned) redis.on('error', (err) => o.logger.debug({ err }, 'redis connection error'));
+  const guard = new RedisGuard(redis, o.commandTimeoutMs);
+  const queues = new ProducerQueues(redis, o.prefix, o.retention, o.logger);
+  const deadLetters = new DeadLetterStore(redis, o.prefix);
+  const ledger = new BatchLedger(redis, o.prefix);
+  const callbacks = new CallbackPolicy(o.callbacks);
+  const single = new SingleEnqueuer({
+    queues,
+    redis,
+    guard,
+    deadLetters,
+    callbacks,
+    limits: o.limits,
+  });
+  const batches = new BatchEnqueuer({
+    queues,
+    ledger,
+    redis,
+    guard,
+    callbacks,
+    limits: o.limits,
+    prefix: o.prefix,
+    maxItems: o.batchMaxItems,
+    chunkSize: o.batchChunkSize,
+    chunksInFlight: o.batchChunksInFlight,
+    bulkTimeoutMs: o.bulkTimeoutMs,
+  });
+  const status = new JobStatusReader(queues, deadLetters, guard);
+  const admin = new DeadLetterAdmin({ queues, deadLetters, ledger, guard, logger: o.logger });
+
+  return {
+    redis,
+    prefix: o.prefix,
+    enqueueDrawing: (request) => single.drawing(request),
+    enqueueCmeOperation: (request) => single.cme(request),
+    createBatch: (items, batchOptions) => batches.create(items, batchOptions),
+    getJob: (id) => status.get(id),
+    async getBatch(id) {
+      const info = await guard.run(() => ledger.get(id));
+      if (!info) throw new NotFoundError('batch', id);
+      return info;
+    },
+    batchResults: (id) => batchResults(ledger, guard, id),
+    listDeadLetters: (filter, page) => admin.list(filter, page),
+    getDeadLetter: (id) => admin.get(id),
+    replayDeadLetter: (id) => admin.replay(id),
+    replayDeadLetters: (filter) => admin.replayMatching(filter),
+    deleteDeadLetter: (id) => admin.delete(id),
+    purgeDeadLetters: (filter) => admin.purgeMatching(filter),
+    stats: () => readProducerStats(queues, deadLetters, redis, o.prefix, guard),
+    async ping() {
+      await guard.run(() => redis.ping());
+    },
+    ready: (timeoutMs = 5000) => redisReady(redis, timeoutMs),
+    async close() {
+      await queues.close().catch((err) => o.logger.warn({ err }, 'closing queues failed'));
+      if (owned) redis.disconnect();
+    },
+  };
+}

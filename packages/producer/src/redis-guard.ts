@@ -1,0 +1,76 @@
+import { AtelierError, type RedisClient } from '@atelier/shared';
+import { RedisUnavailableError } from './errors/redis-unavailable-error.ts';
+
+/** ioredis states in which a command would wait for the first connection (not an outage). */
+const STARTING = new Set(['wait', 'connecting', 'connect']);
+
+const CONNECTION_ERRORS =
+  /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|MaxRetriesPerRequest|Reached the max retries|None of startup nodes is available|CLUSTERDOWN/;
+
+/**
+ * Makes every Redis call of a request fail fast instead of hanging: a connection that is
+ * reconnecting refuses at once, one that is still starting gets `timeoutMs` to become ready,
+ * and a call that takes longer than its timeout is abandoned. All of these, and connection
+ * errors, become `RedisUnavailableError` (HTTP 503). The connection keeps reconnecting by
+ * itself, so the next call after Redis returns succeeds.
+ */
+export class RedisGuard {
+  readonly #redis: RedisClient;
+  readonly #timeoutMs: number;
+
+  constructor(redis: RedisClient, timeoutMs: number) {
+    this.#redis = redis;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
+  /** Runs `operation` when Redis is usable, within `timeoutMs` (default: the guard's). */
+  async run<T>(operation: () => Promise<T>, timeoutMs = this.#timeoutMs): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    await this.#connected(timeoutMs);
+    const remaining = Math.max(1, deadline - Date.now());
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RedisUnavailableError(`no answer within ${timeoutMs} ms`)),
+        remaining,
+      );
+    });
+    try {
+      return await Promise.race([operation(), timeout]);
+    } catch (error) {
+      throw this.#classify(error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #connected(timeoutMs: number): Promise<void> {
+    const status = this.#redis.status;
+    if (status === 'ready') return;
+    if (!STARTING.has(status)) throw new RedisUnavailableError(`connection ${status}`);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#redis.off('ready', onReady);
+        reject(new RedisUnavailableError(`not connected after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#redis.once('ready', onReady);
+    });
+  }
+
+  #classify(error: unknown): unknown {
+    if (error instanceof AtelierError) return error;
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    if (CONNECTION_ERRORS.test(message) || this.#redis.status !== 'ready') {
+      return new RedisUnavailableError('connection lost', error);
+    }
+    return error;
+  }
+}

@@ -1,0 +1,93 @@
+import {
+  type CmeOperationRequest,
+  DEFAULT_PRIORITY,
+  type DeadLetterStore,
+  type DrawingLimits,
+  type DrawingRequest,
+  drawingRequestSchema,
+  type JobKind,
+  jobIdFor,
+  parseCmeOperationRequest,
+  type RedisClient,
+  toBullmqPriority,
+  validate,
+} from '@atelier/shared';
+import type { CallbackPolicy } from './callback-policy.ts';
+import { cmeJobData, drawingJobData, jobMeta } from './job-data.ts';
+import type { ProducerQueues } from './producer-queues.ts';
+import type { RedisGuard } from './redis-guard.ts';
+
+/** What an enqueue call did: the job's id, and whether this call created it. */
+export interface EnqueueResult {
+  id: string;
+  /** False when the idempotency key named a job that already exists (nothing was added). */
+  created: boolean;
+}
+
+export interface SingleEnqueuerOptions {
+  queues: ProducerQueues;
+  redis: RedisClient;
+  guard: RedisGuard;
+  deadLetters: DeadLetterStore;
+  callbacks: CallbackPolicy;
+  limits: DrawingLimits;
+}
+
+/**
+ * Validates and enqueues one drawing or CME operation. An idempotency key becomes the job id;
+ * when a job (or a dead letter) with that id exists, nothing is added and the same id comes
+ * back with `created: false`. Two identical keyed requests racing each other may both say
+ * `created: true`, but BullMQ still keeps a single job.
+ */
+export class SingleEnqueuer {
+  readonly #o: SingleEnqueuerOptions;
+  readonly #drawingSchema: ReturnType<typeof drawingRequestSchema>;
+
+  constructor(options: SingleEnqueuerOptions) {
+    this.#o = options;
+    this.#drawingSchema = drawingRequestSchema(options.limits);
+  }
+
+  async drawing(input: DrawingRequest): Promise<EnqueueResult> {
+    const request = validate(this.#drawingSchema, input);
+    if (request.callbackUrl !== undefined) await this.#o.callbacks.check(request.callbackUrl);
+    const id = jobIdFor('drawing', request.idempotencyKey);
+    if (request.idempotencyKey !== undefined && (await this.#exists('drawing', id))) {
+      return { id, created: false };
+    }
+    const data = drawingJobData(request, jobMeta(request));
+    const options = this.#jobOptions('drawing', id, request.priority);
+    await this.#o.guard.run(() => this.#o.queues.drawing.add('drawing', data, options));
+    return { id, created: true };
+  }
+
+  async cme(input: CmeOperationRequest): Promise<EnqueueResult> {
+    const request = parseCmeOperationRequest(input);
+    if (request.callbackUrl !== undefined) await this.#o.callbacks.check(request.callbackUrl);
+    const id = jobIdFor('cme', request.idempotencyKey);
+    if (request.idempotencyKey !== undefined && (await this.#exists('cme', id))) {
+      return { id, created: false };
+    }
+    const data = cmeJobData(request, jobMeta(request));
+    const options = this.#jobOptions('cme', id, request.priority);
+    await this.#o.guard.run(() => this.#o.queues.cme.add(request.action, data, options));
+    return { id, created: true };
+  }
+
+  #jobOptions(kind: JobKind, id: string, priority: number | undefined) {
+    return this.#o.queues.jobOptions(
+      kind,
+      id,
+      toBullmqPriority(priority ?? DEFAULT_PRIORITY.single),
+    );
+  }
+
+  /** A job with this id exists, or its dead letter does (the job itself may be gone). */
+  async #exists(kind: JobKind, id: string): Promise<boolean> {
+    const key = this.#o.queues.forKind(kind).toKey(id);
+    const [job, dead] = await this.#o.guard.run(() =>
+      Promise.all([this.#o.redis.exists(key), this.#o.deadLetters.has(id)]),
+    );
+    return job === 1 || dead;
+  }
+}

@@ -1,0 +1,111 @@
+import type { HostResolver } from '@atelier/shared';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RedisTestContext } from '../support/redis-context.ts';
+import { DRAWING, startApi } from './api-harness.ts';
+
+const ctx = new RedisTestContext();
+afterEach(() => ctx.cleanup());
+
+const SECRET = { ATELIER_CALLBACK_SECRET: 'callback-signing-secret' };
+
+/** internal.example resolves to a private address, everything else to a public one. */
+const resolver: HostResolver = async (host) => {
+  if (host === 'internal.example') return [{ address: '10.1.2.3', family: 4 }];
+  if (host === 'mixed.example') {
+    return [
+      { address: '93.184.216.34', family: 4 },
+      { address: 'fd00::1', family: 6 },
+    ];
+  }
+  if (host === 'nowhere.example')
+    throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+  return [{ address: '93.184.216.34', family: 4 }];
+};
+
+describe('callback URLs', () => {
+  it('refuses any callbackUrl with CALLBACKS_DISABLED when no ATELIER_CALLBACK_SECRET is set', async () => {
+    const api = await startApi(ctx, { resolve: resolver });
+    const res = await api.call({
+      method: 'POST',
+      url: '/v1/drawings',
+      payload: { ...DRAWING, callbackUrl: 'https://hooks.example.com/atelier' },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('CALLBACKS_DISABLED');
+    expect(await api.drawingQueue.count()).toBe(0);
+  });
+
+  it.each([
+    'http://127.0.0.1:8080/cb',
+    'http://localhost.:1/cb',
+    'http://169.254.169.254/latest/meta-data',
+    'http://[::1]/cb',
+    'http://[fd00:ec2::254]/',
+    'http://[::ffff:10.0.0.1]/',
+    'http://192.168.1.20/cb',
+    'http://2130706433/cb',
+    'http://internal.example/cb',
+    'http://mixed.example/cb',
+    'http://nowhere.example/cb',
+  ])('refuses %s with CALLBACK_URL_REFUSED', async (callbackUrl) => {
+    const api = await startApi(ctx, {
+      env: SECRET,
+      resolve: async (host) =>
+        host === 'localhost.' ? [{ address: '127.0.0.1', family: 4 }] : resolver(host),
+    });
+    const res = await api.call({
+      method: 'POST',
+      url: '/v1/drawings',
+      payload: { ...DRAWING, callbackUrl },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('CALLBACK_URL_REFUSED');
+    expect(await api.drawingQueue.count()).toBe(0);
+  });
+
+  it('accepts a public URL and stores it in the job meta', async () => {
+    const api = await startApi(ctx, { env: SECRET, resolve: resolver });
+    const callbackUrl = 'https://hooks.example.com/atelier?tenant=7';
+    const res = await api.call({
+      method: 'POST',
+      url: '/v1/drawings',
+      payload: { ...DRAWING, callbackUrl },
+    });
+    expect(res.statusCode).toBe(202);
+    const job = await api.drawingQueue.getJob(res.json().id);
+    expect(job?.data.meta.callbackUrl).toBe(callbackUrl);
+  });
+
+  it('accepts private addresses when ATELIER_CALLBACK_ALLOW_PRIVATE=true', async () => {
+    const api = await startApi(ctx, {
+      env: { ...SECRET, ATELIER_CALLBACK_ALLOW_PRIVATE: 'true' },
+      resolve: resolver,
+    });
+    for (const callbackUrl of ['http://127.0.0.1:8080/cb', 'http://internal.example/cb']) {
+      const res = await api.call({
+        method: 'POST',
+        url: '/v1/drawings',
+        payload: { ...DRAWING, callbackUrl },
+      });
+      expect(res.statusCode, callbackUrl).toBe(202);
+    }
+  });
+
+  it('checks batch and item callback URLs before anything is queued', async () => {
+    const api = await startApi(ctx, { env: SECRET, resolve: resolver });
+    const items = [DRAWING, { ...DRAWING, callbackUrl: 'http://10.0.0.8/cb' }];
+    const res = await api.call({ method: 'POST', url: '/v1/batches', payload: { items } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({
+      code: 'CALLBACK_URL_REFUSED',
+      details: { field: 'items.1.callbackUrl' },
+    });
+    const batchLevel = await api.call({
+      method: 'POST',
+      url: '/v1/batches',
+      payload: { items: [DRAWING], callbackUrl: 'http://[::1]/done' },
+    });
+    expect(batchLevel.json().error.code).toBe('CALLBACK_URL_REFUSED');
+    expect(await api.drawingQueue.count()).toBe(0);
+  });
+});

@@ -1,0 +1,115 @@
+import { DeadLetterStore } from '@atelier/shared';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RedisTestContext } from '../support/redis-context.ts';
+import { DRAWING, startApi } from './api-harness.ts';
+
+const ctx = new RedisTestContext();
+afterEach(() => ctx.cleanup());
+
+/** Every route of the HTTP API, as the contract lists it. */
+const ROUTES: Array<[string, string]> = [
+  ['POST', '/v1/drawings'],
+  ['POST', '/v1/cme/operations'],
+  ['GET', '/v1/jobs/{id}'],
+  ['POST', '/v1/batches'],
+  ['GET', '/v1/batches/{id}'],
+  ['GET', '/v1/batches/{id}/results'],
+  ['GET', '/v1/dead-letters'],
+  ['GET', '/v1/dead-letters/{id}'],
+  ['DELETE', '/v1/dead-letters/{id}'],
+  ['POST', '/v1/dead-letters/{id}/replay'],
+  ['POST', '/v1/dead-letters/replay'],
+  ['POST', '/v1/dead-letters/purge'],
+  ['GET', '/healthz'],
+  ['GET', '/readyz'],
+  ['GET', '/metrics'],
+  ['GET', '/openapi.json'],
+];
+
+describe('GET /openapi.json', () => {
+  it('documents every route the server has, with bodies from the shared schemas', async () => {
+    const api = await startApi(ctx);
+    const res = await api.call({ method: 'GET', url: '/openapi.json', auth: false });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc.openapi).toBe('3.1.0');
+    for (const [method, path] of ROUTES) {
+      expect(doc.paths[path]?.[method.toLowerCase()], `${method} ${path}`).toBeDefined();
+      const url = path.replace('{id}', ':id');
+      expect(api.app.hasRoute({ method: method as 'GET', url }), `${method} ${url} is served`).toBe(
+        true,
+      );
+    }
+    const documented = Object.values(doc.paths).flatMap((ops) => Object.keys(ops as object));
+    expect(documented).toHaveLength(ROUTES.length);
+
+    const drawing = doc.components.schemas.DrawingRequest;
+    expect(drawing.required).toEqual(['text', 'style', 'resolution']);
+    expect(drawing.properties.style.enum).toContain('油画');
+    expect(drawing.properties.num).toMatchObject({
+      type: 'integer',
+      minimum: 1,
+      maximum: 6,
+      default: 1,
+    });
+    expect(doc.components.schemas.CmeOperationRequest.properties.action.enum).toContain(
+      'Material/DeleteMaterial',
+    );
+    expect(
+      doc.components.schemas.BatchRequest.properties.items.items.properties.idempotencyKey,
+    ).toBeUndefined();
+    expect(doc.components.schemas.Error.properties.error.properties.code.enum).toEqual(
+      expect.arrayContaining([
+        'VALIDATION_FAILED',
+        'RATE_LIMITED',
+        'REDIS_UNAVAILABLE',
+        'CALLBACK_URL_REFUSED',
+      ]),
+    );
+  });
+});
+
+describe('GET /metrics', () => {
+  it('exposes queue depth per state, open batches and dead letters by code', async () => {
+    const api = await startApi(ctx);
+    await api.call({ method: 'POST', url: '/v1/drawings', payload: DRAWING });
+    await api.call({ method: 'POST', url: '/v1/batches', payload: { items: [DRAWING, DRAWING] } });
+    const dl = new DeadLetterStore(ctx.connection(), api.prefix);
+    for (const id of ['dr_x1', 'dr_x2']) {
+      await dl.insert({
+        id,
+        queue: 'drawing',
+        kind: 'drawing',
+        code: 'POLL_TIMEOUT',
+        message: 'm',
+        attempts: 1,
+        history: [],
+        request: { ...DRAWING, num: 1 },
+        meta: { enqueuedAt: 1 },
+        failedAt: 1,
+      });
+    }
+    const res = await api.call({ method: 'GET', url: '/metrics', auth: false });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.body).toMatch(/^atelier_queue_jobs\{queue="drawing",state="prioritized"\} 3$/m);
+    expect(res.body).toMatch(/^atelier_queue_jobs\{queue="cme",state="waiting"\} 0$/m);
+    expect(res.body).toMatch(/^atelier_batches_open 1$/m);
+    expect(res.body).toMatch(/^atelier_dead_letters\{code="POLL_TIMEOUT"\} 2$/m);
+    expect(res.body).toMatch(
+      /^atelier_api_requests_total\{method="POST",route="\/v1\/drawings",status="202"\} 1$/m,
+    );
+  });
+});
+
+describe('health', () => {
+  it('/healthz says the process is up; /readyz that Redis answers', async () => {
+    const api = await startApi(ctx);
+    expect((await api.call({ method: 'GET', url: '/healthz', auth: false })).json()).toEqual({
+      status: 'ok',
+    });
+    expect((await api.call({ method: 'GET', url: '/readyz', auth: false })).json()).toEqual({
+      status: 'ready',
+    });
+  });
+});

@@ -33,7 +33,7 @@ describe('errorResponse', () => {
     });
   });
 
-  it('adds Retry-After to 429 and 503, and WWW-Authenticate to 401', () => {
+  it('adds Retry-After to 429 and both 503s, and WWW-Authenticate to 401', () => {
     expect(
       errorResponse(apiError('RATE_LIMITED', 'slow down', { retryAfterMs: 2500 })).headers,
     ).toEqual({
@@ -43,6 +43,9 @@ describe('errorResponse', () => {
       statusCode: 503,
       headers: { 'retry-after': '1' },
     });
+    expect(
+      errorResponse(apiError('SHUTTING_DOWN', 'closing', { retryAfterMs: 1000 })),
+    ).toMatchObject({ statusCode: 503, headers: { 'retry-after': '1' } });
     expect(errorResponse(apiError('UNAUTHORIZED', 'no')).headers).toEqual({
       'www-authenticate': 'Bearer',
     });

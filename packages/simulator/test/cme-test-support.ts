@@ -26,7 +26,7 @@ export interface CmeLoginVector {
 }
 
 export function loadCmeLoginVectors(): CmeLoginVector[] {
-  const file = new URL('../../../../shared/specs/vectors.json', import.meta.url);
+  const file = new URL('../../../test/fixtures/spec-vectors.json', import.meta.url);
   return (JSON.parse(readFileSync(file, 'utf8')) as { cmeLogin: CmeLoginVector[] }).cmeLogin;
 }
 

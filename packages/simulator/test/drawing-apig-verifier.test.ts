@@ -23,7 +23,7 @@ interface Vector {
   authorization: string;
 }
 
-const vectorsUrl = new URL('../../../../shared/specs/vectors.json', import.meta.url);
+const vectorsUrl = new URL('../../../test/fixtures/spec-vectors.json', import.meta.url);
 const vectors = (JSON.parse(readFileSync(vectorsUrl, 'utf8')) as { apig: Vector[] }).apig;
 
 function requestOf(vector: Vector, change: Partial<Vector> = {}): ApigRequest {

@@ -17,7 +17,7 @@ interface CmeLoginVector {
   signature: string;
 }
 
-const vectorsUrl = new URL('../../../../../shared/specs/vectors.json', import.meta.url);
+const vectorsUrl = new URL('../../../../test/fixtures/spec-vectors.json', import.meta.url);
 const vectors = JSON.parse(readFileSync(vectorsUrl, 'utf8')) as { cmeLogin: CmeLoginVector[] };
 
 function split(signature: string): { mac: Buffer; original: string } {

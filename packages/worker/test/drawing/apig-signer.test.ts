@@ -22,7 +22,7 @@ interface ApigVector {
   authorization: string;
 }
 
-const vectorsUrl = new URL('../../../../../shared/specs/vectors.json', import.meta.url);
+const vectorsUrl = new URL('../../../../test/fixtures/spec-vectors.json', import.meta.url);
 const vectors = (JSON.parse(readFileSync(vectorsUrl, 'utf8')) as { apig: ApigVector[] }).apig;
 
 function vector(name: string): ApigVector {

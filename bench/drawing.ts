@@ -127,7 +127,7 @@ async function throughput() {
     WARMUP += 50;
     await untilCompleted(queue, WARMUP);
     await new Promise((r) => setTimeout(r, 300)); // let the observations reach Redis
-    if (Number(await connection.hget(learnedKey, 'first')) < 50) break;
+    if (Number(await connection.hget(learnedKey, 'first')) < 10) break;
   }
   const learned = await connection.hget(learnedKey, 'first');
   await queue.pause();

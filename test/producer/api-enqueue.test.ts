@@ -128,6 +128,18 @@ describe('POST /v1/drawings', () => {
     expect(res.statusCode).toBe(404);
     expect(res.json().error.code).toBe('NOT_FOUND');
   });
+
+  it("answers a path the router cannot decode in the error shape, not Fastify's", async () => {
+    const api = await startApi(ctx);
+    for (const url of ['/v1/jobs/%zz', `/v1/jobs/dr_${'x'.repeat(300)}`]) {
+      const res = await api.call({ method: 'GET', url });
+      expect(res.statusCode, url).toBeGreaterThanOrEqual(400);
+      expect(res.statusCode, url).toBeLessThan(500);
+      expect(res.json(), url).toEqual({
+        error: { code: 'BAD_REQUEST', message: expect.any(String) },
+      });
+    }
+  });
 });
 
 describe('idempotency keys', () => {

@@ -1,7 +1,10 @@
+import { once } from 'node:events';
+import { type AddressInfo, connect } from 'node:net';
 import { DeadLetterStore } from '@atelier/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';
-import { DRAWING, startApi } from './api-harness.ts';
+import { waitFor } from '../support/wait-for.ts';
+import { API_KEY, DRAWING, startApi } from './api-harness.ts';
 
 const ctx = new RedisTestContext();
 afterEach(() => ctx.cleanup());
@@ -64,6 +67,7 @@ describe('GET /openapi.json', () => {
         'RATE_LIMITED',
         'REDIS_UNAVAILABLE',
         'CALLBACK_URL_REFUSED',
+        'SHUTTING_DOWN',
       ]),
     );
   });
@@ -110,6 +114,56 @@ describe('health', () => {
     });
     expect((await api.call({ method: 'GET', url: '/readyz', auth: false })).json()).toEqual({
       status: 'ready',
+    });
+  });
+});
+
+describe('shutdown', () => {
+  it('answers a request that arrives while the server closes with 503 SHUTTING_DOWN, in the error shape', async () => {
+    const api = await startApi(ctx);
+    let arrived = () => {};
+    const inFlight = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // A slow request keeps its connection open while the server closes.
+    api.app.get('/test/slow', async () => {
+      arrived();
+      await held;
+      return { done: true };
+    });
+    await api.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = api.app.server.address() as AddressInfo;
+
+    const socket = connect(port, '127.0.0.1');
+    ctx.onCleanup(async () => socket.destroy());
+    let received = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => {
+      received += chunk;
+    });
+    const ended = once(socket, 'close');
+    socket.write('GET /test/slow HTTP/1.1\r\nHost: atelier\r\n\r\n');
+    await inFlight;
+    const closing = api.app.close();
+    await waitFor(() => !api.app.server.listening, { what: 'the server to stop listening' });
+    // Pipelined on the open connection, so it reaches the router while the server closes.
+    socket.write(
+      `GET /v1/jobs/dr_x HTTP/1.1\r\nHost: atelier\r\nAuthorization: Bearer ${API_KEY}\r\n\r\n`,
+    );
+    release();
+    await ended;
+    await closing;
+
+    const [slow, late] = received.split(/(?=HTTP\/1\.1 )/);
+    expect(slow).toMatch(/^HTTP\/1\.1 200 /);
+    expect(late).toMatch(/^HTTP\/1\.1 503 /);
+    expect(late).toMatch(/^retry-after: 1\r$/im);
+    const body = late?.slice(late.indexOf('\r\n\r\n') + 4) ?? '';
+    expect(JSON.parse(body)).toEqual({
+      error: { code: 'SHUTTING_DOWN', message: expect.any(String) },
     });
   });
 });

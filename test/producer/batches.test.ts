@@ -128,6 +128,24 @@ describe('POST /v1/batches (JSON)', () => {
     expect(other.json().error.code).toBe('IDEMPOTENCY_CONFLICT');
   });
 
+  it('serves a batch, its results and its items whose ids carry the longest readable key', async () => {
+    const api = await startApi(ctx);
+    const key = 'b'.repeat(120);
+    const res = await api.call({
+      method: 'POST',
+      url: '/v1/batches',
+      payload: { items: items(2), idempotencyKey: key },
+    });
+    const { id } = res.json();
+    expect(id).toBe(`b_${key}`);
+    expect(await batchInfo(api, id)).toMatchObject({ id, total: 2, pending: 2 });
+    const lines = await results(api, id);
+    expect(lines.map((line) => line.jobId)).toEqual([`dr_${id}~0`, `dr_${id}~1`]);
+    const item = await api.call({ method: 'GET', url: `/v1/jobs/${lines[1].jobId}` });
+    expect(item.statusCode).toBe(200);
+    expect(item.json()).toMatchObject({ id: lines[1].jobId, kind: 'drawing', state: 'queued' });
+  });
+
   it('answers NOT_FOUND for unknown batches and their results', async () => {
     const api = await startApi(ctx);
     for (const url of ['/v1/batches/b_nope', '/v1/batches/b_nope/results']) {

@@ -140,6 +140,21 @@ describe('GET /v1/jobs/:id', () => {
     expect(body.error).toEqual({ code: 'POLL_TIMEOUT', message: 'gave up after 600000 ms' });
   });
 
+  it('says dead with the code the reconciler will file for a job BullMQ failed itself', async () => {
+    const api = await startApi(ctx);
+    const id = await enqueue(api);
+    const reason = 'job stalled more than allowable limit';
+    worker(api, async () => {
+      throw new UnrecoverableError(reason);
+    });
+    const body = await waitFor(async () => {
+      const { body } = await status(api, id);
+      return body.state === 'dead' ? body : undefined;
+    });
+    // The same code as the dead letter the worker's reconciler files for it.
+    expect(body.error).toEqual({ code: 'STALLED_LIMIT', message: reason });
+  });
+
   it('says dead from the dead-letter queue first, even after retention removed the job', async () => {
     const api = await startApi(ctx);
     const id = await enqueue(api);
@@ -176,6 +191,21 @@ describe('GET /v1/jobs/:id', () => {
       expect(statusCode, id).toBe(404);
       expect(body.error.code).toBe('NOT_FOUND');
     }
+  });
+
+  it('reads a job whose id carries the longest readable idempotency key', async () => {
+    const api = await startApi(ctx);
+    const res = await api.call({
+      method: 'POST',
+      url: '/v1/drawings',
+      payload: { ...DRAWING, idempotencyKey: 'k'.repeat(120) },
+    });
+    const { id } = res.json();
+    expect(id.length).toBeGreaterThan(100); // past Fastify's default maxParamLength
+    expect(await status(api, id)).toEqual({
+      statusCode: 200,
+      body: { id, kind: 'drawing', state: 'queued', attempts: 0 },
+    });
   });
 
   it('reads CME jobs too (ids are unique across kinds)', async () => {

@@ -3,10 +3,10 @@ import {
   type AnyJobResult,
   type DeadLetterStore,
   kindOfJobId,
+  parseFailedReason,
 } from '@atelier/shared';
 import type { Job } from 'bullmq';
 import { NotFoundError } from './errors/not-found-error.ts';
-import { parseFailedReason } from './failed-reason.ts';
 import type { JobState, JobStatus } from './job-status.ts';
 import type { ProducerQueues } from './producer-queues.ts';
 import type { RedisGuard } from './redis-guard.ts';

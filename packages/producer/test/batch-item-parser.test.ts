@@ -2,7 +2,6 @@ import { DEFAULT_DRAWING_LIMITS } from '@atelier/shared';
 import { describe, expect, it } from 'vitest';
 import { batchIdFor, batchItemJobId } from '../src/batch-id.ts';
 import { BatchItemParser } from '../src/batch-item-parser.ts';
-import { parseFailedReason } from '../src/failed-reason.ts';
 
 const ITEM = { text: 'cat', style: '油画', resolution: '1024*1024' };
 
@@ -47,16 +46,5 @@ describe('batch ids', () => {
     expect(batchIdFor('with space')).toMatch(/^b~[A-Za-z0-9_-]{43}$/);
     expect(batchIdFor()).toMatch(/^b_[0-9a-f-]{36}$/);
     expect(batchItemJobId('b_x', 7)).toBe('dr_b_x~7');
-  });
-});
-
-describe('parseFailedReason', () => {
-  it('reads the worker’s "[CODE] message" form', () => {
-    expect(parseFailedReason('[POLL_TIMEOUT] gave up\nafter a while')).toEqual({
-      code: 'POLL_TIMEOUT',
-      message: 'gave up\nafter a while',
-    });
-    expect(parseFailedReason('plain')).toEqual({ code: 'FAILED', message: 'plain' });
-    expect(parseFailedReason(undefined)).toEqual({ code: 'FAILED', message: 'failed' });
   });
 });

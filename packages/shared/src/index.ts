@@ -60,6 +60,7 @@ export {
   type ProviderName,
 } from './errors/provider-error.ts';
 export { ValidationError, type ValidationIssue } from './errors/validation-error.ts';
+export { parseFailedReason } from './failed-reason.ts';
 export { jobIdFor, kindOfJobId } from './job-id.ts';
 export type {
   AnyJobData,

@@ -21,7 +21,6 @@ export type { DrawingProvider } from './drawing/drawing-processor.ts';
 export { startMetricsServer } from './metrics/metrics-server.ts';
 export { WorkerMetrics } from './metrics/worker-metrics.ts';
 export { createBackoffStrategy } from './runtime/backoff.ts';
-export { parseFailedReason } from './runtime/job-runner.ts';
 export type {
   DrawingFinishedEvent,
   DrawingPollEvent,

@@ -1,5 +1,10 @@
 import type { AtelierConfig, Logger } from '@atelier/shared';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { AdminOptions } from '../admin/admin-options.ts';
 import { adminPlugin } from '../admin/admin-plugin.ts';
 import { ApiMetrics } from '../metrics/api-metrics.ts';
@@ -7,7 +12,7 @@ import type { Producer } from '../producer.ts';
 import { RedisGuard } from '../redis-guard.ts';
 import { ApiKeyAuth } from './api-key-auth.ts';
 import { apiSchemas } from './api-schemas.ts';
-import { errorResponse } from './error-response.ts';
+import { apiError, errorResponse } from './error-response.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { RequestLogController } from './request-log-controller.ts';
 import type { RouteContext } from './route-context.ts';
@@ -37,18 +42,39 @@ export interface ApiOptions {
 }
 
 /**
+ * Longest path parameter the router takes. Ids carry the caller's idempotency key (`dr_<key>`
+ * with up to 120 readable characters, batch items `dr_b_<key>~<index>`): Fastify's default of
+ * 100 would refuse ids the API itself handed out.
+ */
+const MAX_PARAM_LENGTH = 256;
+
+/**
  * The HTTP API as a Fastify instance (tests `inject` or `listen`; `bin/api.ts` listens).
  * `/v1/*` requires `Authorization: Bearer <key>` and is rate-limited per key (in Redis, so
  * all replicas share the limit); health, readiness, metrics and the OpenAPI document do not.
- * Every error leaves through `errorResponse`.
+ * Every error leaves through `errorResponse`, the router's own and `SHUTTING_DOWN` (503, for
+ * requests that arrive on an open connection while the server closes) included.
  */
 export function buildApi(options: ApiOptions): FastifyInstance {
   const { producer, config, logger } = options;
+  const sendError = (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const answer = errorResponse(error);
+    if (answer.statusCode >= 500) {
+      const { code } = answer.body.error;
+      const level = code === 'REDIS_UNAVAILABLE' || code === 'SHUTTING_DOWN' ? 'warn' : 'error';
+      request.log[level]({ err: error }, 'request failed');
+    }
+    return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
+  };
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: config.api.bodyLimitBytes,
     logController: new RequestLogController(),
-    return503OnClosing: true,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Errors the router raises before any route (a bad %-escape in the path) keep the API's shape.
+    frameworkErrors: (error, request, reply) => sendError(error, request, reply),
+    // Requests arriving while the server closes are answered below, in the API's error shape.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance;
   app.removeContentTypeParser('text/plain');
@@ -69,14 +95,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     limit: config.api.rateLimitPerMin,
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    const answer = errorResponse(error);
-    if (answer.statusCode >= 500) {
-      const level = answer.body.error.code === 'REDIS_UNAVAILABLE' ? 'warn' : 'error';
-      request.log[level]({ err: error }, 'request failed');
-    }
-    return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
-  });
+  app.setErrorHandler(sendError);
   app.setNotFoundHandler((request, reply) => {
     const answer = errorResponse(
       Object.assign(new Error(`no route ${request.method} ${request.url.split('?')[0]}`), {
@@ -86,6 +105,17 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     return reply.code(404).send(answer.body);
   });
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) {
+      throw apiError('SHUTTING_DOWN', 'the server is shutting down: send the request again', {
+        retryAfterMs: 1000,
+      });
+    }
+  });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime);

@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   RATE_LIMITED: 429,
   INTERNAL: 500,
   REDIS_UNAVAILABLE: 503,
+  SHUTTING_DOWN: 503,
 } as const;
 
 export type ApiErrorCode = keyof typeof ERROR_STATUS;
@@ -28,6 +29,13 @@ export interface ErrorReply {
   headers: Record<string, string>;
   body: ErrorBody;
 }
+
+/** Codes whose answer says when to try again (`Retry-After`, whole seconds). */
+const RETRY_AFTER_CODES: ReadonlySet<ApiErrorCode> = new Set([
+  'RATE_LIMITED',
+  'REDIS_UNAVAILABLE',
+  'SHUTTING_DOWN',
+]);
 
 /** Fastify's own errors, by code. */
 const FASTIFY_CODES: Record<string, ApiErrorCode> = {
@@ -67,7 +75,7 @@ export function errorResponse(error: unknown): ErrorReply {
     if (error.code in ERROR_STATUS) {
       const code = error.code as ApiErrorCode;
       const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
-      if ((code === 'RATE_LIMITED' || code === 'REDIS_UNAVAILABLE') && retryAfterMs !== undefined) {
+      if (RETRY_AFTER_CODES.has(code) && retryAfterMs !== undefined) {
         headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
       }
       if (code === 'UNAUTHORIZED') headers['www-authenticate'] = 'Bearer';

@@ -21,7 +21,8 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
     body ? { description, ...json(body) } : { description };
   const errors = (...codes: Array<keyof typeof ERROR_STATUS>) => {
     const out: Record<string, Schema> = {};
-    for (const code of ['UNAUTHORIZED', 'RATE_LIMITED', 'REDIS_UNAVAILABLE', ...codes] as const) {
+    const always = ['UNAUTHORIZED', 'RATE_LIMITED', 'REDIS_UNAVAILABLE', 'SHUTTING_DOWN'] as const;
+    for (const code of [...always, ...codes]) {
       const status = String(ERROR_STATUS[code]);
       const previous = out[status]?.description;
       out[status] = {
@@ -47,6 +48,8 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
     query('until', 'failedAt ≤ this (epoch ms or ISO-8601)'),
   ];
   const secured = { security: [{ bearer: [] }] };
+  /** Any request that arrives while the server closes. */
+  const closing = { 503: { description: 'SHUTTING_DOWN', ...json(ref('Error')) } };
 
   return {
     openapi: '3.1.0',
@@ -242,13 +245,15 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
           },
         },
       },
-      '/healthz': { get: { summary: 'The process is up', responses: { 200: ok('up') } } },
+      '/healthz': {
+        get: { summary: 'The process is up', responses: { 200: ok('up'), ...closing } },
+      },
       '/readyz': {
         get: {
           summary: 'Redis is reachable',
           responses: {
             200: ok('ready'),
-            503: { description: 'REDIS_UNAVAILABLE', ...json(ref('Error')) },
+            503: { description: 'REDIS_UNAVAILABLE, SHUTTING_DOWN', ...json(ref('Error')) },
           },
         },
       },
@@ -258,10 +263,13 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
             'Prometheus metrics (queue depth per state, open batches, dead letters by code, requests)',
           responses: {
             200: { description: 'text exposition format', content: { 'text/plain': {} } },
+            ...closing,
           },
         },
       },
-      '/openapi.json': { get: { summary: 'This document', responses: { 200: ok('OpenAPI 3.1') } } },
+      '/openapi.json': {
+        get: { summary: 'This document', responses: { 200: ok('OpenAPI 3.1'), ...closing } },
+      },
     },
   };
 }

@@ -4,10 +4,10 @@ import {
   atelierKeys,
   type DeadLetterStore,
   type Logger,
+  parseFailedReason,
   type RedisClient,
 } from '@atelier/shared';
 import type { Job, Queue } from 'bullmq';
-import { parseFailedReason } from './job-runner.ts';
 import type { JobSettlement } from './job-settlement.ts';
 
 export interface DeadLetterReconcilerOptions {

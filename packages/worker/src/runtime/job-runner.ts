@@ -196,19 +196,3 @@ export function toAtelierError(error: unknown): AtelierError {
   const code = hasCode(error) && /^[A-Z][A-Z0-9_.]+$/.test(error.code) ? error.code : 'INTERNAL';
   return new AtelierError(message, { code, retryable: true, cause: error });
 }
-
-/** BullMQ's own failure reasons, as stable codes. */
-const BULLMQ_REASONS: Array<[RegExp, string]> = [
-  [/stalled more than allowable limit/i, 'STALLED_LIMIT'],
-  [/started more than allowable limit/i, 'STARTED_LIMIT'],
-];
-
-/** Parses the `[CODE] message` form the runner gives failed jobs back into its parts. */
-export function parseFailedReason(reason: string | undefined): { code: string; message: string } {
-  const match = /^\[([^\]]+)\] ([\s\S]*)$/.exec(reason ?? '');
-  if (match?.[1] !== undefined) return { code: match[1], message: match[2] ?? '' };
-  for (const [pattern, code] of BULLMQ_REASONS) {
-    if (pattern.test(reason ?? '')) return { code, message: reason ?? '' };
-  }
-  return { code: 'FAILED', message: reason ?? 'failed' };
-}

@@ -20,7 +20,9 @@ import {
 } from '@atelier/shared';
 import { DrawingSimulator } from '@atelier/simulator';
 import { AtelierWorker } from '@atelier/worker';
-import { Queue, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, Worker } from 'bullmq';
+import got from 'got';
+import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-server.ts';
 import { startSimulatorProcess } from './support/simulator-process.ts';
 import { fixed, mean, peakRssMb, percentile } from './support/stats.ts';
@@ -29,6 +31,8 @@ const parts = process.argv.slice(2);
 const wants = (part: string) => parts.length === 0 || parts.includes(part);
 const redis = await startRedisServer();
 const connection = createRedisConnection({ url: redis.url, role: 'worker' });
+/** What a plain BullMQ user connects with: the baselines run on this, not on Atelier's options. */
+const plain = new Redis(redis.url, { maxRetriesPerRequest: null });
 const logger = createLogger({ name: 'bench', level: 'warn' });
 const results: string[] = [];
 let prefixCounter = 0;
@@ -91,14 +95,14 @@ async function throughput() {
   const N = Number(process.env.BENCH_JOBS ?? 3000);
   // Baseline: raw BullMQ no-op jobs, same Redis, same concurrency, same job options.
   const noopPrefix = `noop${++prefixCounter}`;
-  const noopQueue = new Queue('noop', { connection, prefix: noopPrefix });
+  const noopQueue = new Queue('noop', { connection: plain, prefix: noopPrefix });
   await noopQueue.pause();
   await addAll(
     noopQueue,
     Array.from({ length: N }, (_, i) => drawingJob(i)),
   );
   const noopWorker = new Worker('noop', async () => undefined, {
-    connection,
+    connection: plain,
     prefix: noopPrefix,
     concurrency: 50,
   });
@@ -112,6 +116,7 @@ async function throughput() {
 
   // Drawing jobs through the simulator in its own process, instant tasks.
   const sim = await startSimulatorProcess({ SIMULATOR_DRAWING_DURATION_MS: '0' });
+  const naiveRate = await naiveStepLoop(N, sim.drawing);
   const config = loadConfig(drawingEnv(sim.drawing), 'worker');
   const queue = new Queue('drawing', { connection, prefix: config.queuePrefix });
   const worker = await AtelierWorker.start({ config, logger });
@@ -150,7 +155,57 @@ async function throughput() {
   report(
     `- drawing (submit + poll through the simulator, instant tasks; learned first poll ${learned} ms): ${fixed(drawingRate, 0)} jobs/s`,
   );
+  report(
+    `- reference, a plain step-job loop (got submit, updateData, moveToDelayed, got query): ${fixed(naiveRate, 0)} jobs/s, ratio ${fixed(naiveRate / noopRate, 3)}`,
+  );
   report(`- **ratio ${fixed(drawingRate / noopRate, 3)}** (target ≥ 0.2)`);
+}
+
+/**
+ * The reference the target is set against: the step-job loop anyone would write in a few
+ * lines (submit, persist the taskId, re-queue through the delayed set, poll, done).
+ */
+async function naiveStepLoop(
+  N: number,
+  drawing: { baseUrl: string; submitPath: string; queryPath: string },
+): Promise<number> {
+  const prefix = `naive${++prefixCounter}`;
+  const queue = new Queue('naive', { connection: plain, prefix });
+  await queue.pause();
+  await addAll(
+    queue,
+    Array.from({ length: N }, (_, i) => drawingJob(i)),
+  );
+  const url = (path: string) => new URL(path, drawing.baseUrl).href;
+  type Answer = { code: number; data?: { taskId?: string; status?: number } };
+  const worker = new Worker(
+    'naive',
+    async (job: Job<DrawingJobData & { taskId?: string }>, token?: string) => {
+      if (!job.data.taskId) {
+        const answer = await got
+          .post(url(drawing.submitPath), { form: job.data.task })
+          .json<Answer>();
+        if (!answer.data?.taskId) throw new Error(`no taskId: ${JSON.stringify(answer)}`);
+        await job.updateData({ ...job.data, taskId: answer.data.taskId });
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+      const answer = await got
+        .post(url(drawing.queryPath), { form: { taskId: job.data.taskId } })
+        .json<Answer>();
+      if (answer.data?.status !== 1) throw new Error(`not done: ${JSON.stringify(answer)}`);
+      return answer.data;
+    },
+    { connection: plain, prefix, concurrency: 50 },
+  );
+  const started = Date.now();
+  await queue.resume();
+  await untilCompleted(queue, N);
+  const rate = N / ((Date.now() - started) / 1000);
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  return rate;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -264,6 +319,7 @@ try {
   if (wants('schedule')) await schedule();
 } finally {
   connection.disconnect();
+  plain.disconnect();
   await redis.stop();
 }
 console.log(`\n${results.join('\n')}`);

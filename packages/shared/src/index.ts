@@ -83,6 +83,7 @@ export {
   createLogger,
   type Logger,
   type LoggerFactoryOptions,
+  lazyChild,
   REDACT_PATHS,
   SECRET_FIELDS,
 } from './logger.ts';

@@ -74,6 +74,8 @@ export class DrawingClient {
       throwHttpErrors: false,
       retry: { limit: 0 },
       followRedirect: false,
+      // Answers are small JSON; not asking for compression skips a decoding stream per call.
+      decompress: false,
       timeout: { request: settings.requestTimeoutMs },
       responseType: 'text',
       headers: { 'user-agent': settings.userAgent },
@@ -136,7 +138,8 @@ export class DrawingClient {
     let httpStatus: number | undefined;
     try {
       const response = await this.#got.post(url, {
-        body,
+        // As a string (percent-encoding made it ASCII): got deep-copies a Buffer body per call.
+        body: body.toString('latin1'),
         headers: { ...headers, ...auth.headers },
         signal,
       });

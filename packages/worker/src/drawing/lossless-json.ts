@@ -6,6 +6,8 @@ interface ReviverContext {
 type Reviver = (this: unknown, key: string, value: unknown, context?: ReviverContext) => unknown;
 
 const INTEGER_LITERAL = /^-?\d+$/;
+/** A bare (unquoted) integer literal of 16 or more digits somewhere in the text. */
+const MAYBE_UNSAFE_INTEGER = /[:,[]\s*-?\d{16}/;
 
 /**
  * `JSON.parse`, except that an integer literal too large to be a safe JavaScript number
@@ -13,6 +15,8 @@ const INTEGER_LITERAL = /^-?\d+$/;
  * rounded number. Every other value parses as usual. Throws `SyntaxError` like `JSON.parse`.
  */
 export function parseLosslessJson(text: string): unknown {
+  // Fast path: without a bare integer of 16+ digits nothing can lose precision.
+  if (!MAYBE_UNSAFE_INTEGER.test(text)) return JSON.parse(text);
   const reviver: Reviver = (_key, value, context) => {
     if (typeof value !== 'number' || Number.isSafeInteger(value)) return value;
     const source = context?.source;

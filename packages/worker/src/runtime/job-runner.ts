@@ -9,6 +9,7 @@ import {
   hasCode,
   isProviderError,
   type Logger,
+  lazyChild,
   type RecentErrors,
 } from '@atelier/shared';
 import {
@@ -67,7 +68,7 @@ export function createJobProcessor<D extends AnyJobData, R extends DrawingResult
 
   return async (job: Job<D>, token?: string, signal?: AbortSignal): Promise<R> => {
     const lockToken = token ?? '';
-    const logger = options.logger.child({ jobId: job.id, attempt: job.attemptsMade + 1 });
+    const logger = lazyChild(options.logger, { jobId: job.id, attempt: job.attemptsMade + 1 });
     // A job can only be dead-lettered after a failed attempt was recorded in its history; a
     // job without history skips the look-up (the hot path of healthy jobs).
     if (job.id && job.data.history?.length && (await options.deadLetters.has(job.id))) {

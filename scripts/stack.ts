@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from '@atelier/shared';
+import { type AtelierConfig, ConfigError, loadConfig } from '@atelier/shared';
 import { ChildProcessGroup, waitForLine } from './stack/child-process-group.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -175,9 +175,10 @@ async function main(): Promise<void> {
   env.PORT ||= '3000';
 
   // Validate once here, so a wrong value stops everything with the variable's name.
+  let config: AtelierConfig;
   try {
     loadConfig(env, 'worker');
-    loadConfig(env, 'api');
+    config = loadConfig(env, 'api');
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`atelier: configuration error: ${error.message}\n`);
@@ -199,11 +200,16 @@ async function main(): Promise<void> {
   await untilReady(`${apiUrl}/readyz`);
 
   const apiKey = (env.ATELIER_API_KEYS ?? '').split(',')[0]?.trim() ?? '';
-  writeFileSync(
-    stateFile,
-    `${JSON.stringify({ ...state, redisUrl: env.REDIS_URL, prefix: env.ATELIER_QUEUE_PREFIX || 'atelier', apiUrl, apiKey }, null, 2)}\n`,
-    { mode: 0o600 },
-  );
+  // The CLI reads this file (packages/producer/src/cli/cli-environment.ts `StackFile`).
+  const stackFile = {
+    ...state,
+    redisUrl: env.REDIS_URL,
+    prefix: config.queuePrefix,
+    apiUrl,
+    apiKey,
+    callbackAllowPrivate: config.callbacks.allowPrivateUrls,
+  };
+  writeFileSync(stateFile, `${JSON.stringify(stackFile, null, 2)}\n`, { mode: 0o600 });
 
   const body = JSON.stringify({
     text: '一只猫在雨中',

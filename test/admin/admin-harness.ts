@@ -1,5 +1,6 @@
 import {
   type ApiOptions,
+  apiOptionsFromConfig,
   buildApi,
   createProducer,
   type Producer,
@@ -65,6 +66,8 @@ export interface AdminHarnessOptions {
   prefix?: string;
   /** No ATELIER_ADMIN_* variables at all. */
   noLogin?: boolean;
+  /** Build the API options from config exactly as `bin/api.ts` does (ignores `admin`). */
+  fromConfig?: boolean;
 }
 
 /** API + dashboard on a fresh prefix (inject only); closed by the context's cleanup. */
@@ -93,12 +96,16 @@ export async function startAdmin(
     ...base,
     callbacks: { enabled: true, allowPrivateUrls: false, resolve: publicResolver },
   });
-  const app = buildApi({
-    producer,
-    config,
-    logger: logs.logger,
-    admin: options.admin ?? { login: { failureDelayMs: 0 } },
-  });
+  const app = buildApi(
+    options.fromConfig
+      ? apiOptionsFromConfig(config, { producer, logger: logs.logger })
+      : {
+          producer,
+          config,
+          logger: logs.logger,
+          admin: options.admin ?? { login: { failureDelayMs: 0 } },
+        },
+  );
   const redis = ctx.connection();
   const drawingQueue = new Queue<DrawingJobData>(QUEUE_NAMES.drawing, {
     connection: redis,

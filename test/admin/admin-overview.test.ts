@@ -143,6 +143,21 @@ describe('dashboard overview', () => {
     expect(page).toContain('<meta http-equiv="refresh" content="5">');
   });
 
+  it('shows the SIMULATOR banner when ATELIER_SIMULATOR is set, as bin/api.ts builds the API', async () => {
+    const simulated = await startAdmin(ctx, {
+      env: { ATELIER_SIMULATOR: 'drawing,cme' },
+      fromConfig: true,
+    });
+    const session = await simulated.login();
+    expect((await session.get('/admin')).body).toContain('id="simulator-banner"');
+    expect((await session.get('/admin/dead-letters')).body).toContain('id="simulator-banner"');
+
+    const real = await startAdmin(ctx, { env: { ATELIER_SIMULATOR: '' }, fromConfig: true });
+    const page = (await (await real.login()).get('/admin')).body;
+    expect(page).toContain('data-queue="drawing"');
+    expect(page).not.toContain('simulator-banner');
+  });
+
   it('"Resume queue" clears the halt and resumes the queue', async () => {
     const admin = await startAdmin(ctx);
     const { redis, prefix } = admin;

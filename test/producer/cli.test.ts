@@ -256,6 +256,39 @@ describe('atelier CLI (child process)', () => {
     expect(await store.count()).toBe(0);
   });
 
+  it('dlq replay|purge --all-matching without a filter refuses unless --all is given', async () => {
+    const prefix = ctx.prefix('cli');
+    const env = cliEnv(prefix);
+    const store = new DeadLetterStore(ctx.connection(), prefix);
+    for (const id of ['dr_all1', 'dr_all2', 'dr_all3']) {
+      await store.insert({
+        id,
+        queue: 'drawing',
+        kind: 'drawing',
+        code: '202',
+        message: 'it failed',
+        attempts: 1,
+        history: [],
+        request: { text: 't', style: '油画', resolution: '1024*1024', num: 1 },
+        meta: { enqueuedAt: 1 },
+        failedAt: Date.now(),
+      });
+    }
+    for (const action of ['replay', 'purge']) {
+      const refused = await run(['dlq', action, '--all-matching'], env);
+      expect(refused.code, action).toBe(2);
+      expect(refused.stderr).toContain(`would ${action} every dead letter: add --all`);
+    }
+    expect((await run(['dlq', 'purge', 'dr_all1', '--all'], env)).code).toBe(2);
+    expect(await store.count()).toBe(3);
+
+    const replayed = await run(['dlq', 'replay', '--all-matching', '--all'], env);
+    expect(replayed.code, replayed.stderr).toBe(0);
+    expect(replayed.stdout.trim()).toBe('replayed 3');
+    expect(await store.count()).toBe(0);
+    expect(await queue(prefix).getJob('dr_all3')).toBeDefined();
+  });
+
   it('exits 2 on usage errors', async () => {
     const env = cliEnv(ctx.prefix('cli'));
     for (const args of [
@@ -289,5 +322,35 @@ describe('CLI environment', () => {
     await expect(
       openCliEnvironment({}, join(tmpdir(), 'no-such-dir', 'stack.json')),
     ).rejects.toThrow(/set REDIS_URL, or start the stack with `pnpm start`/);
+  });
+
+  it("takes the stack's callback secret and private-URL setting unless the environment sets them", async () => {
+    const prefix = ctx.prefix('cli');
+    const local = { text: 'x', style: '油画', resolution: '1024*1024' };
+    const callbackUrl = 'http://127.0.0.1:9/hook';
+    const open = async (stackFields: object, env: Record<string, string> = {}) => {
+      const stack = file(
+        'stack.json',
+        JSON.stringify({ redisUrl: ctx.url, prefix, ...stackFields }),
+      );
+      const opened = await openCliEnvironment(env, stack);
+      ctx.onCleanup(() => opened.producer.close());
+      return opened.producer;
+    };
+    const fromStack = await open({ callbackSecret: 'stack-secret', callbackAllowPrivate: true });
+    const { id } = await fromStack.enqueueDrawing({ ...local, callbackUrl });
+    expect((await queue(prefix).getJob(id))?.data.meta.callbackUrl).toBe(callbackUrl);
+
+    const envWins = await open(
+      { callbackSecret: 'stack-secret', callbackAllowPrivate: true },
+      { ATELIER_CALLBACK_ALLOW_PRIVATE: 'false' },
+    );
+    await expect(envWins.enqueueDrawing({ ...local, callbackUrl })).rejects.toMatchObject({
+      code: 'CALLBACK_URL_REFUSED',
+    });
+    const oldStack = await open({});
+    await expect(oldStack.enqueueDrawing({ ...local, callbackUrl })).rejects.toMatchObject({
+      code: 'CALLBACKS_DISABLED',
+    });
   });
 });

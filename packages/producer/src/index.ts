@@ -14,7 +14,7 @@ export { IdempotencyConflictError } from './errors/idempotency-conflict-error.ts
 export { NotFoundError } from './errors/not-found-error.ts';
 export { RedisUnavailableError } from './errors/redis-unavailable-error.ts';
 export { ApiKeyAuth } from './http/api-key-auth.ts';
-export { type ApiOptions, buildApi } from './http/build-api.ts';
+export { type ApiOptions, apiOptionsFromConfig, buildApi } from './http/build-api.ts';
 export {
   type ApiErrorCode,
   ERROR_STATUS,

@@ -1,4 +1,4 @@
-import type { DeadLetter, FailureKind } from '@atelier/shared';
+import type { CallbackEvent, DeadLetter, FailureKind } from '@atelier/shared';
 import type { CallbackDeliveryInfo } from './callbacks/callback-processor.ts';
 import type { CmeCallEvent } from './cme/paas-client.ts';
 import type { TicketRefreshEvent } from './cme/ticket-store.ts';
@@ -40,4 +40,6 @@ export interface WorkerObserver {
   step?(event: StepEvent): void;
   deadLetter?(entry: DeadLetter): void;
   callbackDelivery?(info: CallbackDeliveryInfo): void;
+  /** A finishing job asked for a callback this worker cannot send (no signing secret). */
+  callbackUnsent?(event: CallbackEvent): void;
 }

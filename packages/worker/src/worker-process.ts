@@ -89,11 +89,21 @@ export class AtelierWorker {
         })
       : undefined;
     if (callbackQueue) this.#closers.push(() => callbackQueue.close());
-    else logger.warn('ATELIER_CALLBACK_SECRET is not set: callbacks are disabled');
+    else {
+      logger.warn(
+        { callbacks: 'disabled' },
+        'CALLBACKS DISABLED: ATELIER_CALLBACK_SECRET is not set, so jobs that carry a callbackUrl ' +
+          'finish without calling back (each one is logged); set the same secret as on the API',
+      );
+    }
     const settlement = new JobSettlement({
       deadLetters,
       batches: new BatchLedger(connection, prefix),
-      callbacks: new CallbackScheduler(callbackQueue),
+      callbacks: new CallbackScheduler({
+        queue: callbackQueue,
+        logger,
+        onUnsent: (event) => observer.callbackUnsent?.(event),
+      }),
       logger,
       onDeadLetter: (entry) => observer.deadLetter?.(entry),
     });

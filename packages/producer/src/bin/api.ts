@@ -1,5 +1,5 @@
 import { ConfigError, createLogger, loadConfig } from '@atelier/shared';
-import { buildApi } from '../http/build-api.ts';
+import { apiOptionsFromConfig, buildApi } from '../http/build-api.ts';
 import { createProducer } from '../producer.ts';
 import { producerOptionsFromConfig } from '../producer-options.ts';
 
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ name: 'atelier-api', level: config.logLevel });
   const producer = createProducer(producerOptionsFromConfig(config, { logger }));
-  const app = buildApi({ producer, config, logger });
+  const app = buildApi(apiOptionsFromConfig(config, { producer, logger }));
   app.addHook('onClose', async () => producer.close());
 
   let stopping = false;

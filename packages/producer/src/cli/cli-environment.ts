@@ -4,8 +4,10 @@ import {
   type AtelierConfig,
   createLogger,
   type Env,
+  EnvReader,
   type Logger,
   loadConfig,
+  Secret,
 } from '@atelier/shared';
 import { createProducer, type Producer } from '../producer.ts';
 import { producerOptionsFromConfig } from '../producer-options.ts';
@@ -16,6 +18,10 @@ export interface StackFile {
   prefix?: string;
   apiUrl?: string;
   apiKey?: string;
+  /** The stack's callback signing secret (its workers send callbacks). */
+  callbackSecret?: string;
+  /** The stack's `ATELIER_CALLBACK_ALLOW_PRIVATE` (true unless overridden). */
+  callbackAllowPrivate?: boolean;
 }
 
 /** `.data/stack.json` at the repository root. */
@@ -31,7 +37,8 @@ export interface CliEnvironment {
 
 /**
  * The CLI talks to Redis directly through the library: `REDIS_URL` (and the usual config
- * variables), or, when it is unset, the `.data/stack.json` the embedded stack writes.
+ * variables), or, when it is unset, the `.data/stack.json` the embedded stack writes — whose
+ * prefix, callback secret and private-URL setting then apply unless the environment sets them.
  */
 export async function openCliEnvironment(
   env: Env,
@@ -48,9 +55,30 @@ export async function openCliEnvironment(
     };
   }
   const stack = await readStackFile(stackFile);
-  const withStack: AtelierConfig = { ...config, queuePrefix: stack.prefix ?? config.queuePrefix };
+  const withStack: AtelierConfig = {
+    ...config,
+    queuePrefix: stack.prefix ?? config.queuePrefix,
+    callbacks: stackCallbacks(config, new EnvReader(env), stack),
+  };
   const options = producerOptionsFromConfig(withStack, { logger, redisUrl: stack.redisUrl });
   return { producer: createProducer(options), config: withStack, logger, source: 'stack file' };
+}
+
+/** The stack's callback settings where the environment leaves them unset (env wins). */
+function stackCallbacks(
+  config: AtelierConfig,
+  env: EnvReader,
+  stack: StackFile,
+): AtelierConfig['callbacks'] {
+  const { secret, allowPrivateUrls } = config.callbacks;
+  const stackSecret = stack.callbackSecret ? new Secret(stack.callbackSecret) : undefined;
+  return {
+    ...config.callbacks,
+    secret: secret ?? stackSecret,
+    allowPrivateUrls: env.has('ATELIER_CALLBACK_ALLOW_PRIVATE')
+      ? allowPrivateUrls
+      : (stack.callbackAllowPrivate ?? allowPrivateUrls),
+  };
 }
 
 async function readStackFile(path: string): Promise<StackFile> {
@@ -71,5 +99,12 @@ async function readStackFile(path: string): Promise<StackFile> {
   if (typeof parsed.redisUrl !== 'string' || parsed.redisUrl === '') {
     throw new Error(`${path} has no redisUrl; restart the stack or set REDIS_URL`);
   }
-  return { ...parsed, redisUrl: parsed.redisUrl };
+  const { callbackSecret, callbackAllowPrivate } = parsed;
+  return {
+    ...parsed,
+    redisUrl: parsed.redisUrl,
+    callbackSecret: typeof callbackSecret === 'string' ? callbackSecret : undefined,
+    callbackAllowPrivate:
+      typeof callbackAllowPrivate === 'boolean' ? callbackAllowPrivate : undefined,
+  };
 }

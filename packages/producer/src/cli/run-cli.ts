@@ -15,8 +15,10 @@ export const USAGE = `Atelier CLI — talks to Redis directly (REDIS_URL, or .da
   atelier batch status <id>
   atelier job <id>
   atelier dlq list [--queue Q] [--code C] [--batch B] [--since T] [--until T] [--limit N] [--offset N] [--json]
-  atelier dlq replay <id> | --all-matching [--queue Q --code C --batch B --since T --until T]
-  atelier dlq purge <id>  | --all-matching [filters]
+  atelier dlq replay <id> | --all-matching [--queue Q --code C --batch B --since T --until T] [--all]
+  atelier dlq purge <id>  | --all-matching [filters] [--all]
+
+--all-matching without a filter needs --all: it then acts on every dead letter.
 
 CSV files have the header text,style,resolution,num; JSONL files hold one drawing request per line.
 Exit codes: 0 ok, 1 failure (including a --wait that ends dead), 2 usage.

@@ -42,6 +42,17 @@ export interface ApiOptions {
 }
 
 /**
+ * API options for a process that read `AtelierConfig` (`bin/api.ts`): the dashboard shows the
+ * SIMULATOR banner when `ATELIER_SIMULATOR` names a provider.
+ */
+export function apiOptionsFromConfig(
+  config: AtelierConfig,
+  extra: { producer: Producer; logger: Logger },
+): ApiOptions {
+  return { ...extra, config, admin: { simulator: config.simulated.length > 0 } };
+}
+
+/**
  * Longest path parameter the router takes. Ids carry the caller's idempotency key (`dr_<key>`
  * with up to 120 readable characters, batch items `dr_b_<key>~<index>`): Fastify's default of
  * 100 would refuse ids the API itself handed out.

@@ -6,7 +6,8 @@ const SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 180
 /**
  * Prometheus figures of one worker process (its own registry, served on
  * `WORKER_METRICS_PORT`): provider calls by operation and code, polls per task, poll
- * lateness, ticket refreshes, dead letters by code, callback deliveries, job durations.
+ * lateness, ticket refreshes, dead letters by code, callback deliveries (and callbacks that
+ * could not be sent), job durations.
  * Labels never carry user ids, job ids or anything secret.
  */
 export class WorkerMetrics implements WorkerObserver {
@@ -63,6 +64,12 @@ export class WorkerMetrics implements WorkerObserver {
     name: 'atelier_callback_deliveries_total',
     help: 'Callback delivery attempts by event and status',
     labelNames: ['event', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly #callbacksUnsent = new Counter({
+    name: 'atelier_callbacks_unsent_total',
+    help: 'Callbacks finishing jobs asked for that this worker could not send (no ATELIER_CALLBACK_SECRET), by event',
+    labelNames: ['event'] as const,
     registers: [this.registry],
   });
   readonly #steps = new Counter({
@@ -141,6 +148,10 @@ export class WorkerMetrics implements WorkerObserver {
 
   callbackDelivery: WorkerObserver['callbackDelivery'] = (info) => {
     this.#callbacks.inc({ event: info.event, status: info.status });
+  };
+
+  callbackUnsent: WorkerObserver['callbackUnsent'] = (event) => {
+    this.#callbacksUnsent.inc({ event });
   };
 
   /** Prometheus text exposition. */

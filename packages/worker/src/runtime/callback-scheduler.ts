@@ -1,20 +1,28 @@
-import type { CallbackEvent, CallbackJobData } from '@atelier/shared';
+import type { CallbackEvent, CallbackJobData, Logger } from '@atelier/shared';
 import type { Queue } from 'bullmq';
+
+export interface CallbackSchedulerOptions {
+  /** The `callbacks` queue; without one (no `ATELIER_CALLBACK_SECRET`) nothing can be sent. */
+  queue: Queue<CallbackJobData> | undefined;
+  logger: Logger;
+  /** Hears about each callback a finishing job asked for that could not be sent (metrics). */
+  onUnsent?: (event: CallbackEvent) => void;
+}
 
 /**
  * Enqueues callback deliveries on the `callbacks` queue. The job id makes each delivery
  * unique per (job, event, replay), so a worker that settles a job twice sends one callback.
+ * Without a queue a callback is not sent, and never silently: it is logged and counted.
  */
 export class CallbackScheduler {
-  readonly #queue: Queue<CallbackJobData> | undefined;
+  readonly #o: CallbackSchedulerOptions;
 
-  /** Without a queue (no `ATELIER_CALLBACK_SECRET`), callbacks are not sent. */
-  constructor(queue: Queue<CallbackJobData> | undefined) {
-    this.#queue = queue;
+  constructor(options: CallbackSchedulerOptions) {
+    this.#o = options;
   }
 
   get enabled(): boolean {
-    return this.#queue !== undefined;
+    return this.#o.queue !== undefined;
   }
 
   async schedule(
@@ -23,10 +31,18 @@ export class CallbackScheduler {
     body: Record<string, unknown>,
     dedupeId: string,
   ): Promise<void> {
-    if (!this.#queue) return;
     const deliveryId = dedupeId.replaceAll(':', '_');
+    if (!this.#o.queue) {
+      const idField = event === 'batch.completed' ? 'batchId' : 'jobId';
+      this.#o.logger.warn(
+        { [idField]: body.id, event, deliveryId },
+        'callback NOT sent: ATELIER_CALLBACK_SECRET is not set on this worker',
+      );
+      this.#o.onUnsent?.(event);
+      return;
+    }
     // The delivery id travels inside the signed body too, so receivers can trust it for de-duplication.
-    await this.#queue.add(
+    await this.#o.queue.add(
       event,
       { url, event, body: { ...body, deliveryId } },
       { jobId: deliveryId },

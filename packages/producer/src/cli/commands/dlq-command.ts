@@ -14,8 +14,9 @@ const FILTERS = {
 
 const USAGE =
   'usage: atelier dlq list [--queue Q --code C --batch B --since T --until T --limit N --offset N --json]\n' +
-  '       atelier dlq replay <id> | --all-matching [filters]\n' +
-  '       atelier dlq purge <id> | --all-matching [filters]';
+  '       atelier dlq replay <id> | --all-matching [filters] [--all]\n' +
+  '       atelier dlq purge <id> | --all-matching [filters] [--all]\n' +
+  '--all-matching without a filter needs --all (every dead letter).';
 
 /** `dlq list | replay | purge`. */
 export async function dlqCommand(args: string[], io: CliIo): Promise<number> {
@@ -65,13 +66,24 @@ async function act(action: 'replay' | 'purge', args: string[], io: CliIo): Promi
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...FILTERS, 'all-matching': { type: 'boolean', default: false } },
+    options: {
+      ...FILTERS,
+      'all-matching': { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
+    },
   });
   const byFilter = values['all-matching'];
   const filter = toFilter(values);
   const hasFilter = Object.keys(filter).length > 0;
-  if (byFilter ? positionals.length > 0 : positionals.length !== 1 || hasFilter) {
+  if (byFilter ? positionals.length > 0 : positionals.length !== 1 || hasFilter || values.all) {
     throw new UsageError(USAGE);
+  }
+  // Like the API's `"all": true`: acting on every dead letter is never the default.
+  if (byFilter && !hasFilter && !values.all) {
+    throw new UsageError(
+      `dlq ${action} --all-matching without a filter would ${action} every dead letter: ` +
+        'add --all to mean that, or filter with --queue, --code, --batch, --since or --until',
+    );
   }
   const env = await io.open();
   try {

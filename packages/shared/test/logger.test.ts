@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, ProviderError, Secret } from '../src/index.ts';
+import { createLogger, lazyChild, ProviderError, Secret } from '../src/index.ts';
 
 function capture() {
   const lines: string[] = [];
@@ -96,5 +96,28 @@ describe('logger', () => {
     const output = lines.join('');
     expect(output).toContain('failed');
     expect(output).not.toContain(SECRETS.urlAuth);
+  });
+
+  it('lazyChild logs with its bindings (redacted) at enabled levels and makes no child for disabled ones', () => {
+    const { lines, logger } = capture();
+    logger.level = 'info';
+    let made = 0;
+    const counting = new Proxy(logger, {
+      get(target, property) {
+        if (property === 'child') made++;
+        return Reflect.get(target, property, target);
+      },
+    });
+    const child = lazyChild(counting, { jobId: 'j1', ticket: SECRETS.ticket });
+    child.debug({ x: 1 }, 'not logged');
+    expect(made).toBe(0);
+    expect(child.isLevelEnabled('debug')).toBe(false);
+    child.info({ x: 2 }, 'logged');
+    child.warn('again');
+    expect(made).toBe(1);
+    expect(lines).toHaveLength(2);
+    const first = JSON.parse(lines[0] ?? '{}');
+    expect(first).toMatchObject({ jobId: 'j1', x: 2, msg: 'logged', ticket: '[redacted]' });
+    expect(lines.join('')).not.toContain(SECRETS.ticket);
   });
 });

@@ -6,7 +6,8 @@
  *
  *   node bench/drawing.ts [throughput|pending|schedule ...]   (default: all three)
  */
-import { writeFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import {
   createLogger,
   createRedisConnection,
@@ -25,7 +26,7 @@ import got from 'got';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-server.ts';
 import { startSimulatorProcess } from './support/simulator-process.ts';
-import { fixed, mean, peakRssMb, percentile } from './support/stats.ts';
+import { fixed, mean, percentile } from './support/stats.ts';
 
 const parts = process.argv.slice(2);
 const wants = (part: string) => parts.length === 0 || parts.includes(part);
@@ -213,16 +214,28 @@ async function pending() {
   const N = Number(process.env.BENCH_PENDING ?? 10_000);
   const durationMs = Number(process.env.BENCH_PENDING_DURATION_MS ?? 30_000);
   const sim = await startSimulatorProcess({ SIMULATOR_DRAWING_DURATION_MS: String(durationMs) });
-  const config = loadConfig(drawingEnv(sim.drawing), 'worker');
-  const queue = new Queue('drawing', { connection, prefix: config.queuePrefix });
-  const lateness: number[] = [];
-  // Peak RSS of this process from here on (Linux: writing 5 to clear_refs resets VmHWM).
-  writeFileSync('/proc/self/clear_refs', '5');
-  const worker = await AtelierWorker.start({
-    config,
-    logger,
-    observer: { drawingPoll: (event) => lateness.push(event.lateMs) },
+  const env = drawingEnv(sim.drawing);
+  const queue = new Queue('drawing', { connection, prefix: env.ATELIER_QUEUE_PREFIX });
+  // The worker in its own process, started with the same node flags as its `start` script.
+  const startScript = (
+    JSON.parse(readFileSync(new URL('../packages/worker/package.json', import.meta.url), 'utf8'))
+      .scripts as { start: string }
+  ).start;
+  const flags = startScript.split(/\s+/).slice(1, -1);
+  const child = fork(new URL('./support/pending-worker.ts', import.meta.url), {
+    env: { ...process.env, ...env },
+    execArgv: [...flags, ...(process.env.BENCH_WORKER_FLAGS?.split(' ').filter(Boolean) ?? [])],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  const messages: Array<Record<string, number>> = [];
+  const next = () =>
+    new Promise<Record<string, number>>((resolve, reject) => {
+      const queued = messages.shift();
+      if (queued) return resolve(queued);
+      child.once('message', (m) => resolve(m as Record<string, number>));
+      child.once('exit', (code) => reject(new Error(`bench worker exited with ${code}`)));
+    });
+  await next(); // ready
   const started = Date.now();
   await addAll(
     queue,
@@ -235,20 +248,20 @@ async function pending() {
   await untilCompleted(queue, N);
   clearInterval(sampler);
   const wallS = (Date.now() - started) / 1000;
-  const peak = peakRssMb();
-  await worker.close();
+  child.send({ report: true });
+  const r = await next();
   await queue.close();
   await sim.stop();
 
   report(
-    `### ${N} tasks pending at once (one worker process, concurrency 50, tasks take ${durationMs / 1000} s)`,
+    `### ${N} tasks pending at once (one worker process${flags.length ? ` (${flags.join(' ')})` : ''}, concurrency 50, tasks take ${durationMs / 1000} s)`,
   );
   report(`- most tasks waiting in the delayed set at once: ${maxDelayed}`);
   report(
-    `- polls: ${lateness.length}; lateness p50 ${fixed(percentile(lateness, 50), 0)} ms, p99 ${fixed(percentile(lateness, 99), 0)} ms, max ${fixed(Math.max(...lateness), 0)} ms (target p99 < 1000)`,
+    `- polls: ${r.polls}; lateness p50 ${fixed(r.p50 ?? 0, 0)} ms, p99 ${fixed(r.p99 ?? 0, 0)} ms, max ${fixed(r.max ?? 0, 0)} ms (target p99 < 1000)`,
   );
   report(
-    `- peak RSS of the worker process: ${fixed(peakRssMb() === peak ? peak : peak, 0)} MB (target < 300)`,
+    `- peak RSS of the worker process: ${fixed(r.peakRssMb ?? 0, 0)} MB (target < 300); at the end heap ${fixed(r.heapUsedMb ?? 0, 0)} of ${fixed(r.heapTotalMb ?? 0, 0)} MB used, external ${fixed(r.externalMb ?? 0, 0)} MB`,
   );
   report(`- all ${N} completed in ${fixed(wallS, 1)} s`);
 }

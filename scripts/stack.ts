@@ -193,9 +193,17 @@ async function main(): Promise<void> {
     );
   }
 
-  const worker = group.start('worker', node, [`${root}packages/worker/src/bin/worker.ts`], env);
+  // A small young generation keeps RSS bounded under load (see bench/RESULTS.md); the same
+  // flag as the packages' start scripts and the image's NODE_OPTIONS.
+  const flags = ['--max-semi-space-size=16'];
+  const worker = group.start(
+    'worker',
+    node,
+    [...flags, `${root}packages/worker/src/bin/worker.ts`],
+    env,
+  );
   await waitForLine(worker.child, (line) => line.includes('worker started'));
-  group.start('api', node, [`${root}packages/producer/src/bin/api.ts`], env);
+  group.start('api', node, [...flags, `${root}packages/producer/src/bin/api.ts`], env);
   const apiUrl = `http://127.0.0.1:${env.PORT}`;
   await untilReady(`${apiUrl}/readyz`);
 

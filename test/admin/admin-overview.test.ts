@@ -8,6 +8,7 @@ import {
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';
+import { type RedisServer, startRedisServer } from '../support/redis-server.ts';
 import { deadLetter, startAdmin } from './admin-harness.ts';
 
 const ctx = new RedisTestContext();
@@ -208,5 +209,34 @@ describe('dashboard overview', () => {
     expect(lines[0].images[0]).toBe('https://obs.example/img.png?Signature=[redacted]&Expires=1');
     expect(lines[1].state).toBe('pending');
     expect((await session.get('/admin/batches/b_nope/results')).statusCode).toBe(404);
+  });
+
+  it('answers 503 REDIS_UNAVAILABLE within a second while Redis is down (overview and queue actions)', async () => {
+    let server: RedisServer = await startRedisServer();
+    const own = new RedisTestContext(server.url);
+    try {
+      const admin = await startAdmin(own);
+      admin.redis.on('error', () => undefined);
+      admin.drawingQueue.on('error', () => undefined);
+      const session = await admin.login();
+      expect((await session.get('/admin')).statusCode).toBe(200);
+
+      await server.kill();
+      for (const call of [
+        () => session.get('/admin', { accept: 'application/json' }),
+        () => session.post('/admin/queue/drawing/pause'),
+      ]) {
+        const started = Date.now();
+        const res = await call();
+        expect(Date.now() - started).toBeLessThan(1000);
+        expect(res.statusCode).toBe(503);
+      }
+      const json = await session.get('/admin', { accept: 'application/json' });
+      expect(JSON.parse(json.body).error.code).toBe('REDIS_UNAVAILABLE');
+      server = await startRedisServer({ port: server.port }); // for the cleanup
+    } finally {
+      await own.cleanup().catch(() => undefined);
+      await server.stop();
+    }
   });
 });

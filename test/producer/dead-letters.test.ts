@@ -197,6 +197,27 @@ describe('replay', () => {
     expect(job.data).toMatchObject({ kind: 'cme', operation, meta: { replays: 1 } });
   });
 
+  it('refuses (409, entry kept) while the job is not failed yet: a worker is still filing it', async () => {
+    const api = await startApi(ctx);
+    const { id } = (
+      await api.call({ method: 'POST', url: '/v1/drawings', payload: DRAWING })
+    ).json();
+    // The worker inserts the dead letter first, then BullMQ records the failure.
+    await store(api).insert(entry(id, { taskId: 'task-9' }));
+    const res = await api.call({ method: 'POST', url: `/v1/dead-letters/${id}/replay` });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().error.code).toBe('REPLAY_CONFLICT');
+    expect(await store(api).has(id)).toBe(true);
+
+    const bulk = await api.call({
+      method: 'POST',
+      url: '/v1/dead-letters/replay',
+      payload: { all: true },
+    });
+    expect(bulk.json()).toEqual({ replayed: 0 });
+    expect(await store(api).has(id)).toBe(true);
+  });
+
   it('answers NOT_FOUND for an id with no dead letter', async () => {
     const api = await startApi(ctx);
     const res = await api.call({ method: 'POST', url: '/v1/dead-letters/dr_none/replay' });

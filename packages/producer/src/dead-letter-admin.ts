@@ -11,6 +11,7 @@ import {
   toBullmqPriority,
 } from '@atelier/shared';
 import { NotFoundError } from './errors/not-found-error.ts';
+import { ReplayConflictError } from './errors/replay-conflict-error.ts';
 import { jobDataFromDeadLetter, replayedJobData } from './job-data.ts';
 import type { ProducerQueues } from './producer-queues.ts';
 import type { RedisGuard } from './redis-guard.ts';
@@ -62,6 +63,15 @@ export class DeadLetterAdmin {
 
   async replay(id: string): Promise<void> {
     const { guard, deadLetters, ledger } = this.#o;
+    const filed = await guard.run(() => deadLetters.get(id));
+    if (!filed) throw new NotFoundError('dead letter', id);
+    // A worker files the dead letter just before BullMQ marks the job failed: replaying in
+    // between would consume the entry and leave the job failed, the replay silently lost.
+    const filing = await guard.run(() => this.#o.queues.getJob(filed.kind, id));
+    const filingState = filing ? await guard.run(() => filing.getState()) : 'unknown';
+    if (filing && filingState !== 'failed' && filingState !== 'unknown') {
+      throw new ReplayConflictError(id, filingState);
+    }
     const entry = await guard.run(() => deadLetters.remove(id));
     if (!entry) throw new NotFoundError('dead letter', id);
     const { batchId, batchIndex } = entry.meta;
@@ -118,8 +128,11 @@ export class DeadLetterAdmin {
           await action(id);
           done++;
         } catch (error) {
-          // Gone meanwhile (another operator, a worker): not an error for a bulk action.
-          if (!(error instanceof NotFoundError)) throw error;
+          // Gone meanwhile (another operator), or still being filed by a worker: not an error
+          // for a bulk action.
+          if (!(error instanceof NotFoundError || error instanceof ReplayConflictError)) {
+            throw error;
+          }
         }
       }
     };

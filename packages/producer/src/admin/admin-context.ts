@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { RedisGuard } from '../redis-guard.ts';
 import type { AdminCredentials } from './admin-credentials.ts';
 import type { ResolvedAdminOptions } from './admin-options.ts';
 import type { AdminQueues } from './admin-queues.ts';
@@ -15,6 +16,8 @@ export interface AdminContext {
   throttle: LoginThrottle;
   queues: AdminQueues;
   overview: OverviewReader;
+  /** Redis reads and actions of the dashboard's own (not the producer's): fail fast, 503. */
+  guard: RedisGuard;
   /** The session of each authenticated request (set by the session guard). */
   sessions: WeakMap<FastifyRequest, AdminSession>;
 }

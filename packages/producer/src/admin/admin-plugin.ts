@@ -1,5 +1,6 @@
 import { hasCode } from '@atelier/shared';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { RedisGuard } from '../redis-guard.ts';
 import type { AdminContext } from './admin-context.ts';
 import { AdminCredentials } from './admin-credentials.ts';
 import { type AdminOptions, resolveAdminOptions } from './admin-options.ts';
@@ -20,6 +21,8 @@ import { installSessionGuard } from './session-guard.ts';
 import { SessionSigner } from './session-signer.ts';
 
 const FORM_BODY_LIMIT = 64 * 1024;
+/** The dashboard's own Redis reads answer 503 after this long (as the API's calls do). */
+const REDIS_TIMEOUT_MS = 800;
 
 /**
  * The `/admin` dashboard as a Fastify plugin (register it on the root instance; it adds its
@@ -45,6 +48,7 @@ export function adminPlugin(options: AdminOptions): FastifyPluginAsync {
       throttle: new LoginThrottle(o.login),
       queues,
       overview: new OverviewReader(queues, o.redis, o.prefix),
+      guard: new RedisGuard(o.redis, REDIS_TIMEOUT_MS),
       sessions: new WeakMap(),
     };
     await app.register(async (scope) => dashboard(scope, ctx), { prefix: ADMIN_PATHS.base });
@@ -64,6 +68,9 @@ async function dashboard(scope: FastifyInstance, ctx: AdminContext): Promise<voi
     const code = hasCode(error) ? error.code : undefined;
     if (code === 'NOT_FOUND') {
       return sendProblem(ctx, request, reply, 404, 'NOT_FOUND', (error as Error).message);
+    }
+    if (code === 'REPLAY_CONFLICT') {
+      return sendProblem(ctx, request, reply, 409, code, (error as Error).message);
     }
     if (code === 'REDIS_UNAVAILABLE') {
       return sendProblem(ctx, request, reply, 503, code, 'Redis is not reachable right now');

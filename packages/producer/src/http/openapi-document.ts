@@ -214,7 +214,10 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
           ...secured,
           summary: 'Run a dead letter again (a drawing with a taskId resumes polling)',
           parameters: [idParam],
-          responses: { 202: ok('queued again', ref('Accepted')), ...errors('NOT_FOUND') },
+          responses: {
+            202: ok('queued again', ref('Accepted')),
+            ...errors('NOT_FOUND', 'REPLAY_CONFLICT'),
+          },
         },
       },
       '/v1/dead-letters/replay': {

@@ -10,10 +10,10 @@ const LINES_PER_CHUNK = 500;
 
 /** `GET /admin` (the overview) and `GET /admin/batches/:id/results` (masked NDJSON). */
 export function overviewRoutes(scope: FastifyInstance, ctx: AdminContext): void {
-  const { options, overview } = ctx;
+  const { options, overview, guard } = ctx;
 
   scope.get('/', async (request, reply) => {
-    const data = await overview.read(options.now());
+    const data = await guard.run(() => overview.read(options.now()));
     const notice = noticeFor(request.query);
     const page = overviewPage(
       pageContext(ctx, request, { refreshSec: options.refreshSec, ...(notice ? { notice } : {}) }),

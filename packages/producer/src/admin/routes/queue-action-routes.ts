@@ -18,7 +18,7 @@ export function queueActionRoutes(scope: FastifyInstance, ctx: AdminContext): vo
     if (!ctx.queues.get(name)) {
       return sendProblem(ctx, request, reply, 404, 'NOT_FOUND', `no queue named "${name}"`);
     }
-    await ctx.queues.resume(name);
+    await ctx.guard.run(() => ctx.queues.resume(name));
     ctx.options.logger.warn({ queue: name }, 'dashboard: queue resumed');
     return reply.redirect(withNotice(ADMIN_PATHS.base, 'resumed', { queue: name }), 303);
   });
@@ -28,7 +28,7 @@ export function queueActionRoutes(scope: FastifyInstance, ctx: AdminContext): vo
     if (!ctx.queues.get(name)) {
       return sendProblem(ctx, request, reply, 404, 'NOT_FOUND', `no queue named "${name}"`);
     }
-    await ctx.queues.pause(name);
+    await ctx.guard.run(() => ctx.queues.pause(name));
     ctx.options.logger.warn({ queue: name }, 'dashboard: queue paused');
     return reply.redirect(withNotice(ADMIN_PATHS.base, 'paused', { queue: name }), 303);
   });

@@ -98,6 +98,13 @@ describe('GET /v1/dead-letters', () => {
       ids: ['cm_c', 'dr_b'],
     });
     expect(await list('?offset=1&limit=2')).toEqual({ total: 4, ids: ['cm_c', 'dr_b'] });
+    // A page of one index (read with LIMIT) and a page of an intersection (read, then checked).
+    expect(await list('?code=POLL_TIMEOUT&offset=1&limit=1')).toEqual({ total: 2, ids: ['dr_a'] });
+    expect(await list('?queue=drawing&code=POLL_TIMEOUT&offset=1&limit=5')).toEqual({
+      total: 2,
+      ids: ['dr_a'],
+    });
+    expect(await list(`?until=${T0 + 3000}&offset=5`)).toMatchObject({ ids: [] });
   });
 
   it('refuses bad filters with VALIDATION_FAILED naming query.<field>', async () => {

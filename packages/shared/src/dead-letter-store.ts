@@ -99,17 +99,44 @@ export class DeadLetterStore {
     page: { offset?: number; limit?: number } = {},
   ): Promise<DeadLetterPage> {
     const { offset = 0, limit = 50 } = page;
-    const ids = await this.ids(filter);
-    const slice = ids.slice(offset, offset + limit);
+    const plan = this.#plan(filter);
+    let total: number;
+    let slice: string[];
+    if (plan.needsCheck) {
+      const ids = await this.ids(filter);
+      total = ids.length;
+      slice = ids.slice(offset, offset + limit);
+    } else {
+      // One index answers the filter: count it and read only the page (the index may be huge).
+      [total, slice] = await Promise.all([
+        this.#redis.zcount(plan.index, plan.min, plan.max),
+        this.#redis.zrevrangebyscore(plan.index, plan.max, plan.min, 'LIMIT', offset, limit),
+      ]);
+    }
     const items = slice.length === 0 ? [] : await this.#redis.hmget(this.#keys.entries, ...slice);
     return {
-      total: ids.length,
+      total,
       items: items.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as DeadLetter),
     };
   }
 
   /** Ids matching a filter, newest first (the most selective index is read, the rest checked). */
   async ids(filter: DeadLetterFilter = {}): Promise<string[]> {
+    const k = this.#keys;
+    const { index, min, max, needsCheck } = this.#plan(filter);
+    let ids = await this.#redis.zrevrangebyscore(index, max, min);
+    if (needsCheck && ids.length > 0) {
+      const checks: Array<Promise<(string | null)[]>> = [];
+      if (filter.code) checks.push(this.#scores(k.byCode(filter.code), ids));
+      if (filter.queue) checks.push(this.#scores(k.byQueue(filter.queue), ids));
+      const results = await Promise.all(checks);
+      ids = ids.filter((_, i) => results.every((scores) => scores[i] !== null));
+    }
+    return ids;
+  }
+
+  /** The most selective index for a filter, its score range, and whether other filters remain. */
+  #plan(filter: DeadLetterFilter) {
     const k = this.#keys;
     const index = filter.batchId
       ? k.byBatch(filter.batchId)
@@ -120,18 +147,11 @@ export class DeadLetterStore {
           : k.byTime;
     const max = filter.until === undefined ? '+inf' : String(filter.until);
     const min = filter.since === undefined ? '-inf' : String(filter.since);
-    let ids = await this.#redis.zrevrangebyscore(index, max, min);
-    const needsCheck =
+    const needsCheck = Boolean(
       (filter.code && index !== k.byCode(filter.code)) ||
-      (filter.queue && index !== k.byQueue(filter.queue));
-    if (needsCheck && ids.length > 0) {
-      const checks: Array<Promise<(string | null)[]>> = [];
-      if (filter.code) checks.push(this.#scores(k.byCode(filter.code), ids));
-      if (filter.queue) checks.push(this.#scores(k.byQueue(filter.queue), ids));
-      const results = await Promise.all(checks);
-      ids = ids.filter((_, i) => results.every((scores) => scores[i] !== null));
-    }
-    return ids;
+        (filter.queue && index !== k.byQueue(filter.queue)),
+    );
+    return { index, min, max, needsCheck };
   }
 
   /** Number of entries per code. */

@@ -91,6 +91,9 @@ describe('dashboard overview', () => {
     const res = await session.get('/admin');
     expect(res.statusCode).toBe(200);
     const page = res.body;
+    // The stylesheet is a constant: inserted as is, not HTML-escaped.
+    expect(page).toContain('"Segoe UI"');
+    expect(page).not.toContain('&quot;Segoe');
 
     for (const queue of ['drawing', 'cme', 'callbacks'])
       expect(page).toContain(`data-queue="${queue}"`);

@@ -1,5 +1,7 @@
-/** The dashboard's whole stylesheet (inline: no asset pipeline). */
-export const STYLES = `
+import { SafeHtml } from '../safe-html.ts';
+
+/** The dashboard's whole stylesheet (inline: no asset pipeline; a constant, so not escaped). */
+export const STYLES = new SafeHtml(`
 :root { color-scheme: light; --fg: #1d2330; --muted: #5d6677; --line: #d9dee7; --bg: #f6f7fa;
   --ok: #2f9e62; --dead: #c8433a; --warn: #b7791f; --accent: #2f5fd0; }
 * { box-sizing: border-box; }
@@ -45,4 +47,4 @@ dl.facts dd { margin: 0; }
 .login button { margin-top: 1rem; width: 100%; padding: .45rem; }
 .actions { display: flex; gap: 1.5rem; margin: .8rem 0; align-items: center; }
 label.confirm { font-size: .85rem; color: var(--muted); }
-`;
+`);

@@ -1,5 +1,6 @@
 import { createProducer, type Producer } from '@atelier/producer';
 import {
+  atelierKeys,
   BatchLedger,
   DeadLetterStore,
   type DrawingJobData,
@@ -16,7 +17,10 @@ import { DRAWING } from './api-harness.ts';
 const ctx = new RedisTestContext();
 afterEach(() => ctx.cleanup());
 
-function producer(prefix: string, options: { batchChunkSize?: number } = {}): Producer {
+function producer(
+  prefix: string,
+  options: { batchChunkSize?: number; batchChunksInFlight?: number } = {},
+): Producer {
   const p = createProducer({
     redisUrl: ctx.url,
     prefix,
@@ -165,6 +169,25 @@ describe('createBatch', () => {
       pending: 0,
       state: 'completed',
     });
+  });
+
+  it('stops, counting nothing more, when another submission took its lease over', async () => {
+    const prefix = ctx.prefix('lib');
+    const p = producer(prefix, { batchChunkSize: 5, batchChunksInFlight: 1 });
+    const lease = `${atelierKeys(prefix).batch.meta('b_taken')}:enqueuer`;
+    const redis = ctx.connection();
+    await expect(
+      p.createBatch(items(20), {
+        idempotencyKey: 'taken',
+        onEnqueued: (n) => {
+          // As if this process stalled past its lease and another submission took it.
+          if (n === 5) void redis.set(lease, 'someone-else', 'PX', 60_000);
+        },
+      }),
+    ).rejects.toThrow(/lost the enqueue lease of batch b_taken/);
+    const ledger = new BatchLedger(ctx.connection(), prefix);
+    expect(await ledger.get('b_taken')).toMatchObject({ total: 20, enqueued: 5 });
+    expect(await redis.get(lease)).toBe('someone-else');
   });
 
   it('queues a batch once when the same key is submitted twice at the same time', async () => {

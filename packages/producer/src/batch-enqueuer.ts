@@ -61,6 +61,8 @@ export interface BatchEnqueuerOptions {
 /** How long an enqueuer holds a batch before another submission may take over (crash). */
 const LEASE_MS = 60_000;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+/** Extends the lease only while this enqueuer still holds it (else 0: another took over). */
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
 /**
  * Creates a batch: every item is validated (and every callback URL checked) before anything
@@ -209,8 +211,8 @@ export class BatchEnqueuer {
         const oldest = inFlight.shift();
         if (!oldest) return;
         await oldest.added;
+        await guard.run(() => lease.renew()); // still ours? (else counting would double up)
         await guard.run(() => ledger.markEnqueued(id, oldest.count));
-        await guard.run(() => lease.renew());
         batch.onEnqueued?.(oldest.end, total);
       };
       for await (const chunk of source.chunks(from, this.#o.chunkSize)) {
@@ -248,7 +250,12 @@ export class BatchEnqueuer {
     if (acquired !== 'OK') return undefined;
     return {
       renew: async () => {
-        await redis.pexpire(key, LEASE_MS);
+        const held = await redis.eval(RENEW, 1, key, token, String(LEASE_MS));
+        if (held !== 1) {
+          // This enqueuer stalled past its lease and another submission took over: stop here
+          // (items already queued keep their ids, so the other one counts them once).
+          throw new Error(`lost the enqueue lease of batch ${id}; another submission took over`);
+        }
       },
       release: async () => {
         await redis.eval(RELEASE, 1, key, token);

@@ -80,4 +80,58 @@ describe('replaying dead letters', () => {
     for await (const line of producer.batchResults(id)) lines.push(line);
     expect(lines.map((l) => l.state)).toEqual(['completed', 'completed', 'completed']);
   });
+
+  it('a replay that died after retrying the job, before removing the entry, loses nothing', async () => {
+    const stack = await DrawingStack.start(ctx);
+    stack.sim.script('dies once', { submit: [{ code: 202 }] });
+    await stack.startWorker();
+    const producer = producerFor(stack);
+    const { id } = await producer.enqueueDrawing({
+      text: 'dies once',
+      style: '油画',
+      resolution: '1024*1024',
+    });
+    const entry = await stack.dead(id);
+    // What a replay does up to the moment its process dies: the job is retried with one
+    // more replay in its meta, the entry is still there.
+    const job = await stack.queue.getJob(id);
+    await job?.updateData({ ...job.data, meta: { ...job.data.meta, replays: 1 } });
+    await job?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+
+    // The replayed run removes the stale filing itself, and completes: completed, not dead.
+    await stack.completed(id);
+    expect(await stack.deadLetters.get(id)).toBeUndefined();
+    expect(stack.sim.submitsFor('dies once')).toBe(2); // 202 refused the first: nothing billed
+    // A replay that comes round again finds nothing to do, and cannot remove a newer filing.
+    await expect(producer.replayDeadLetter(id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await stack.deadLetters.remove(id, entry)).toBeUndefined();
+  });
+
+  it('a replayed job that dies again is filed anew; the replay does not remove the new filing', async () => {
+    const stack = await DrawingStack.start(ctx);
+    stack.sim.script('dies twice', { submit: [{ code: 202 }, { code: 202 }] });
+    await stack.startWorker();
+    const producer = producerFor(stack);
+    const { id } = await producer.enqueueDrawing({
+      text: 'dies twice',
+      style: '油画',
+      resolution: '1024*1024',
+    });
+    const first = await stack.dead(id);
+    await producer.replayDeadLetter(id);
+    const second = await waitFor(
+      async () => {
+        const now = await stack.deadLetters.get(id);
+        return now &&
+          (now.meta.replays ?? 0) === 1 &&
+          (await (await stack.queue.getJob(id))?.isFailed())
+          ? now
+          : undefined;
+      },
+      { what: 'the second filing' },
+    );
+    expect(second.failedAt).toBeGreaterThanOrEqual(first.failedAt);
+    expect(await stack.deadLetters.remove(id, first)).toBeUndefined();
+    expect(await stack.deadLetters.get(id)).toMatchObject({ code: '202', meta: { replays: 1 } });
+  });
 });

@@ -35,11 +35,13 @@ const CONCURRENCY = 16;
 /**
  * Operator actions on the dead-letter queue: list, replay, delete, by id or by filter.
  *
- * Replay, in this order so that a crash at any step leaves a state the worker's reconciler
- * repairs: (1) remove the entry, (2) reopen the batch item, (3) retry the failed BullMQ job
- * with one more replay in its meta (a drawing with a taskId restarts its poll deadline and
- * keeps polling, never submitting again) — or, when retention removed the job, add it again
- * under the same id, rebuilt from the entry.
+ * Replay, in this order so that a crash at any step loses nothing: (1) reopen the batch item,
+ * (2) retry the failed BullMQ job with one more replay in its meta (a drawing with a taskId
+ * restarts its poll deadline and keeps polling, never submitting again) — or, when retention
+ * removed the job, add it again under the same id, rebuilt from the entry — (3) remove that
+ * filing of the entry. Dying before (2) leaves the entry to replay again; dying after it, the
+ * replayed run sees an entry older than its replay count and removes it itself (a job that
+ * dies again is filed anew, and (3) leaves the new filing alone).
  *
  * Delete removes the failed BullMQ job first (else the reconciler could file it again), then
  * the entry; the batch item stays dead.
@@ -63,33 +65,36 @@ export class DeadLetterAdmin {
 
   async replay(id: string): Promise<void> {
     const { guard, deadLetters, ledger } = this.#o;
-    const filed = await guard.run(() => deadLetters.get(id));
-    if (!filed) throw new NotFoundError('dead letter', id);
+    const entry = await guard.run(() => deadLetters.get(id));
+    if (!entry) throw new NotFoundError('dead letter', id);
     // A worker files the dead letter just before BullMQ marks the job failed: replaying in
     // between would consume the entry and leave the job failed, the replay silently lost.
-    const filing = await guard.run(() => this.#o.queues.getJob(filed.kind, id));
-    const filingState = filing ? await guard.run(() => filing.getState()) : 'unknown';
-    if (filing && filingState !== 'failed' && filingState !== 'unknown') {
-      throw new ReplayConflictError(id, filingState);
+    const job = await guard.run(() => this.#o.queues.getJob(entry.kind, id));
+    const state = job ? await guard.run(() => job.getState()) : 'unknown';
+    if (job && state !== 'failed' && state !== 'unknown') {
+      throw new ReplayConflictError(id, state);
     }
-    const entry = await guard.run(() => deadLetters.remove(id));
-    if (!entry) throw new NotFoundError('dead letter', id);
     const { batchId, batchIndex } = entry.meta;
     if (batchId !== undefined && batchIndex !== undefined) {
       await guard.run(() => ledger.reopen(batchId, batchIndex));
     }
-    const job = await guard.run(() => this.#o.queues.getJob(entry.kind, id));
-    const state = job ? await guard.run(() => job.getState()) : 'unknown';
     if (job && state === 'failed') {
       await guard.run(() => job.updateData(replayedJobData(job.data, entry)));
-      await guard.run(() =>
-        job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }),
-      );
-    } else if (!job || state === 'unknown') {
-      await this.#addAgain(entry);
+      try {
+        await guard.run(() =>
+          job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }),
+        );
+      } catch (error) {
+        // Another replay of the same entry retried it first.
+        if ((await guard.run(() => job.getState())) !== 'failed') {
+          throw new ReplayConflictError(id, 'replaying');
+        }
+        throw error;
+      }
     } else {
-      this.#o.logger.warn({ jobId: id, state }, 'replayed a dead letter whose job is not failed');
+      await this.#addAgain(entry);
     }
+    await guard.run(() => deadLetters.remove(id, entry));
     this.#o.logger.info({ jobId: id, code: entry.code }, 'dead letter replayed');
   }
 

@@ -33,7 +33,7 @@ return 1
 /** Removes the entry and its index rows; returns the removed JSON (or false). */
 const REMOVE = `
 local json = redis.call('HGET', KEYS[1], ARGV[1])
-if not json then return false end
+if not json or json ~= ARGV[3] then return false end
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
@@ -82,14 +82,21 @@ export class DeadLetterStore {
     return (await this.#redis.hexists(this.#keys.entries, id)) === 1;
   }
 
-  /** Removes an entry (replay or purge); returns it, or undefined when there was none. */
-  async remove(id: string): Promise<DeadLetter | undefined> {
-    const entry = await this.get(id);
-    if (!entry) return undefined;
+  /**
+   * Removes an entry (replay or purge); returns it, or undefined when there was none. With
+   * `filing`, only that filing of the job (same `failedAt` and replay count) is removed — a
+   * newer one, filed after a replay ran the job again, stays.
+   */
+  async remove(id: string, filing?: DeadLetter): Promise<DeadLetter | undefined> {
+    const stored = await this.#redis.hget(this.#keys.entries, id);
+    if (!stored) return undefined;
+    const entry = JSON.parse(stored) as DeadLetter;
+    if (filing && !sameFiling(entry, filing)) return undefined;
     const k = this.#keys;
     const keys = [k.entries, k.byTime, k.byCode(entry.code), k.byQueue(entry.queue), k.codes];
     if (entry.meta.batchId) keys.push(k.byBatch(entry.meta.batchId));
-    const json = await this.#redis.eval(REMOVE, keys.length, ...keys, id, entry.code);
+    // Compare-and-delete: the entry read above (its index keys depend on its code and batch).
+    const json = await this.#redis.eval(REMOVE, keys.length, ...keys, id, entry.code, stored);
     return typeof json === 'string' ? (JSON.parse(json) as DeadLetter) : undefined;
   }
 
@@ -175,4 +182,9 @@ export class DeadLetterStore {
   async #scores(key: string, ids: string[]): Promise<(string | null)[]> {
     return this.#redis.zmscore(key, ...ids);
   }
+}
+
+/** The same filing of a job: a replayed job that dies again is filed with a higher count. */
+export function sameFiling(a: DeadLetter, b: DeadLetter): boolean {
+  return a.failedAt === b.failedAt && (a.meta.replays ?? 0) === (b.meta.replays ?? 0);
 }

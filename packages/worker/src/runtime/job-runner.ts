@@ -69,11 +69,20 @@ export function createJobProcessor<D extends AnyJobData, R extends DrawingResult
   return async (job: Job<D>, token?: string, signal?: AbortSignal): Promise<R> => {
     const lockToken = token ?? '';
     const logger = lazyChild(options.logger, { jobId: job.id, attempt: job.attemptsMade + 1 });
-    // A job can only be dead-lettered after a failed attempt was recorded in its history; a
-    // job without history skips the look-up (the hot path of healthy jobs).
-    if (job.id && job.data.history?.length && (await options.deadLetters.has(job.id))) {
-      // A previous run dead-lettered it and died before BullMQ recorded the failure.
-      throw new UnrecoverableError('[ALREADY_DEAD] the job is already in the dead-letter queue');
+    // A job can only be dead-lettered after a failed attempt was recorded in its history (or,
+    // filed by the reconciler, it has been replayed since); other jobs skip the look-up (the
+    // hot path of healthy jobs).
+    if (job.id && (job.data.history?.length || job.data.meta.replays)) {
+      const filed = await options.deadLetters.get(job.id);
+      if (filed && (filed.meta.replays ?? 0) >= (job.data.meta.replays ?? 0)) {
+        // A previous run dead-lettered it and died before BullMQ recorded the failure.
+        throw new UnrecoverableError('[ALREADY_DEAD] the job is already in the dead-letter queue');
+      }
+      if (filed) {
+        // Filed before the replay that queued this run, which has not removed it yet (or
+        // died before it could): that filing is over.
+        await options.deadLetters.remove(job.id, filed);
+      }
     }
 
     let step: Step<D, R>;

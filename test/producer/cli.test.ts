@@ -7,6 +7,7 @@ import { BatchLedger, DeadLetterStore, type DrawingJobData, QUEUE_NAMES } from '
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openCliEnvironment } from '../../packages/producer/src/cli/cli-environment.ts';
+import { DrawingStack } from '../support/drawing-stack.ts';
 import { RedisTestContext } from '../support/redis-context.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -92,6 +93,26 @@ describe('atelier CLI (child process)', () => {
     const missing = await run(['job', 'dr_missing'], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('NOT_FOUND');
+  });
+
+  it('draw --wait prints the result of a completed drawing, and exits 1 naming the code of a dead one', async () => {
+    const stack = await DrawingStack.start(ctx);
+    stack.sim.script('refused', { submit: [{ code: 202 }] });
+    await stack.startWorker();
+    const env = cliEnv(stack.prefix);
+
+    const done = await run(['draw', 'a lighthouse', '--wait'], env);
+    expect(done.code, done.stderr).toBe(0);
+    const [id, ...rest] = done.stdout.split('\n');
+    expect(id).toMatch(/^dr_/);
+    const result = JSON.parse(rest.join('\n'));
+    expect(result.images.length).toBe(1);
+    expect(result.taskId).toMatch(/^\d+$/);
+    expect(done.stderr).toContain(`${id}: completed`);
+
+    const dead = await run(['draw', 'refused', '--wait'], env);
+    expect(dead.code).toBe(1);
+    expect(dead.stderr).toMatch(/failed: \[202\]/);
   });
 
   it('batch submit reads a CSV (quoted commas, doubled quotes, UTF-8) and batch status reports it', async () => {

@@ -87,6 +87,7 @@ export {
   REDACT_PATHS,
   SECRET_FIELDS,
 } from './logger.ts';
+export { LuaScript } from './lua-script.ts';
 export { failure, OUTCOME_KINDS, type Outcome, type OutcomeKind } from './outcome.ts';
 export {
   ALL_QUEUES,

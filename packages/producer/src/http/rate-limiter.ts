@@ -1,5 +1,4 @@
-import type { RedisClient } from '@atelier/shared';
-import { LuaScript } from '../lua-script.ts';
+import { LuaScript, type RedisClient } from '@atelier/shared';
 import type { RedisGuard } from '../redis-guard.ts';
 import { apiError } from './error-response.ts';
 

@@ -1,5 +1,4 @@
-import { atelierKeys, type RedisClient } from '@atelier/shared';
-import { LuaScript } from './lua-script.ts';
+import { atelierKeys, LuaScript, type RedisClient } from '@atelier/shared';
 
 export interface CmeRateLimiterOptions {
   redis: RedisClient;

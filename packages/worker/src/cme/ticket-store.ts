@@ -4,6 +4,7 @@ import {
   atelierKeys,
   failure,
   type Logger,
+  LuaScript,
   listCmeTickets,
   type Outcome,
   type OutcomeKind,
@@ -13,7 +14,6 @@ import {
 } from '@atelier/shared';
 import type { CmeTicket } from './cme-ticket.ts';
 import { delay } from './delay.ts';
-import { LuaScript } from './lua-script.ts';
 
 /** One login attempt made by this process, for metrics. */
 export interface TicketRefreshEvent {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RedisClient } from '@atelier/shared';
+import type { RedisClient } from './redis.ts';
 
 /** A Lua script run by SHA (`EVALSHA`), loaded with `EVAL` the first time a server lacks it. */
 export class LuaScript {

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { specVectors } from '../../../test/fixtures/spec-vectors.ts';
 import type { CmeSimulator } from '../src/index.ts';
 import {
   callApi,
   fakeClock,
-  loadCmeLoginVectors,
   loginFields,
   loginWith,
   PLATFORM,
@@ -20,7 +20,7 @@ afterEach(async () => {
 
 describe('the test signer', () => {
   it('reproduces the spec vectors', () => {
-    const vectors = loadCmeLoginVectors();
+    const vectors = specVectors.cmeLogin;
     expect(vectors.length).toBeGreaterThanOrEqual(2);
     for (const vector of vectors) {
       expect(signLogin(vector.fields, vector.secretKey)).toBe(vector.signature);
@@ -30,7 +30,7 @@ describe('the test signer', () => {
 
 describe('CME login (ticket exchange)', () => {
   it('accepts the V1 vector at its own time and answers in the new shape', async () => {
-    const v1 = loadCmeLoginVectors()[0];
+    const v1 = specVectors.cmeLogin[0];
     if (!v1) throw new Error('vectors.json has no cmeLogin entries');
     sim = await startCme({ clock: () => v1.fields.currentTimeStamp * 1000 + 1_000 });
     const { status, body } = await loginWith(sim, v1.signature);

@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { CmeSimulator, type CmeSimulatorOptions } from '../src/index.ts';
 
 export const SECRET_KEY = 'SecretKeyExample0123456789abcdef';
@@ -15,19 +14,6 @@ export interface LoginFields {
   platform: string;
   action: string;
   userId: string;
-}
-
-export interface CmeLoginVector {
-  name: string;
-  secretKey: string;
-  fields: LoginFields;
-  original: string;
-  signature: string;
-}
-
-export function loadCmeLoginVectors(): CmeLoginVector[] {
-  const file = new URL('../../../test/fixtures/spec-vectors.json', import.meta.url);
-  return (JSON.parse(readFileSync(file, 'utf8')) as { cmeLogin: CmeLoginVector[] }).cmeLogin;
 }
 
 /** The spec's signing algorithm, written independently of the simulator. */

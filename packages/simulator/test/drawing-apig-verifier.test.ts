@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { type ApigVector, specVectors } from '../../../test/fixtures/spec-vectors.ts';
 import {
   type ApigRequest,
   apigCanonicalQuery,
@@ -9,22 +9,8 @@ import {
 } from '../src/drawing/apig-canonical-request.ts';
 import { parseSdkDate, verifyApigRequest } from '../src/drawing/apig-verifier.ts';
 
-interface Vector {
-  name: string;
-  appKey: string;
-  appSecret: string;
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-  hashedCanonicalRequest?: string;
-  canonicalQuery?: string;
-  bodySha256?: string;
-  authorization: string;
-}
-
-const vectorsUrl = new URL('../../../test/fixtures/spec-vectors.json', import.meta.url);
-const vectors = (JSON.parse(readFileSync(vectorsUrl, 'utf8')) as { apig: Vector[] }).apig;
+type Vector = ApigVector;
+const vectors = specVectors.apig;
 
 function requestOf(vector: Vector, change: Partial<Vector> = {}): ApigRequest {
   const v = { ...vector, ...change };

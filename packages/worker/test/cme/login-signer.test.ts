@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { specVectors } from '../../../../test/fixtures/spec-vectors.ts';
 import {
   buildLoginFields,
   type LoginSignatureFields,
@@ -8,17 +8,7 @@ import {
   signLogin,
 } from '../../src/cme/login-signer.ts';
 
-interface CmeLoginVector {
-  name: string;
-  secretKey: string;
-  fields: LoginSignatureFields;
-  original: string;
-  hmacSha1Hex: string;
-  signature: string;
-}
-
-const vectorsUrl = new URL('../../../../test/fixtures/spec-vectors.json', import.meta.url);
-const vectors = JSON.parse(readFileSync(vectorsUrl, 'utf8')) as { cmeLogin: CmeLoginVector[] };
+const vectors = specVectors;
 
 function split(signature: string): { mac: Buffer; original: string } {
   const raw = Buffer.from(signature, 'base64');

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { type ApigVector, specVectors } from '../../../../test/fixtures/spec-vectors.ts';
 import {
   canonicalQuery,
   canonicalUri,
@@ -8,22 +8,7 @@ import {
   signApigRequest,
 } from '../../src/drawing/apig-signer.ts';
 
-interface ApigVector {
-  name: string;
-  appKey: string;
-  appSecret: string;
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-  hashedCanonicalRequest?: string;
-  canonicalQuery?: string;
-  bodySha256?: string;
-  authorization: string;
-}
-
-const vectorsUrl = new URL('../../../../test/fixtures/spec-vectors.json', import.meta.url);
-const vectors = (JSON.parse(readFileSync(vectorsUrl, 'utf8')) as { apig: ApigVector[] }).apig;
+const vectors = specVectors.apig;
 
 function vector(name: string): ApigVector {
   const found = vectors.find((v) => v.name === name);

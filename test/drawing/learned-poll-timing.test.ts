@@ -68,4 +68,27 @@ describe('learned poll timing', () => {
     expect((await learned.times(shape)).firstMs).toBeLessThan(100);
     expect((await learned.recent(shape)).length).toBeGreaterThan(0);
   });
+
+  it('jobs that find the cache stale at the same moment share one read', async () => {
+    const connection = ctx.connection();
+    let reads = 0;
+    const counting = new Proxy(connection, {
+      get(target, property) {
+        if (property === 'hmget') reads++;
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const learned = new LearnedPollTiming({
+      redis: counting,
+      prefix: ctx.prefix('learn'),
+      defaultFirstMs: 8000,
+      defaultGapMs: 5000,
+      ceilingMs: 600_000,
+    });
+    ctx.onCleanup(() => learned.close());
+    const all = await Promise.all(Array.from({ length: 50 }, () => learned.times('1024*1024x1')));
+    expect(reads).toBe(1);
+    expect(new Set(all.map((t) => t.firstMs))).toEqual(new Set([8000]));
+  });
 });

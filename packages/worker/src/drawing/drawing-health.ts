@@ -25,6 +25,12 @@ export interface DrawingHealthOptions {
   onWindow?: (open: boolean) => void;
 }
 
+interface HealthState {
+  at: number;
+  window: OutageWindow | undefined;
+  streak: number;
+}
+
 /** Counts a maintenance answer; opens (or re-opens) the window at the streak. Returns the window or nil. */
 const RECORD_MAINTENANCE = `
 local n = redis.call('INCR', KEYS[1])
@@ -53,7 +59,8 @@ return false
 export class DrawingHealth {
   readonly #o: Required<DrawingHealthOptions>;
   readonly #keys: ReturnType<typeof atelierKeys>['drawing'];
-  #cached: { at: number; window: OutageWindow | undefined; streak: number } | undefined;
+  #cached: HealthState | undefined;
+  #reading: Promise<HealthState> | undefined;
 
   constructor(options: DrawingHealthOptions) {
     this.#o = { cacheMs: 200, onWindow: () => undefined, ...options };
@@ -127,7 +134,16 @@ export class DrawingHealth {
   }
 
   async #state(now: number, fresh = false) {
-    if (!fresh && this.#cached && now - this.#cached.at < this.#o.cacheMs) return this.#cached;
+    if (fresh) return this.#read(now);
+    if (this.#cached && now - this.#cached.at < this.#o.cacheMs) return this.#cached;
+    // Jobs that find the cache stale together share one read.
+    this.#reading ??= this.#read(now).finally(() => {
+      this.#reading = undefined;
+    });
+    return this.#reading;
+  }
+
+  async #read(now: number) {
     const [outage, streak] = await this.#o.redis.mget(
       this.#keys.outage,
       this.#keys.maintenanceStreak,

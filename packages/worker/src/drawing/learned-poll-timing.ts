@@ -81,6 +81,7 @@ export class LearnedPollTiming {
   readonly #keys: ReturnType<typeof atelierKeys>['drawing'];
   readonly #cache = new Map<string, { at: number; times: LearnedTimes }>();
   readonly #pending = new Map<string, Observation[]>();
+  readonly #reading = new Map<string, Promise<LearnedTimes>>();
   #flushTimer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
@@ -96,6 +97,16 @@ export class LearnedPollTiming {
   async times(shape: string): Promise<LearnedTimes> {
     const cached = this.#cache.get(shape);
     if (cached && Date.now() - cached.at < this.#o.cacheMs) return cached.times;
+    // Jobs that find the cache stale together share one read.
+    let reading = this.#reading.get(shape);
+    if (!reading) {
+      reading = this.#read(shape).finally(() => this.#reading.delete(shape));
+      this.#reading.set(shape, reading);
+    }
+    return reading;
+  }
+
+  async #read(shape: string): Promise<LearnedTimes> {
     const [first, second, observations] = await this.#o.redis.hmget(
       this.#keys.durations(shape),
       'first',

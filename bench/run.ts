@@ -8,7 +8,13 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = ['drawing.ts', 'cme-ticket-expiry.ts', 'http-enqueue.ts', 'batch-enqueue.ts'];
+const BENCHES = [
+  'drawing.ts',
+  'http-client-cost.ts',
+  'cme-ticket-expiry.ts',
+  'http-enqueue.ts',
+  'batch-enqueue.ts',
+];
 const wanted = process.argv.slice(2);
 const selected = BENCHES.filter(
   (file) => wanted.length === 0 || wanted.some((word) => file.startsWith(word)),

@@ -45,7 +45,7 @@ export interface ProducerOptions {
 export interface ResolvedProducerOptions {
   prefix: string;
   limits: DrawingLimits;
-  retention: RetentionOptions;
+  retention: Required<RetentionOptions>;
   logger: Logger;
   callbacks: ProducerCallbackOptions;
   batchMaxItems: number;
@@ -63,7 +63,7 @@ export function resolveProducerOptions(options: ProducerOptions): ResolvedProduc
   const resolved: ResolvedProducerOptions = {
     prefix: options.prefix ?? 'atelier',
     limits: options.limits ?? DEFAULT_DRAWING_LIMITS,
-    retention: options.retention ?? DEFAULT_RETENTION,
+    retention: { ...DEFAULT_RETENTION, ...options.retention },
     logger: options.logger ?? createLogger({ name: 'atelier-producer', level: 'warn' }),
     callbacks: options.callbacks ?? { enabled: false, allowPrivateUrls: false },
     batchMaxItems: options.batchMaxItems ?? 100_000,

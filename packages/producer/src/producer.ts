@@ -78,7 +78,9 @@ export function createProducer(options: ProducerOptions): Producer {
   const guard = new RedisGuard(redis, o.commandTimeoutMs);
   const queues = new ProducerQueues(redis, o.prefix, o.retention, o.logger);
   const deadLetters = new DeadLetterStore(redis, o.prefix);
-  const ledger = new BatchLedger(redis, o.prefix);
+  const ledger = new BatchLedger(redis, o.prefix, {
+    finishedAgeSec: o.retention.batchAgeSec,
+  });
   const callbacks = new CallbackPolicy(o.callbacks);
   const single = new SingleEnqueuer({
     queues,

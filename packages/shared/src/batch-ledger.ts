@@ -51,12 +51,19 @@ local m = redis.call('HMGET', KEYS[1], 'total', 'completed', 'dead', 'state', 'e
 local total, done = tonumber(m[1]), tonumber(m[2]) + tonumber(m[3])
 if m[4] == 'open' and done >= total and tonumber(m[5]) >= total then
   redis.call('HSET', KEYS[1], 'state', 'completed', 'completedAt', ARGV[3])
+  if tonumber(ARGV[4]) > 0 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[4])
+    redis.call('PEXPIRE', KEYS[2], ARGV[4])
+  end
   return {1, 1}
 end
 return {1, 0}
 `;
 
-/** Undoes a dead item (its dead letter is being replayed): pending again, batch reopened. */
+/**
+ * Undoes a dead item (its dead letter is being replayed): pending again, batch reopened, and
+ * kept until it finishes again (a finished batch's keys carry its retention as a TTL).
+ */
 const REOPEN = `
 local prev = redis.call('HGET', KEYS[2], ARGV[1])
 if not prev or string.sub(prev, 1, 1) ~= 'd' then return 0 end
@@ -64,6 +71,8 @@ redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'dead', -1)
 redis.call('HSET', KEYS[1], 'state', 'open')
 redis.call('HDEL', KEYS[1], 'completedAt')
+redis.call('PERSIST', KEYS[1])
+redis.call('PERSIST', KEYS[2])
 return 1
 `;
 
@@ -82,9 +91,30 @@ local enq = redis.call('HINCRBY', KEYS[1], 'enqueued', tonumber(ARGV[1]))
 local m = redis.call('HMGET', KEYS[1], 'total', 'completed', 'dead', 'state')
 if m[4] == 'open' and enq >= tonumber(m[1]) and tonumber(m[2]) + tonumber(m[3]) >= tonumber(m[1]) then
   redis.call('HSET', KEYS[1], 'state', 'completed', 'completedAt', ARGV[2])
+  if tonumber(ARGV[3]) > 0 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[3])
+    redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  end
   return 2
 end
 return 1
+`;
+
+/**
+ * Drops index entries of batches created before ARGV[1] whose record has expired. Pages by
+ * ARGV[3] offset / ARGV[4] limit; returns {examined, removed}. ARGV[2] is the record key
+ * without the id (all keys share the deployment's hash tag).
+ */
+const PRUNE_INDEX = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', ARGV[3], ARGV[4])
+local removed = 0
+for _, id in ipairs(ids) do
+  if redis.call('EXISTS', ARGV[2] .. id) == 0 then
+    redis.call('ZREM', KEYS[1], id)
+    removed = removed + 1
+  end
+end
+return {#ids, removed}
 `;
 
 /**
@@ -95,9 +125,16 @@ export class BatchLedger {
   readonly #redis: RedisClient;
   readonly #keys: ReturnType<typeof atelierKeys>['batch'];
 
-  constructor(redis: RedisClient, prefix: string) {
+  readonly #finishedTtlMs: number;
+
+  /**
+   * `finishedAgeSec`: a batch's record and result lines expire this long after it finishes
+   * (`ATELIER_KEEP_BATCH_AGE_SEC`); a replay that reopens it keeps it again. Unset: kept.
+   */
+  constructor(redis: RedisClient, prefix: string, options: { finishedAgeSec?: number } = {}) {
     this.#redis = redis;
     this.#keys = atelierKeys(prefix).batch;
+    this.#finishedTtlMs = (options.finishedAgeSec ?? 0) * 1000;
   }
 
   /** Creates the batch record (before its items are enqueued). False if it already exists. */
@@ -134,10 +171,12 @@ export class BatchLedger {
   async markEnqueued(id: string, count: number): Promise<boolean> {
     const result = await this.#redis.eval(
       ENQUEUED,
-      1,
+      2,
       this.#keys.meta(id),
+      this.#keys.items(id),
       String(count),
       String(Date.now()),
+      String(this.#finishedTtlMs),
     );
     return result === 2;
   }
@@ -159,6 +198,7 @@ export class BatchLedger {
       String(result.index),
       value,
       String(Date.now()),
+      String(this.#finishedTtlMs),
     )) as [number, number];
     return { changed: reply[0] === 1, batchCompleted: reply[1] === 1 };
   }
@@ -205,6 +245,30 @@ export class BatchLedger {
     const fields = Array.from({ length: count }, (_, i) => String(fromIndex + i));
     const values = await this.#redis.hmget(this.#keys.items(id), ...fields);
     return values.map((v) => (v ? (JSON.parse(v.slice(2)) as BatchItemResult) : undefined));
+  }
+
+  /**
+   * Removes the index entries of batches that expired (created before `createdBefore`, record
+   * gone). Open batches and batches still within their retention are kept. Returns how many.
+   */
+  async pruneIndex(createdBefore: number, pageSize = 500): Promise<number> {
+    const recordKeyPrefix = this.#keys.meta('');
+    let offset = 0;
+    let removed = 0;
+    for (;;) {
+      const [examined, gone] = (await this.#redis.eval(
+        PRUNE_INDEX,
+        1,
+        this.#keys.index,
+        String(createdBefore),
+        recordKeyPrefix,
+        String(offset),
+        String(pageSize),
+      )) as [number, number];
+      removed += gone;
+      offset += examined - gone;
+      if (examined < pageSize) return removed;
+    }
   }
 
   /** Batch ids, newest first. */

@@ -17,13 +17,16 @@ export interface RetentionOptions {
   completedCount: number;
   failedAgeSec: number;
   failedCount: number;
+  /** A finished batch (record and result lines) is removed this long after it finished. */
+  batchAgeSec?: number;
 }
 
-export const DEFAULT_RETENTION: RetentionOptions = Object.freeze({
+export const DEFAULT_RETENTION: Required<RetentionOptions> = Object.freeze({
   completedAgeSec: 7 * 24 * 3600,
   completedCount: 100_000,
   failedAgeSec: 30 * 24 * 3600,
   failedCount: 100_000,
+  batchAgeSec: 30 * 24 * 3600,
 });
 
 /** Attempts per queue: transient failures only; provider waits (polls, outages) consume none. */

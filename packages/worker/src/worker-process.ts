@@ -96,9 +96,12 @@ export class AtelierWorker {
           'finish without calling back (each one is logged); set the same secret as on the API',
       );
     }
+    const batches = new BatchLedger(connection, prefix, {
+      finishedAgeSec: config.retention.batchAgeSec,
+    });
     const settlement = new JobSettlement({
       deadLetters,
-      batches: new BatchLedger(connection, prefix),
+      batches,
       callbacks: new CallbackScheduler({
         queue: callbackQueue,
         logger,
@@ -221,6 +224,8 @@ export class AtelierWorker {
       prefix,
       logger,
       deadLetterMaxAgeMs: config.retention.deadLetterAgeSec * 1000,
+      batches,
+      batchMaxAgeMs: config.retention.batchAgeSec * 1000,
     });
     this.reconciler = reconciler;
     reconciler.start(config.worker.reconcileIntervalMs);

@@ -2,6 +2,7 @@ import {
   type AnyJobData,
   AtelierError,
   atelierKeys,
+  type BatchLedger,
   type DeadLetterStore,
   type Logger,
   parseFailedReason,
@@ -19,6 +20,14 @@ export interface DeadLetterReconcilerOptions {
   logger: Logger;
   /** Dead letters older than this are purged (`ATELIER_DEAD_LETTER_AGE_SEC`); unset: kept. */
   deadLetterMaxAgeMs?: number;
+  /** Whose index of batches to prune (`batchMaxAgeMs`). */
+  batches?: BatchLedger;
+  /**
+   * Finished batches expire this long after they finish (`ATELIER_KEEP_BATCH_AGE_SEC`, a TTL
+   * the ledger sets); index entries of batches created longer ago whose record is gone are
+   * dropped. Unset: the index is not pruned.
+   */
+  batchMaxAgeMs?: number;
   /** Page size when walking a failed set. */
   pageSize?: number;
 }
@@ -33,12 +42,18 @@ const OVERLAP_MS = 60_000;
  * failed job that has no entry. Insertion is idempotent, so overlapping runs are harmless.
  */
 export class DeadLetterReconciler {
-  readonly #o: Required<DeadLetterReconcilerOptions>;
+  readonly #o: Required<Omit<DeadLetterReconcilerOptions, 'batches'>> &
+    Pick<DeadLetterReconcilerOptions, 'batches'>;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<number> | undefined;
 
   constructor(options: DeadLetterReconcilerOptions) {
-    this.#o = { pageSize: 500, deadLetterMaxAgeMs: Number.POSITIVE_INFINITY, ...options };
+    this.#o = {
+      pageSize: 500,
+      deadLetterMaxAgeMs: Number.POSITIVE_INFINITY,
+      batchMaxAgeMs: Number.POSITIVE_INFINITY,
+      ...options,
+    };
   }
 
   /** One pass over every queue; returns how many dead letters it had to add. */
@@ -74,6 +89,10 @@ export class DeadLetterReconciler {
         Date.now() - this.#o.deadLetterMaxAgeMs,
       );
       if (purged > 0) this.#o.logger.info({ purged }, 'purged dead letters past their retention');
+    }
+    if (this.#o.batches && Number.isFinite(this.#o.batchMaxAgeMs)) {
+      const pruned = await this.#o.batches.pruneIndex(Date.now() - this.#o.batchMaxAgeMs);
+      if (pruned > 0) this.#o.logger.info({ pruned }, 'dropped expired batches from the index');
     }
     return added;
   }

@@ -1,4 +1,5 @@
 import {
+  atelierKeys,
   BatchLedger,
   type CmeJobData,
   type DeadLetter,
@@ -214,6 +215,7 @@ describe('replay', () => {
     const res = await api.call({ method: 'POST', url: `/v1/dead-letters/${id}/replay` });
     expect(res.statusCode).toBe(409);
     expect(res.json().error.code).toBe('REPLAY_CONFLICT');
+    expect(res.headers['retry-after']).toBe('1');
     expect(await store(api).has(id)).toBe(true);
 
     const bulk = await api.call({
@@ -223,6 +225,50 @@ describe('replay', () => {
     });
     expect(bulk.json()).toEqual({ replayed: 0 });
     expect(await store(api).has(id)).toBe(true);
+  });
+
+  it('runs one replay of an entry at a time: another one meanwhile gets 409 and changes nothing', async () => {
+    const api = await startApi(ctx);
+    const batch = (
+      await api.call({ method: 'POST', url: '/v1/batches', payload: { items: [DRAWING, DRAWING] } })
+    ).json();
+    const id = `dr_${batch.id}~0`;
+    await failWithTaskId(api, id);
+    const ledger = new BatchLedger(ctx.connection(), api.prefix);
+    await ledger.settle(batch.id, {
+      index: 0,
+      jobId: id,
+      state: 'dead',
+      code: 'POLL_TIMEOUT',
+      message: 'gave up polling',
+    });
+    const replay = () => api.call({ method: 'POST', url: `/v1/dead-letters/${id}/replay` });
+
+    // A replay of this entry is under way elsewhere (it holds the entry's lease).
+    const redis = ctx.connection();
+    const lease = atelierKeys(api.prefix).deadLetters.replayLease(id);
+    await redis.set(lease, 'another-replay', 'PX', 30_000);
+    const refused = await replay();
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error).toMatchObject({
+      code: 'REPLAY_CONFLICT',
+      details: { id, state: 'replaying' },
+    });
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(await ledger.get(batch.id)).toMatchObject({ dead: 1, pending: 1, state: 'open' });
+    expect(await store(api).has(id)).toBe(true);
+    expect(await api.drawingQueue.getJobState(id)).toBe('failed');
+    expect(await redis.get(lease)).toBe('another-replay');
+
+    // Two replays at once: exactly one goes through; the item is reopened once.
+    await redis.del(lease);
+    const answers = await Promise.all([replay(), replay()]);
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([202, 409]);
+    expect(await ledger.get(batch.id)).toMatchObject({ dead: 0, pending: 2, state: 'open' });
+    expect(await store(api).has(id)).toBe(false);
+    const job = (await api.drawingQueue.getJob(id)) as Job<DrawingJobData>;
+    expect(job.data.meta.replays).toBe(1);
+    expect(await redis.exists(lease)).toBe(0);
   });
 
   it('answers NOT_FOUND for an id with no dead letter', async () => {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   atelierKeys,
   type BatchLedger,
@@ -7,6 +6,7 @@ import {
   type DrawingLimits,
   drawingRequestSchema,
   type RedisClient,
+  RedisLease,
   toBullmqPriority,
   ValidationError,
   validate,
@@ -60,9 +60,6 @@ export interface BatchEnqueuerOptions {
 
 /** How long an enqueuer holds a batch before another submission may take over (crash). */
 const LEASE_MS = 60_000;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-/** Extends the lease only while this enqueuer still holds it (else 0: another took over). */
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
 /**
  * Creates a batch: every item is validated (and every callback URL checked) before anything
@@ -245,21 +242,17 @@ export class BatchEnqueuer {
   async #lease(id: string): Promise<Lease | undefined> {
     const { redis, guard } = this.#o;
     const key = `${atelierKeys(this.#o.prefix).batch.meta(id)}:enqueuer`;
-    const token = randomBytes(8).toString('hex');
-    const acquired = await guard.run(() => redis.set(key, token, 'PX', LEASE_MS, 'NX'));
-    if (acquired !== 'OK') return undefined;
+    const lease = await guard.run(() => RedisLease.acquire(redis, key, LEASE_MS));
+    if (!lease) return undefined;
     return {
       renew: async () => {
-        const held = await redis.eval(RENEW, 1, key, token, String(LEASE_MS));
-        if (held !== 1) {
+        if (!(await lease.renew())) {
           // This enqueuer stalled past its lease and another submission took over: stop here
           // (items already queued keep their ids, so the other one counts them once).
           throw new Error(`lost the enqueue lease of batch ${id}; another submission took over`);
         }
       },
-      release: async () => {
-        await redis.eval(RELEASE, 1, key, token);
-      },
+      release: () => lease.release(),
     };
   }
 }

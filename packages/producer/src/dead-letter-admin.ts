@@ -1,4 +1,5 @@
 import {
+  atelierKeys,
   type BatchLedger,
   type CmeJobData,
   DEFAULT_PRIORITY,
@@ -8,6 +9,8 @@ import {
   type DeadLetterStore,
   type DrawingJobData,
   type Logger,
+  type RedisClient,
+  RedisLease,
   toBullmqPriority,
 } from '@atelier/shared';
 import { NotFoundError } from './errors/not-found-error.ts';
@@ -22,6 +25,9 @@ export interface DeadLetterAdminOptions {
   ledger: BatchLedger;
   guard: RedisGuard;
   logger: Logger;
+  /** For the per-entry replay lease. */
+  redis: RedisClient;
+  prefix: string;
 }
 
 export interface PageRequest {
@@ -31,6 +37,8 @@ export interface PageRequest {
 
 /** Replays and purges by filter work through this many entries at once. */
 const CONCURRENCY = 16;
+/** Longest a replay may hold its entry (it takes milliseconds; the lease outlives a crash). */
+const REPLAY_LEASE_MS = 30_000;
 
 /**
  * Operator actions on the dead-letter queue: list, replay, delete, by id or by filter.
@@ -45,6 +53,10 @@ const CONCURRENCY = 16;
  *
  * Delete removes the failed BullMQ job first (else the reconciler could file it again), then
  * the entry; the batch item stays dead.
+ *
+ * One replay of an entry runs at a time (a Redis lease per entry; the other request gets
+ * `REPLAY_CONFLICT`): two at once could both reopen the batch item, and if the job died again
+ * in between, the second reopen would mark a dead item pending.
  */
 export class DeadLetterAdmin {
   readonly #o: DeadLetterAdminOptions;
@@ -64,6 +76,18 @@ export class DeadLetterAdmin {
   }
 
   async replay(id: string): Promise<void> {
+    const { guard, redis } = this.#o;
+    const key = atelierKeys(this.#o.prefix).deadLetters.replayLease(id);
+    const lease = await guard.run(() => RedisLease.acquire(redis, key, REPLAY_LEASE_MS));
+    if (!lease) throw new ReplayConflictError(id, 'replaying');
+    try {
+      await this.#replayHolding(id);
+    } finally {
+      await lease.release().catch(() => undefined);
+    }
+  }
+
+  async #replayHolding(id: string): Promise<void> {
     const { guard, deadLetters, ledger } = this.#o;
     const entry = await guard.run(() => deadLetters.get(id));
     if (!entry) throw new NotFoundError('dead letter', id);

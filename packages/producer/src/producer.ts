@@ -104,7 +104,15 @@ export function createProducer(options: ProducerOptions): Producer {
     bulkTimeoutMs: o.bulkTimeoutMs,
   });
   const status = new JobStatusReader(queues, deadLetters, guard);
-  const admin = new DeadLetterAdmin({ queues, deadLetters, ledger, guard, logger: o.logger });
+  const admin = new DeadLetterAdmin({
+    queues,
+    deadLetters,
+    ledger,
+    guard,
+    logger: o.logger,
+    redis,
+    prefix: o.prefix,
+  });
 
   return {
     redis,

@@ -109,6 +109,7 @@ export {
   redisReady,
 } from './redis.ts';
 export { type AtelierKeys, atelierKeys } from './redis-keys.ts';
+export { RedisLease } from './redis-lease.ts';
 export {
   CME_ACTION_PARAMS,
   CME_ACTIONS,

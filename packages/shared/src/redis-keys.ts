@@ -12,6 +12,8 @@ export function atelierKeys(prefix: string) {
       byQueue: (queue: string) => `${sys}:dlq:queue:${queue}`,
       byBatch: (batchId: string) => `${sys}:dlq:batch:${batchId}`,
       codes: `${sys}:dlq:codes`,
+      /** Held while an operator replays the entry (one replay of an entry at a time). */
+      replayLease: (id: string) => `${sys}:dlq:replaying:${id}`,
     },
     batch: {
       index: `${sys}:batches`,

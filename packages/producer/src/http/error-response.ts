@@ -35,6 +35,7 @@ export interface ErrorReply {
 const RETRY_AFTER_CODES: ReadonlySet<ApiErrorCode> = new Set([
   'RATE_LIMITED',
   'REDIS_UNAVAILABLE',
+  'REPLAY_CONFLICT',
   'SHUTTING_DOWN',
 ]);
 

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   type AtelierKeys,
   atelierKeys,
@@ -10,6 +9,7 @@ import {
   type OutcomeKind,
   ProviderError,
   type RedisClient,
+  RedisLease,
   type TicketInfo,
 } from '@atelier/shared';
 import type { CmeTicket } from './cme-ticket.ts';
@@ -85,12 +85,6 @@ if stored[1] == ARGV[1] and stored[2] == ARGV[2] then
   redis.call('HDEL', KEYS[1], 'authorization', 'tfUid', 'appId')
   return 1
 end
-return 0
-`);
-
-/** KEYS: lock. ARGV: token. Releases the lock only if this caller still holds it. */
-const RELEASE = new LuaScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `);
 
@@ -197,10 +191,8 @@ export class TicketStore {
     let pauseMs = pollMinMs;
     for (;;) {
       signal.throwIfAborted();
-      const token = randomUUID();
-      if ((await redis.set(lockKey, token, 'PX', lockTtlMs, 'NX')) === 'OK') {
-        return this.#loginHoldingLock(userId, lockKey, token, signal);
-      }
+      const lease = await RedisLease.acquire(redis, lockKey, lockTtlMs);
+      if (lease) return this.#loginHoldingLock(userId, lease, signal);
       // Another process is logging in: wait for its ticket, or for its lock to go away.
       for (;;) {
         const [ticket, lockHeld] = await Promise.all([this.#read(userId), redis.exists(lockKey)]);
@@ -224,8 +216,7 @@ export class TicketStore {
 
   async #loginHoldingLock(
     userId: string,
-    lockKey: string,
-    token: string,
+    lease: RedisLease,
     signal: AbortSignal,
   ): Promise<Outcome<CmeTicket>> {
     const { redis, platform, now } = this.#o;
@@ -250,14 +241,14 @@ export class TicketStore {
       if (ticket.appId !== undefined) fields.push('appId', JSON.stringify(ticket.appId));
       const refreshes = await STORE.run(
         redis,
-        [this.#ticketKey(userId), lockKey, this.#keys.ticketIndex],
-        [token, JSON.stringify([platform, userId]), ...fields],
+        [this.#ticketKey(userId), lease.key, this.#keys.ticketIndex],
+        [lease.token, JSON.stringify([platform, userId]), ...fields],
       );
       stored = true;
       this.#o.logger?.debug({ platform, userId, refreshes }, 'cme ticket stored');
       return outcome;
     } finally {
-      if (!stored) await RELEASE.run(redis, [lockKey], [token]).catch(() => undefined);
+      if (!stored) await lease.release().catch(() => undefined);
     }
   }
 

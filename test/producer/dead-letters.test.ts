@@ -61,6 +61,24 @@ async function failWithTaskId(api: ApiHarness, id: string): Promise<void> {
   await worker.close();
 }
 
+/** A two-item batch whose item 0 died (dead letter filed, job failed, item settled dead). */
+async function deadBatchItem(api: ApiHarness) {
+  const batch = (
+    await api.call({ method: 'POST', url: '/v1/batches', payload: { items: [DRAWING, DRAWING] } })
+  ).json() as { id: string };
+  const id = `dr_${batch.id}~0`;
+  await failWithTaskId(api, id);
+  const ledger = new BatchLedger(ctx.connection(), api.prefix);
+  await ledger.settle(batch.id, {
+    index: 0,
+    jobId: id,
+    state: 'dead',
+    code: 'POLL_TIMEOUT',
+    message: 'gave up polling',
+  });
+  return { batch, id, ledger };
+}
+
 describe('GET /v1/dead-letters', () => {
   it('lists newest first and filters by queue, code, batch and time, with paging', async () => {
     const api = await startApi(ctx);
@@ -229,19 +247,7 @@ describe('replay', () => {
 
   it('runs one replay of an entry at a time: another one meanwhile gets 409 and changes nothing', async () => {
     const api = await startApi(ctx);
-    const batch = (
-      await api.call({ method: 'POST', url: '/v1/batches', payload: { items: [DRAWING, DRAWING] } })
-    ).json();
-    const id = `dr_${batch.id}~0`;
-    await failWithTaskId(api, id);
-    const ledger = new BatchLedger(ctx.connection(), api.prefix);
-    await ledger.settle(batch.id, {
-      index: 0,
-      jobId: id,
-      state: 'dead',
-      code: 'POLL_TIMEOUT',
-      message: 'gave up polling',
-    });
+    const { batch, id, ledger } = await deadBatchItem(api);
     const replay = () => api.call({ method: 'POST', url: `/v1/dead-letters/${id}/replay` });
 
     // A replay of this entry is under way elsewhere (it holds the entry's lease).
@@ -311,19 +317,7 @@ describe('replay', () => {
 describe('delete and purge', () => {
   it('deletes the entry and its failed job; the batch item stays dead', async () => {
     const api = await startApi(ctx);
-    const batch = (
-      await api.call({ method: 'POST', url: '/v1/batches', payload: { items: [DRAWING, DRAWING] } })
-    ).json();
-    const id = `dr_${batch.id}~0`;
-    await failWithTaskId(api, id);
-    const ledger = new BatchLedger(ctx.connection(), api.prefix);
-    await ledger.settle(batch.id, {
-      index: 0,
-      jobId: id,
-      state: 'dead',
-      code: 'POLL_TIMEOUT',
-      message: 'gave up polling',
-    });
+    const { batch, id, ledger } = await deadBatchItem(api);
 
     const res = await api.call({ method: 'DELETE', url: `/v1/dead-letters/${id}` });
     expect(res.statusCode).toBe(204);

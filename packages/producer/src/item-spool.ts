@@ -25,8 +25,13 @@ export class ItemSpool<T> {
 
   static async create<T>(): Promise<ItemSpool<T>> {
     const dir = await mkdtemp(join(tmpdir(), 'atelier-batch-'));
-    const file = await open(join(dir, 'items.jsonl'), 'w+');
-    return new ItemSpool<T>(dir, file);
+    try {
+      const file = await open(join(dir, 'items.jsonl'), 'w+');
+      return new ItemSpool<T>(dir, file);
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
   }
 
   get count(): number {

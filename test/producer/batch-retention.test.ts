@@ -102,6 +102,40 @@ describe('batch retention (ATELIER_KEEP_BATCH_AGE_SEC)', () => {
     expect(await ledger.pruneIndex(Date.now() - DAY_SEC * 1000, 500)).toBe(0);
   });
 
+  it('counts open batches exactly: created, finished (by settle or by the enqueuer), reopened', async () => {
+    const { ledger } = setup(DAY_SEC);
+    expect(await ledger.openCount()).toBe(0);
+    await ledger.create('a', 1);
+    await ledger.create('b', 1);
+    await ledger.create('c', 1);
+    expect(await ledger.openCount()).toBe(3);
+    await ledger.markEnqueued('a', 1);
+    await ledger.settle('a', dead(0));
+    await ledger.settle('b', done(0));
+    expect(await ledger.openCount()).toBe(2);
+    await ledger.markEnqueued('b', 1);
+    expect(await ledger.openCount()).toBe(1);
+    await ledger.reopen('a', 0);
+    expect(await ledger.openCount()).toBe(2);
+    await ledger.reopen('a', 0); // not dead any more: no change
+    expect(await ledger.openCount()).toBe(2);
+  });
+
+  it('enters open batches created before the open set existed, once', async () => {
+    const { redis, keys, prefix, ledger } = setup(DAY_SEC);
+    // 2,500 batches as an older Atelier left them: records and index, no open set.
+    for (let i = 0; i < 2500; i++) {
+      const state = i % 5 === 0 ? 'open' : 'completed';
+      await redis.hset(keys.meta(`old${i}`), { total: '1', completed: '1', dead: '0', state });
+      await redis.zadd(keys.index, String(i), `old${i}`);
+    }
+    expect(await ledger.openCount()).toBe(500);
+    expect(await redis.exists(keys.openIndexed)).toBe(1);
+    // Later processes trust the set: a batch that finished meanwhile is not entered again.
+    await redis.hset(keys.meta('old1'), 'state', 'open');
+    expect(await new BatchLedger(redis, prefix).openCount()).toBe(500);
+  });
+
   it('end to end: a batch finished by the worker expires after ATELIER_KEEP_BATCH_AGE_SEC and leaves the index', {
     timeout: 30_000,
   }, async () => {

@@ -1,4 +1,4 @@
-import { atelierKeys, type DeadLetterStore, type RedisClient } from '@atelier/shared';
+import type { BatchLedger, DeadLetterStore } from '@atelier/shared';
 import type { ProducerQueues } from './producer-queues.ts';
 import type { RedisGuard } from './redis-guard.ts';
 
@@ -16,39 +16,25 @@ export const COUNTED_STATES = [
 export interface ProducerStats {
   /** Jobs per queue and BullMQ state. */
   queues: Record<string, Record<string, number>>;
-  /** Batches not completed yet (among the newest `OPEN_BATCH_SCAN`). */
+  /** Batches not finished yet. */
   openBatches: number;
   deadLettersByCode: Record<string, number>;
 }
-
-/** Open batches are counted among this many newest batches (older ones are all but done). */
-export const OPEN_BATCH_SCAN = 10_000;
 
 /** Queue-level figures for metrics and dashboards, read in a few round trips. */
 export async function readProducerStats(
   queues: ProducerQueues,
   deadLetters: DeadLetterStore,
-  redis: RedisClient,
-  prefix: string,
+  ledger: BatchLedger,
   guard: RedisGuard,
 ): Promise<ProducerStats> {
-  const keys = atelierKeys(prefix).batch;
-  const [counts, deadLettersByCode, batchIds] = await guard.run(() =>
+  const [counts, deadLettersByCode, openBatches] = await guard.run(() =>
     Promise.all([
       Promise.all(queues.all().map((q) => q.getJobCounts(...COUNTED_STATES))),
       deadLetters.countByCode(),
-      redis.zrevrange(keys.index, 0, OPEN_BATCH_SCAN - 1),
+      ledger.openCount(),
     ]),
   );
-  let openBatches = 0;
-  if (batchIds.length > 0) {
-    const states = await guard.run(() => {
-      const pipeline = redis.pipeline();
-      for (const id of batchIds) pipeline.hget(keys.meta(id), 'state');
-      return pipeline.exec();
-    });
-    for (const [, state] of states ?? []) if (state === 'open') openBatches++;
-  }
   const byQueue: ProducerStats['queues'] = {};
   queues.all().forEach((q, i) => {
     byQueue[q.name] = counts[i] ?? {};

@@ -133,7 +133,7 @@ export function createProducer(options: ProducerOptions): Producer {
     replayDeadLetters: (filter) => admin.replayMatching(filter),
     deleteDeadLetter: (id) => admin.delete(id),
     purgeDeadLetters: (filter) => admin.purgeMatching(filter),
-    stats: () => readProducerStats(queues, deadLetters, redis, o.prefix, guard),
+    stats: () => readProducerStats(queues, deadLetters, ledger, guard),
     async ping() {
       await guard.run(() => redis.ping());
     },

@@ -51,6 +51,7 @@ local m = redis.call('HMGET', KEYS[1], 'total', 'completed', 'dead', 'state', 'e
 local total, done = tonumber(m[1]), tonumber(m[2]) + tonumber(m[3])
 if m[4] == 'open' and done >= total and tonumber(m[5]) >= total then
   redis.call('HSET', KEYS[1], 'state', 'completed', 'completedAt', ARGV[3])
+  redis.call('SREM', KEYS[3], ARGV[5])
   if tonumber(ARGV[4]) > 0 then
     redis.call('PEXPIRE', KEYS[1], ARGV[4])
     redis.call('PEXPIRE', KEYS[2], ARGV[4])
@@ -65,12 +66,14 @@ return {1, 0}
  * kept until it finishes again (a finished batch's keys carry its retention as a TTL).
  */
 const REOPEN = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local prev = redis.call('HGET', KEYS[2], ARGV[1])
 if not prev or string.sub(prev, 1, 1) ~= 'd' then return 0 end
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'dead', -1)
 redis.call('HSET', KEYS[1], 'state', 'open')
 redis.call('HDEL', KEYS[1], 'completedAt')
+redis.call('SADD', KEYS[3], ARGV[2])
 redis.call('PERSIST', KEYS[1])
 redis.call('PERSIST', KEYS[2])
 return 1
@@ -81,6 +84,7 @@ const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
 return 1
 `;
 
@@ -91,6 +95,7 @@ local enq = redis.call('HINCRBY', KEYS[1], 'enqueued', tonumber(ARGV[1]))
 local m = redis.call('HMGET', KEYS[1], 'total', 'completed', 'dead', 'state')
 if m[4] == 'open' and enq >= tonumber(m[1]) and tonumber(m[2]) + tonumber(m[3]) >= tonumber(m[1]) then
   redis.call('HSET', KEYS[1], 'state', 'completed', 'completedAt', ARGV[2])
+  redis.call('SREM', KEYS[3], ARGV[4])
   if tonumber(ARGV[3]) > 0 then
     redis.call('PEXPIRE', KEYS[1], ARGV[3])
     redis.call('PEXPIRE', KEYS[2], ARGV[3])
@@ -98,6 +103,18 @@ if m[4] == 'open' and enq >= tonumber(m[1]) and tonumber(m[2]) + tonumber(m[3]) 
   return 2
 end
 return 1
+`;
+
+/**
+ * Enters the open batches among one page of the index (ARGV[2] offset, ARGV[3] limit) into
+ * the open set: once, for batches created before the set existed. Returns the page's size.
+ */
+const INDEX_OPEN = `
+local ids = redis.call('ZRANGE', KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[2]) + tonumber(ARGV[3]) - 1)
+for _, id in ipairs(ids) do
+  if redis.call('HGET', ARGV[1] .. id, 'state') == 'open' then redis.call('SADD', KEYS[2], id) end
+end
+return #ids
 `;
 
 /**
@@ -126,6 +143,7 @@ export class BatchLedger {
   readonly #keys: ReturnType<typeof atelierKeys>['batch'];
 
   readonly #finishedTtlMs: number;
+  #openIndexed = false;
 
   /**
    * `finishedAgeSec`: a batch's record and result lines expire this long after it finishes
@@ -156,9 +174,10 @@ export class BatchLedger {
     const flat = Object.entries(fields).flat();
     const created = await this.#redis.eval(
       CREATE,
-      2,
+      3,
       this.#keys.meta(id),
       this.#keys.index,
+      this.#keys.open,
       id,
       String(createdAt),
       ...flat,
@@ -171,12 +190,14 @@ export class BatchLedger {
   async markEnqueued(id: string, count: number): Promise<boolean> {
     const result = await this.#redis.eval(
       ENQUEUED,
-      2,
+      3,
       this.#keys.meta(id),
       this.#keys.items(id),
+      this.#keys.open,
       String(count),
       String(Date.now()),
       String(this.#finishedTtlMs),
+      id,
     );
     return result === 2;
   }
@@ -192,13 +213,15 @@ export class BatchLedger {
     const value = `${result.state === 'completed' ? 'c' : 'd'}|${JSON.stringify(result)}`;
     const reply = (await this.#redis.eval(
       SETTLE,
-      2,
+      3,
       this.#keys.meta(id),
       this.#keys.items(id),
+      this.#keys.open,
       String(result.index),
       value,
       String(Date.now()),
       String(this.#finishedTtlMs),
+      id,
     )) as [number, number];
     return { changed: reply[0] === 1, batchCompleted: reply[1] === 1 };
   }
@@ -207,10 +230,12 @@ export class BatchLedger {
   async reopen(id: string, index: number): Promise<boolean> {
     const result = await this.#redis.eval(
       REOPEN,
-      2,
+      3,
       this.#keys.meta(id),
       this.#keys.items(id),
+      this.#keys.open,
       String(index),
+      id,
     );
     return result === 1;
   }
@@ -245,6 +270,35 @@ export class BatchLedger {
     const fields = Array.from({ length: count }, (_, i) => String(fromIndex + i));
     const values = await this.#redis.hmget(this.#keys.items(id), ...fields);
     return values.map((v) => (v ? (JSON.parse(v.slice(2)) as BatchItemResult) : undefined));
+  }
+
+  /**
+   * How many batches are not finished yet (exact: a set kept by the ledger's own scripts). The
+   * first call on a deployment older than that set enters its open batches once.
+   */
+  async openCount(): Promise<number> {
+    if (!this.#openIndexed) {
+      if ((await this.#redis.exists(this.#keys.openIndexed)) === 0) await this.#indexOpen();
+      this.#openIndexed = true;
+    }
+    return this.#redis.scard(this.#keys.open);
+  }
+
+  async #indexOpen(pageSize = 1000): Promise<void> {
+    const recordKeyPrefix = this.#keys.meta('');
+    for (let offset = 0; ; offset += pageSize) {
+      const size = (await this.#redis.eval(
+        INDEX_OPEN,
+        2,
+        this.#keys.index,
+        this.#keys.open,
+        recordKeyPrefix,
+        String(offset),
+        String(pageSize),
+      )) as number;
+      if (size < pageSize) break;
+    }
+    await this.#redis.set(this.#keys.openIndexed, String(Date.now()));
   }
 
   /**

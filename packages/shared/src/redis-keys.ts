@@ -17,6 +17,10 @@ export function atelierKeys(prefix: string) {
     },
     batch: {
       index: `${sys}:batches`,
+      /** Ids of batches not finished yet (a set; the metric counts it). */
+      open: `${sys}:batches:open`,
+      /** Set once every batch created before `open` existed has been entered into it. */
+      openIndexed: `${sys}:batches:open:indexed`,
       meta: (id: string) => `${sys}:batch:${id}`,
       items: (id: string) => `${sys}:batch:${id}:items`,
       results: (id: string) => `${sys}:batch:${id}:results`,

@@ -111,6 +111,17 @@ describe('GET /v1/dead-letters', () => {
     expect(await list('?code=POLL_TIMEOUT')).toEqual({ total: 2, ids: ['dr_b_x~0', 'dr_a'] });
     expect(await list('?queue=drawing&code=202')).toEqual({ total: 1, ids: ['dr_b'] });
     expect(await list('?batchId=b_x')).toEqual({ total: 1, ids: ['dr_b_x~0'] });
+    // Intersections read the smallest named index and check the others, whichever it is.
+    expect(await list('?queue=cme&code=POLL_TIMEOUT')).toEqual({ total: 0, ids: [] });
+    expect(await list('?queue=cme&code=InvalidParameterValue.MaterialId')).toEqual({
+      total: 1,
+      ids: ['cm_c'],
+    });
+    expect(await list('?batchId=b_x&code=202')).toEqual({ total: 0, ids: [] });
+    expect(await list('?batchId=b_x&code=POLL_TIMEOUT&queue=drawing')).toEqual({
+      total: 1,
+      ids: ['dr_b_x~0'],
+    });
     const since = new Date(T0 + 2000).toISOString();
     expect(await list(`?since=${since}&until=${T0 + 3000}`)).toEqual({
       total: 2,

@@ -106,11 +106,11 @@ export class DeadLetterStore {
     page: { offset?: number; limit?: number } = {},
   ): Promise<DeadLetterPage> {
     const { offset = 0, limit = 50 } = page;
-    const plan = this.#plan(filter);
+    const plan = await this.#plan(filter);
     let total: number;
     let slice: string[];
     if (plan.needsCheck) {
-      const ids = await this.ids(filter);
+      const ids = await this.#matching(filter, plan);
       total = ids.length;
       slice = ids.slice(offset, offset + limit);
     } else {
@@ -129,36 +129,43 @@ export class DeadLetterStore {
 
   /** Ids matching a filter, newest first (the most selective index is read, the rest checked). */
   async ids(filter: DeadLetterFilter = {}): Promise<string[]> {
-    const k = this.#keys;
-    const { index, min, max, needsCheck } = this.#plan(filter);
-    let ids = await this.#redis.zrevrangebyscore(index, max, min);
-    if (needsCheck && ids.length > 0) {
-      const checks: Array<Promise<(string | null)[]>> = [];
-      if (filter.code) checks.push(this.#scores(k.byCode(filter.code), ids));
-      if (filter.queue) checks.push(this.#scores(k.byQueue(filter.queue), ids));
-      const results = await Promise.all(checks);
+    return this.#matching(filter, await this.#plan(filter));
+  }
+
+  async #matching(filter: DeadLetterFilter, plan: Plan): Promise<string[]> {
+    let ids = await this.#redis.zrevrangebyscore(plan.index, plan.max, plan.min);
+    if (plan.needsCheck && ids.length > 0) {
+      const others = this.#indexes(filter).filter((key) => key !== plan.index);
+      const results = await Promise.all(others.map((key) => this.#scores(key, ids)));
       ids = ids.filter((_, i) => results.every((scores) => scores[i] !== null));
     }
     return ids;
   }
 
-  /** The most selective index for a filter, its score range, and whether other filters remain. */
-  #plan(filter: DeadLetterFilter) {
+  /** The indexes a filter names (each holds exactly the entries matching one of its fields). */
+  #indexes(filter: DeadLetterFilter): string[] {
     const k = this.#keys;
-    const index = filter.batchId
-      ? k.byBatch(filter.batchId)
-      : filter.code
-        ? k.byCode(filter.code)
-        : filter.queue
-          ? k.byQueue(filter.queue)
-          : k.byTime;
+    const keys: string[] = [];
+    if (filter.batchId) keys.push(k.byBatch(filter.batchId));
+    if (filter.code) keys.push(k.byCode(filter.code));
+    if (filter.queue) keys.push(k.byQueue(filter.queue));
+    return keys;
+  }
+
+  /**
+   * The index to read for a filter: the smallest, within the time range, of those it names
+   * (by `ZCOUNT`), or the time index; `needsCheck` when other fields remain to be checked.
+   */
+  async #plan(filter: DeadLetterFilter): Promise<Plan> {
     const max = filter.until === undefined ? '+inf' : String(filter.until);
     const min = filter.since === undefined ? '-inf' : String(filter.since);
-    const needsCheck = Boolean(
-      (filter.code && index !== k.byCode(filter.code)) ||
-        (filter.queue && index !== k.byQueue(filter.queue)),
-    );
-    return { index, min, max, needsCheck };
+    const named = this.#indexes(filter);
+    if (named.length <= 1) {
+      return { index: named[0] ?? this.#keys.byTime, min, max, needsCheck: false };
+    }
+    const sizes = await Promise.all(named.map((key) => this.#redis.zcount(key, min, max)));
+    const smallest = sizes.indexOf(Math.min(...sizes));
+    return { index: named[smallest] as string, min, max, needsCheck: true };
   }
 
   /** Number of entries per code. */
@@ -182,6 +189,13 @@ export class DeadLetterStore {
   async #scores(key: string, ids: string[]): Promise<(string | null)[]> {
     return this.#redis.zmscore(key, ...ids);
   }
+}
+
+interface Plan {
+  index: string;
+  min: string;
+  max: string;
+  needsCheck: boolean;
 }
 
 /** The same filing of a job: a replayed job that dies again is filed with a higher count. */

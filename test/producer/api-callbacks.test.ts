@@ -1,4 +1,5 @@
-import type { HostResolver } from '@atelier/shared';
+import { BatchLedger, type CallbackJobData, type HostResolver, QUEUE_NAMES } from '@atelier/shared';
+import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';
 import { DRAWING, startApi } from './api-harness.ts';
@@ -107,5 +108,56 @@ describe('callback URLs', () => {
     });
     expect(batchLevel.json().error.code).toBe('CALLBACK_URL_REFUSED');
     expect(await api.drawingQueue.count()).toBe(0);
+  });
+
+  it('a batch that finishes when its last chunk is counted (every item already settled) calls back from the API', async () => {
+    const api = await startApi(ctx, { env: SECRET, resolve: resolver });
+    const callbackUrl = 'https://hooks.example.com/batch';
+    const key = 'resumed-nightly';
+    const id = `b_${key}`;
+    const ledger = new BatchLedger(ctx.connection(), api.prefix);
+    // A first submission queued the item and died before counting it; a worker finished the item.
+    await ledger.create(id, 1, { callbackUrl });
+    await ledger.settle(id, {
+      index: 0,
+      jobId: `dr_${id}~0`,
+      state: 'completed',
+      images: ['a.png'],
+      taskId: 't0',
+    });
+    expect((await ledger.get(id))?.state).toBe('open');
+
+    const again = await api.call({
+      method: 'POST',
+      url: '/v1/batches',
+      payload: { items: [DRAWING], callbackUrl, idempotencyKey: key },
+    });
+    expect(again.statusCode).toBe(202);
+    const info = await ledger.get(id);
+    expect(info).toMatchObject({ state: 'completed', completed: 1, dead: 0, pending: 0 });
+
+    const callbacks = new Queue<CallbackJobData>(QUEUE_NAMES.callbacks, {
+      connection: ctx.connection(),
+      prefix: api.prefix,
+    });
+    ctx.onCleanup(() => callbacks.close());
+    const deliveryId = `${id}.batch.${info?.completedAt}`;
+    expect(
+      (await callbacks.getJobs(['waiting', 'prioritized', 'delayed'])).map((j) => j.id),
+    ).toEqual([deliveryId]);
+    expect((await callbacks.getJob(deliveryId))?.data).toEqual({
+      url: callbackUrl,
+      event: 'batch.completed',
+      body: {
+        event: 'batch.completed',
+        id,
+        total: 1,
+        completed: 1,
+        dead: 0,
+        pending: 0,
+        state: 'completed',
+        deliveryId,
+      },
+    });
   });
 });

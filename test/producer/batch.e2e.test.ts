@@ -161,6 +161,7 @@ describe('a 10,000-item batch end to end (HTTP API → worker → simulator → 
       total: TOTAL,
       completed: COMPLETED,
       dead: DEAD,
+      pending: 0,
       state: 'completed',
       deliveryId,
     });

@@ -1,10 +1,13 @@
 import {
+  announceBatchCompleted,
   atelierKeys,
   type BatchLedger,
+  type CallbackScheduler,
   DEFAULT_PRIORITY,
   type DrawingJobData,
   type DrawingLimits,
   drawingRequestSchema,
+  type Logger,
   type RedisClient,
   RedisLease,
   toBullmqPriority,
@@ -49,6 +52,9 @@ export interface BatchEnqueuerOptions {
   redis: RedisClient;
   guard: RedisGuard;
   callbacks: CallbackPolicy;
+  /** Schedules `batch.completed` when the last chunk is counted after every item settled. */
+  completions: CallbackScheduler;
+  logger: Logger;
   limits: DrawingLimits;
   prefix: string;
   maxItems: number;
@@ -209,8 +215,16 @@ export class BatchEnqueuer {
         if (!oldest) return;
         await oldest.added;
         await guard.run(() => lease.renew()); // still ours? (else counting would double up)
-        await guard.run(() => ledger.markEnqueued(id, oldest.count));
+        const completed = await guard.run(() => ledger.markEnqueued(id, oldest.count));
         batch.onEnqueued?.(oldest.end, total);
+        // Every item settled before this chunk was counted: the batch finished here, not in a worker.
+        if (completed) {
+          const info = await guard.run(() => ledger.get(id));
+          if (info)
+            await guard.run(() =>
+              announceBatchCompleted(info, this.#o.completions, this.#o.logger),
+            );
+        }
       };
       for await (const chunk of source.chunks(from, this.#o.chunkSize)) {
         const jobs = chunk.map((item) => this.#job(id, index++, item, priority, enqueuedAt));

@@ -1,6 +1,7 @@
 import {
   type AnyJobData,
   type AnyJobResult,
+  type CallbackJobData,
   type CmeJobData,
   type CmeResult,
   type DrawingJobData,
@@ -25,6 +26,8 @@ export type CmeQueue = Queue<CmeJobData, CmeResult>;
 export class ProducerQueues {
   readonly drawing: DrawingQueue;
   readonly cme: CmeQueue;
+  /** Where deliveries go when a batch finishes in this process (the worker sends them). */
+  readonly callbacks: Queue<CallbackJobData>;
   readonly #retention: RetentionOptions;
 
   constructor(
@@ -43,7 +46,11 @@ export class ProducerQueues {
       ...common,
       defaultJobOptions: defaultJobOptions(QUEUE_NAMES.cme, retention),
     });
-    for (const queue of this.all()) {
+    this.callbacks = new Queue<CallbackJobData>(QUEUE_NAMES.callbacks, {
+      ...common,
+      defaultJobOptions: defaultJobOptions(QUEUE_NAMES.callbacks, retention),
+    });
+    for (const queue of [...this.all(), this.callbacks]) {
       queue.on('error', (err) => logger.warn({ err, queue: queue.name }, 'queue error'));
     }
   }
@@ -72,6 +79,6 @@ export class ProducerQueues {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.all().map((q) => q.close()));
+    await Promise.all([...this.all(), this.callbacks].map((q) => q.close()));
   }
 }

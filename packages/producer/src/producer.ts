@@ -2,6 +2,7 @@ import {
   type BatchInfo,
   type BatchItemResult,
   BatchLedger,
+  CallbackScheduler,
   type CmeOperationRequest,
   createRedisConnection,
   type DeadLetter,
@@ -96,6 +97,12 @@ export function createProducer(options: ProducerOptions): Producer {
     redis,
     guard,
     callbacks,
+    completions: new CallbackScheduler({
+      // A batch with a callbackUrl was accepted only with callbacks enabled.
+      queue: o.callbacks.enabled ? queues.callbacks : undefined,
+      logger: o.logger,
+    }),
+    logger: o.logger,
     limits: o.limits,
     prefix: o.prefix,
     maxItems: o.batchMaxItems,

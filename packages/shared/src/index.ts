@@ -6,6 +6,11 @@ export {
   type BatchState,
 } from './batch-ledger.ts';
 export {
+  announceBatchCompleted,
+  CallbackScheduler,
+  type CallbackSchedulerOptions,
+} from './callback-scheduler.ts';
+export {
   CALLBACK_HEADERS,
   CALLBACK_SIGNATURE_SCHEME,
   type CallbackRequestHeaders,

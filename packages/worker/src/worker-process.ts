@@ -2,6 +2,7 @@ import {
   type AtelierConfig,
   BatchLedger,
   type CallbackJobData,
+  CallbackScheduler,
   createRedisConnection,
   DeadLetterStore,
   defaultJobOptions,
@@ -18,7 +19,6 @@ import { DrawingHealth } from './drawing/drawing-health.ts';
 import { createDrawingProcessor, type DrawingProvider } from './drawing/drawing-processor.ts';
 import { LearnedPollTiming } from './drawing/learned-poll-timing.ts';
 import { createBackoffStrategy } from './runtime/backoff.ts';
-import { CallbackScheduler } from './runtime/callback-scheduler.ts';
 import { DeadLetterReconciler } from './runtime/dead-letter-reconciler.ts';
 import { JobSettlement } from './runtime/job-settlement.ts';
 import { type QueueWorker, startQueueWorker } from './runtime/queue-worker.ts';

@@ -2,8 +2,10 @@ import {
   type AnyJobData,
   type AtelierError,
   type AttemptRecord,
+  announceBatchCompleted,
   type BatchItemResult,
   type BatchLedger,
+  type CallbackScheduler,
   type CmeResult,
   type DeadLetter,
   type DeadLetterStore,
@@ -13,7 +15,6 @@ import {
   type Logger,
 } from '@atelier/shared';
 import type { Job } from 'bullmq';
-import type { CallbackScheduler } from './callback-scheduler.ts';
 
 export interface JobSettlementOptions {
   deadLetters: DeadLetterStore;
@@ -138,22 +139,6 @@ export class JobSettlement {
     const { batchCompleted } = await this.#o.batches.settle(batchId, line);
     if (!batchCompleted) return;
     const batch = await this.#o.batches.get(batchId);
-    this.#o.logger.info({ batchId, total: batch?.total, dead: batch?.dead }, 'batch completed');
-    if (batch?.callbackUrl) {
-      const body = {
-        event: 'batch.completed',
-        id: batchId,
-        total: batch.total,
-        completed: batch.completed,
-        dead: batch.dead,
-        state: batch.state,
-      };
-      await this.#o.callbacks.schedule(
-        batch.callbackUrl,
-        'batch.completed',
-        body,
-        `${batchId}.batch.${batch.completedAt ?? 0}`,
-      );
-    }
+    if (batch) await announceBatchCompleted(batch, this.#o.callbacks, this.#o.logger);
   }
 }

@@ -1,5 +1,7 @@
-import type { CallbackEvent, CallbackJobData, Logger } from '@atelier/shared';
 import type { Queue } from 'bullmq';
+import type { BatchInfo } from './batch-ledger.ts';
+import type { CallbackEvent, CallbackJobData } from './job-payloads.ts';
+import type { Logger } from './logger.ts';
 
 export interface CallbackSchedulerOptions {
   /** The `callbacks` queue; without one (no `ATELIER_CALLBACK_SECRET`) nothing can be sent. */
@@ -48,4 +50,34 @@ export class CallbackScheduler {
       { jobId: deliveryId },
     );
   }
+}
+
+/**
+ * What happens when a batch finishes, wherever it finished: in the worker that settled its
+ * last item, or in the API process that counted its last chunk after every item had settled.
+ * Logs it and schedules the `batch.completed` callback (once per completion: the delivery id
+ * carries `completedAt`, so a batch reopened by a replay and finished again calls back again).
+ */
+export async function announceBatchCompleted(
+  batch: BatchInfo,
+  callbacks: CallbackScheduler,
+  logger: Logger,
+): Promise<void> {
+  logger.info({ batchId: batch.id, total: batch.total, dead: batch.dead }, 'batch completed');
+  if (!batch.callbackUrl) return;
+  const body = {
+    event: 'batch.completed',
+    id: batch.id,
+    total: batch.total,
+    completed: batch.completed,
+    dead: batch.dead,
+    pending: batch.pending,
+    state: batch.state,
+  };
+  await callbacks.schedule(
+    batch.callbackUrl,
+    'batch.completed',
+    body,
+    `${batch.id}.batch.${batch.completedAt ?? 0}`,
+  );
 }

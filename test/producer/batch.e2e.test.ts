@@ -213,6 +213,13 @@ describe('a 10,000-item batch end to end (HTTP API → worker → simulator → 
       batchId: id,
       error: { code: '202', message: lines[HOOKED_DEAD].message },
     });
+    // The callbacks say what GET /v1/jobs/{id} says.
+    for (const hook of [doneHook, deadHook]) {
+      const body = bodyOf(hook);
+      const job = (await api.call({ method: 'GET', url: `/v1/jobs/${body.id}` })).json();
+      expect(body).toMatchObject({ state: job.state, attempts: job.attempts });
+      expect(body.attempts).toBeGreaterThanOrEqual(1);
+    }
   });
 });
 

@@ -59,6 +59,8 @@ export class JobSettlement {
         id,
         kind: data.kind,
         state: 'completed',
+        // As GET /v1/jobs/{id} will say: BullMQ counts this attempt when it records the completion.
+        attempts: job.attemptsMade + 1,
         result,
         batchId,
       };
@@ -124,6 +126,7 @@ export class JobSettlement {
         id,
         kind,
         state: 'dead',
+        attempts: stored.attempts,
         error: { code: stored.code, message: stored.message },
         batchId,
       };

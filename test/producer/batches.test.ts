@@ -86,6 +86,24 @@ describe('POST /v1/batches (JSON)', () => {
     ]);
   });
 
+  it('refuses options in the query string of a JSON batch (they belong in the body), queueing nothing', async () => {
+    const api = await startApi(ctx);
+    const res = await api.call({
+      method: 'POST',
+      url: '/v1/batches?idempotencyKey=nightly&priority=1',
+      payload: { items: items(2) },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('VALIDATION_FAILED');
+    expect(res.json().error.details).toEqual([
+      expect.objectContaining({ field: 'query.idempotencyKey', rule: 'unknownField' }),
+      expect.objectContaining({ field: 'query.priority', rule: 'unknownField' }),
+    ]);
+    expect(res.json().error.details[0].message).toMatch(/in the body/);
+    expect(await api.drawingQueue.count()).toBe(0);
+    expect(await new BatchLedger(ctx.connection(), api.prefix).list()).toEqual([]);
+  });
+
   it('refuses an empty batch, one over ATELIER_BATCH_MAX_ITEMS, and unknown fields', async () => {
     const api = await startApi(ctx, { env: { ATELIER_BATCH_MAX_ITEMS: '3' } });
     const cases: Array<[unknown, string, string]> = [

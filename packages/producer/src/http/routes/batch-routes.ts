@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { BatchItemResult } from '@atelier/shared';
-import { validate } from '@atelier/shared';
+import { ValidationError, validate } from '@atelier/shared';
 import type { FastifyInstance } from 'fastify';
 import type { BatchOptions } from '../../batch-enqueuer.ts';
 import { NdjsonItems } from '../../ndjson-items.ts';
@@ -44,6 +44,17 @@ export async function batchRoutes(app: FastifyInstance, ctx: RouteContext): Prom
       }
       created = await producer.createBatch(items, options);
     } else {
+      // Options of a JSON batch are in its body; a query string would be silently ignored.
+      const stray = Object.keys((request.query ?? {}) as Record<string, unknown>);
+      if (stray.length > 0) {
+        throw new ValidationError(
+          stray.map((name) => ({
+            field: `query.${name}`,
+            rule: 'unknownField',
+            message: `query.${name}: a JSON batch takes its options in the body (the query string is read for NDJSON only)`,
+          })),
+        );
+      }
       const { items, ...options } = validate(schemas.batchBody, request.body);
       // Option types are checked by the library against the shared schema.
       created = await producer.createBatch(items, options as BatchOptions);

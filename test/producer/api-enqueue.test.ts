@@ -129,6 +129,26 @@ describe('POST /v1/drawings', () => {
     expect(res.json().error.code).toBe('NOT_FOUND');
   });
 
+  it('answers METHOD_NOT_ALLOWED with Allow for a known path and another method, and changes nothing', async () => {
+    const api = await startApi(ctx);
+    const cases = [
+      { method: 'GET', url: '/v1/drawings', allow: 'POST' },
+      { method: 'PUT', url: '/v1/jobs/dr_x', allow: 'GET, HEAD' },
+      { method: 'PATCH', url: '/v1/dead-letters/dr_x?x=1', allow: 'GET, HEAD, DELETE' },
+    ] as const;
+    for (const { method, url, allow } of cases) {
+      const res = await api.call({ method, url });
+      expect(res.statusCode, `${method} ${url}`).toBe(405);
+      expect(res.headers.allow).toBe(allow);
+      expect(res.json().error).toMatchObject({
+        code: 'METHOD_NOT_ALLOWED',
+        details: { allowed: allow.split(', ') },
+      });
+      expect(res.json().error.message).toContain(method);
+    }
+    expect(await api.drawingQueue.count()).toBe(0);
+  });
+
   it("answers a path the router cannot decode in the error shape, not Fastify's", async () => {
     const api = await startApi(ctx);
     for (const url of ['/v1/jobs/%zz', `/v1/jobs/dr_${'x'.repeat(300)}`]) {

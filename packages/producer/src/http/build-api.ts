@@ -58,6 +58,8 @@ export function apiOptionsFromConfig(
  * 100 would refuse ids the API itself handed out.
  */
 const MAX_PARAM_LENGTH = 256;
+/** Methods a 405 may name in `Allow` (HEAD comes with every GET route). */
+const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 /**
  * The HTTP API as a Fastify instance (tests `inject` or `listen`; `bin/api.ts` listens).
@@ -108,12 +110,21 @@ export function buildApi(options: ApiOptions): FastifyInstance {
 
   app.setErrorHandler(sendError);
   app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    // The path exists with other methods: 405 and `Allow`, not 404.
+    const allowed = ROUTE_METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
+    const wrongMethod = allowed.length > 0;
     const answer = errorResponse(
-      Object.assign(new Error(`no route ${request.method} ${request.url.split('?')[0]}`), {
-        code: 'NOT_FOUND',
-      }),
+      wrongMethod
+        ? apiError(
+            'METHOD_NOT_ALLOWED',
+            `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`,
+            { details: { allowed } },
+          )
+        : Object.assign(new Error(`no route ${request.method} ${path}`), { code: 'NOT_FOUND' }),
     );
-    return reply.code(404).send(answer.body);
+    if (wrongMethod) reply.header('allow', allowed.join(', '));
+    return reply.code(answer.statusCode).send(answer.body);
   });
 
   let closing = false;

@@ -160,4 +160,31 @@ describe('callback URLs', () => {
       },
     });
   });
+
+  it('announces a finished batch again when its key is submitted again (the announcement was lost), never twice', async () => {
+    const api = await startApi(ctx, { env: SECRET, resolve: resolver });
+    const callbackUrl = 'https://hooks.example.com/batch';
+    const id = 'b_lost-announcement';
+    const ledger = new BatchLedger(ctx.connection(), api.prefix);
+    // Finished by a process that died before it could queue the callback.
+    await ledger.create(id, 1, { callbackUrl, keyed: true });
+    await ledger.settle(id, { index: 0, jobId: `dr_${id}~0`, state: 'dead', code: '202' });
+    const { finishedAt } = await ledger.markEnqueued(id, 1);
+    expect(finishedAt).toBeDefined();
+
+    const callbacks = new Queue<CallbackJobData>(QUEUE_NAMES.callbacks, {
+      connection: ctx.connection(),
+      prefix: api.prefix,
+    });
+    ctx.onCleanup(() => callbacks.close());
+    const payload = { items: [DRAWING], callbackUrl, idempotencyKey: 'lost-announcement' };
+    for (let i = 0; i < 2; i++) {
+      const again = await api.call({ method: 'POST', url: '/v1/batches', payload });
+      expect(again.statusCode).toBe(202);
+      expect(again.json()).toEqual({ id, total: 1 });
+    }
+    const queued = await callbacks.getJobs(['waiting', 'prioritized', 'delayed']);
+    expect(queued.map((j) => j.id)).toEqual([`${id}.batch.${finishedAt}`]);
+    expect(queued[0]?.data.body).toMatchObject({ id, state: 'completed', dead: 1, pending: 0 });
+  });
 });

@@ -134,7 +134,8 @@ describe('POST /v1/drawings', () => {
     const cases = [
       { method: 'GET', url: '/v1/drawings', allow: 'POST' },
       { method: 'PUT', url: '/v1/jobs/dr_x', allow: 'GET, HEAD' },
-      { method: 'PATCH', url: '/v1/dead-letters/dr_x?x=1', allow: 'GET, HEAD, DELETE' },
+      { method: 'POST', url: '/v1/dead-letters/dr_x?x=1', allow: 'GET, HEAD, DELETE' },
+      { method: 'DELETE', url: '/v1/batches', allow: 'POST' },
     ] as const;
     for (const { method, url, allow } of cases) {
       const res = await api.call({ method, url });

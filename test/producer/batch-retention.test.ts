@@ -1,4 +1,4 @@
-import { atelierKeys, BatchLedger } from '@atelier/shared';
+import { atelierKeys, BatchLedger, DEFAULT_RETENTION, ledgerRetention } from '@atelier/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DrawingStack } from '../support/drawing-stack.ts';
 import { RedisTestContext } from '../support/redis-context.ts';
@@ -48,7 +48,18 @@ describe('batch retention (ATELIER_KEEP_BATCH_AGE_SEC)', () => {
     await ledger.settle('b1', done(0));
     expect(await ttls('b1')).toEqual([-1, -1]);
 
-    expect(await ledger.settle('b1', dead(1))).toEqual({ changed: true, batchCompleted: true });
+    expect(await ledger.settle('b1', dead(1))).toEqual({
+      changed: true,
+      batchCompleted: true,
+      finished: true,
+      finishedAt: expect.any(Number),
+    });
+    // Settled again (a job that ran twice): no change, but it says the batch is finished.
+    expect(await ledger.settle('b1', dead(1))).toEqual({
+      changed: false,
+      batchCompleted: false,
+      finished: true,
+    });
     for (const ttl of await ttls('b1')) {
       expect(ttl).toBeGreaterThan((DAY_SEC - 60) * 1000);
       expect(ttl).toBeLessThanOrEqual(DAY_SEC * 1000);
@@ -69,7 +80,7 @@ describe('batch retention (ATELIER_KEEP_BATCH_AGE_SEC)', () => {
     await ledger.settle('b2', done(0));
     await ledger.settle('b2', done(1));
     expect(await ttls('b2')).toEqual([-1, -1]);
-    expect(await ledger.markEnqueued('b2', 2)).toBe(true);
+    expect(await ledger.markEnqueued('b2', 2)).toEqual({ finishedAt: expect.any(Number) });
     for (const ttl of await ttls('b2')) expect(ttl).toBeGreaterThan(0);
   });
 
@@ -121,19 +132,92 @@ describe('batch retention (ATELIER_KEEP_BATCH_AGE_SEC)', () => {
     expect(await ledger.openCount()).toBe(2);
   });
 
-  it('enters open batches created before the open set existed, once', async () => {
-    const { redis, keys, prefix, ledger } = setup(DAY_SEC);
-    // 2,500 batches as an older Atelier left them: records and index, no open set.
+  it('upkeep enters batches from before the open set once, gives finished ones their TTL, and repairs the set', async () => {
+    const { redis, keys, ledger } = setup(DAY_SEC);
+    const now = Date.now();
+    // 2,500 batches as an older Atelier left them: records and index, no open set, no TTLs.
     for (let i = 0; i < 2500; i++) {
       const state = i % 5 === 0 ? 'open' : 'completed';
+      const completedAt = String(i === 1 ? now - 2 * DAY_SEC * 1000 : now - 1000);
       await redis.hset(keys.meta(`old${i}`), { total: '1', completed: '1', dead: '0', state });
+      if (state === 'completed') await redis.hset(keys.meta(`old${i}`), 'completedAt', completedAt);
+      await redis.hset(keys.items(`old${i}`), '0', 'c|{}');
       await redis.zadd(keys.index, String(i), `old${i}`);
     }
+    expect(await ledger.openCount()).toBe(0);
+    expect(await ledger.upkeep(0)).toEqual({ pruned: 0, repaired: 0 });
     expect(await ledger.openCount()).toBe(500);
     expect(await redis.exists(keys.openIndexed)).toBe(1);
-    // Later processes trust the set: a batch that finished meanwhile is not entered again.
-    await redis.hset(keys.meta('old1'), 'state', 'open');
-    expect(await new BatchLedger(redis, prefix).openCount()).toBe(500);
+    // Finished: the TTL they would have had (old1 finished two days ago, past its day: gone).
+    expect(await redis.exists(keys.meta('old1'), keys.items('old1'))).toBe(0);
+    const ttl = await redis.pttl(keys.meta('old2'));
+    expect(ttl).toBeGreaterThan((DAY_SEC - 60) * 1000);
+    expect(await redis.pttl(keys.items('old2'))).toBeGreaterThan(0);
+    expect(await redis.pttl(keys.meta('old0'))).toBe(-1); // open: kept
+
+    // An older worker finished a batch without leaving the set; an older API created one
+    // without entering it. Upkeep drops the first; the one-time indexing does not run again.
+    await redis.hset(keys.meta('old5'), 'state', 'completed');
+    await redis.hset(keys.meta('new'), { total: '1', completed: '0', dead: '0', state: 'open' });
+    await redis.zadd(keys.index, String(now), 'new');
+    expect(await ledger.upkeep(0)).toEqual({ pruned: 0, repaired: 1 });
+    expect(await ledger.openCount()).toBe(499);
+  });
+
+  it('upkeep runs in one process at a time', async () => {
+    const { redis, keys, ledger } = setup(DAY_SEC);
+    await redis.set(keys.upkeepLease, 'another-worker', 'PX', 60_000);
+    expect(await ledger.upkeep(Date.now())).toBeUndefined();
+    expect(await redis.exists(keys.openIndexed)).toBe(0);
+  });
+
+  it('refuses to start again a keyed batch that finished and expired (its item ids may still be in use)', async () => {
+    const { redis, keys, prefix, ledger } = setup(DAY_SEC);
+    const blocking = new BatchLedger(redis, prefix, {
+      finishedAgeSec: DAY_SEC,
+      keyReuseBlockedSec: 90 * DAY_SEC,
+    });
+    for (const [id, keyed] of [
+      ['b_nightly', true],
+      ['b_random', false],
+    ] as const) {
+      expect(await blocking.create(id, 1, { keyed })).toBe('created');
+      await blocking.markEnqueued(id, 1);
+      await blocking.settle(id, { ...done(0), jobId: `dr_${id}~0` });
+      expect(await blocking.create(id, 1, { keyed })).toBe('exists');
+      // Retention removes the record and its lines.
+      await redis.del(keys.meta(id), keys.items(id));
+    }
+    expect(await redis.pttl(keys.gone('b_nightly'))).toBeGreaterThan(90 * DAY_SEC * 1000);
+    expect(await blocking.create('b_nightly', 1, { keyed: true })).toBe('expired');
+    expect(await redis.exists(keys.meta('b_nightly'))).toBe(0);
+    // A batch without a key never asks for its id again: nothing is left behind for it.
+    expect(await redis.exists(keys.gone('b_random'))).toBe(0);
+    expect(await ledger.create('b_random', 1)).toBe('created');
+  });
+
+  it('over HTTP: the key of an expired batch is refused with IDEMPOTENCY_CONFLICT and nothing is queued', async () => {
+    const api = await startApi(ctx);
+    const payload = { items: [DRAWING], idempotencyKey: 'nightly-2024-06-01' };
+    const first = await api.call({ method: 'POST', url: '/v1/batches', payload });
+    expect(first.statusCode).toBe(202);
+    const { id } = first.json();
+    // A worker (with the deployment's retention) finishes it; retention later removes it.
+    const worker = new BatchLedger(
+      ctx.connection(),
+      api.prefix,
+      ledgerRetention(DEFAULT_RETENTION),
+    );
+    await worker.settle(id, { ...done(0), jobId: `dr_${id}~0` });
+    const keys = atelierKeys(api.prefix).batch;
+    await ctx.connection().del(keys.meta(id), keys.items(id));
+
+    const again = await api.call({ method: 'POST', url: '/v1/batches', payload });
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error).toMatchObject({ code: 'IDEMPOTENCY_CONFLICT', details: { id } });
+    expect(again.json().error.message).toMatch(/removed by retention/);
+    expect(await api.drawingQueue.count()).toBe(1);
+    expect((await api.call({ method: 'GET', url: `/v1/batches/${id}` })).statusCode).toBe(404);
   });
 
   it('end to end: a batch finished by the worker expires after ATELIER_KEEP_BATCH_AGE_SEC and leaves the index', {

@@ -1,6 +1,7 @@
 import {
   announceBatchCompleted,
   atelierKeys,
+  type BatchInfo,
   type BatchLedger,
   type CallbackScheduler,
   DEFAULT_PRIORITY,
@@ -185,9 +186,19 @@ export class BatchEnqueuer {
     const { guard, ledger } = this.#o;
     const total = source.total;
     const id = batchIdFor(batch.idempotencyKey);
-    const created = await guard.run(() =>
-      ledger.create(id, total, batch.callbackUrl ? { callbackUrl: batch.callbackUrl } : {}),
+    const outcome = await guard.run(() =>
+      ledger.create(id, total, {
+        ...(batch.callbackUrl ? { callbackUrl: batch.callbackUrl } : {}),
+        keyed: batch.idempotencyKey !== undefined,
+      }),
     );
+    if (outcome === 'expired') {
+      throw new IdempotencyConflictError(
+        `batch ${id} finished and was removed by retention; its idempotencyKey cannot start it again (use a new key)`,
+        { id },
+      );
+    }
+    const created = outcome === 'created';
     if (!created) {
       const existing = await guard.run(() => ledger.get(id));
       if (existing && existing.total !== total) {
@@ -196,7 +207,12 @@ export class BatchEnqueuer {
           { id, total: existing.total },
         );
       }
-      if (existing && existing.enqueued >= total) return { id, total, created: false };
+      if (existing && existing.enqueued >= total) {
+        // Announced again in case the submission that finished it died before announcing
+        // (the delivery id is the same, so a callback already queued is not doubled).
+        if (existing.state === 'completed') await this.#announce(existing);
+        return { id, total, created: false };
+      }
     }
 
     const lease = await this.#lease(id);
@@ -215,15 +231,12 @@ export class BatchEnqueuer {
         if (!oldest) return;
         await oldest.added;
         await guard.run(() => lease.renew()); // still ours? (else counting would double up)
-        const completed = await guard.run(() => ledger.markEnqueued(id, oldest.count));
+        const { finishedAt } = await guard.run(() => ledger.markEnqueued(id, oldest.count));
         batch.onEnqueued?.(oldest.end, total);
         // Every item settled before this chunk was counted: the batch finished here, not in a worker.
-        if (completed) {
+        if (finishedAt !== undefined) {
           const info = await guard.run(() => ledger.get(id));
-          if (info)
-            await guard.run(() =>
-              announceBatchCompleted(info, this.#o.completions, this.#o.logger),
-            );
+          if (info) await this.#announce({ ...info, state: 'completed', completedAt: finishedAt });
         }
       };
       for await (const chunk of source.chunks(from, this.#o.chunkSize)) {
@@ -238,6 +251,12 @@ export class BatchEnqueuer {
       await lease.release().catch(() => undefined);
     }
     return { id, total, created };
+  }
+
+  #announce(batch: BatchInfo): Promise<void> {
+    return this.#o.guard.run(() =>
+      announceBatchCompleted(batch, this.#o.completions, this.#o.logger),
+    );
   }
 
   #job(batchId: string, index: number, item: BatchItem, priority: number, enqueuedAt: number) {

@@ -38,7 +38,7 @@ export interface PageRequest {
 /** Replays and purges by filter work through this many entries at once. */
 const CONCURRENCY = 16;
 /** Longest a replay may hold its entry (it takes milliseconds; the lease outlives a crash). */
-const REPLAY_LEASE_MS = 30_000;
+const REPLAY_LEASE_MS = 15_000;
 
 /**
  * Operator actions on the dead-letter queue: list, replay, delete, by id or by filter.

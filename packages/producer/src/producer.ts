@@ -10,6 +10,7 @@ import {
   type DeadLetterPage,
   DeadLetterStore,
   type DrawingRequest,
+  ledgerRetention,
   type RedisClient,
   redisReady,
 } from '@atelier/shared';
@@ -79,9 +80,7 @@ export function createProducer(options: ProducerOptions): Producer {
   const guard = new RedisGuard(redis, o.commandTimeoutMs);
   const queues = new ProducerQueues(redis, o.prefix, o.retention, o.logger);
   const deadLetters = new DeadLetterStore(redis, o.prefix);
-  const ledger = new BatchLedger(redis, o.prefix, {
-    finishedAgeSec: o.retention.batchAgeSec,
-  });
+  const ledger = new BatchLedger(redis, o.prefix, ledgerRetention(o.retention));
   const callbacks = new CallbackPolicy(o.callbacks);
   const single = new SingleEnqueuer({
     queues,

@@ -1,5 +1,7 @@
+import type { RetentionOptions } from './queues.ts';
 import type { RedisClient } from './redis.ts';
 import { atelierKeys } from './redis-keys.ts';
+import { RedisLease } from './redis-lease.ts';
 
 export type BatchState = 'open' | 'completed';
 export type BatchItemState = 'completed' | 'dead';
@@ -30,16 +32,38 @@ export interface BatchItemResult {
 }
 
 /**
+ * Lua shared by the two scripts that can finish a batch (the last item settled, or the last
+ * chunk counted): state, open set, retention TTLs, and — for a batch named by an idempotency
+ * key — a marker that outlives the record so the key cannot silently start the same ids again.
+ */
+const FINISH = `
+local function finish(meta, items, open, gone, id, at, ttl, goneTtl)
+  redis.call('HSET', meta, 'state', 'completed', 'completedAt', at)
+  redis.call('SREM', open, id)
+  if tonumber(ttl) > 0 then
+    redis.call('PEXPIRE', meta, ttl)
+    redis.call('PEXPIRE', items, ttl)
+    if redis.call('HGET', meta, 'keyed') == '1' then
+      redis.call('SET', gone, at, 'PX', tonumber(ttl) + tonumber(goneTtl))
+    end
+  end
+end
+`;
+
+/**
  * Records an item's outcome once. Counters move only when the item's state changes, so an
  * item retried, replayed or settled twice by a crashed worker is counted once. Returns
- * {changed, batchJustCompleted} — the latter is 1 for exactly one call per completion.
+ * {changed, justFinished, finished}: justFinished is 1 for exactly one call per completion;
+ * finished says the batch is completed after this call (whoever completed it).
+ * KEYS: meta, items, open, gone. ARGV: index, value, now, ttl, id, goneTtl.
  * Item values are "<c|d>|<json>".
  */
-const SETTLE = `
+const SETTLE = `${FINISH}
+local function finished() return redis.call('HGET', KEYS[1], 'state') == 'completed' and 1 or 0 end
 local prev = redis.call('HGET', KEYS[2], ARGV[1])
 local new = ARGV[2]
-if prev and string.sub(prev, 1, 1) == string.sub(new, 1, 1) then return {0, 0} end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0, 0} end
+if prev and string.sub(prev, 1, 1) == string.sub(new, 1, 1) then return {0, 0, finished()} end
 redis.call('HSET', KEYS[2], ARGV[1], new)
 if prev then
   if string.sub(prev, 1, 1) == 'd' then redis.call('HINCRBY', KEYS[1], 'dead', -1) end
@@ -50,20 +74,16 @@ else redis.call('HINCRBY', KEYS[1], 'dead', 1) end
 local m = redis.call('HMGET', KEYS[1], 'total', 'completed', 'dead', 'state', 'enqueued')
 local total, done = tonumber(m[1]), tonumber(m[2]) + tonumber(m[3])
 if m[4] == 'open' and done >= total and tonumber(m[5]) >= total then
-  redis.call('HSET', KEYS[1], 'state', 'completed', 'completedAt', ARGV[3])
-  redis.call('SREM', KEYS[3], ARGV[5])
-  if tonumber(ARGV[4]) > 0 then
-    redis.call('PEXPIRE', KEYS[1], ARGV[4])
-    redis.call('PEXPIRE', KEYS[2], ARGV[4])
-  end
-  return {1, 1}
+  finish(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[5], ARGV[3], ARGV[4], ARGV[6])
+  return {1, 1, 1}
 end
-return {1, 0}
+return {1, 0, finished()}
 `;
 
 /**
  * Undoes a dead item (its dead letter is being replayed): pending again, batch reopened, and
  * kept until it finishes again (a finished batch's keys carry its retention as a TTL).
+ * KEYS: meta, items, open. ARGV: index, id.
  */
 const REOPEN = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -79,42 +99,68 @@ redis.call('PERSIST', KEYS[2])
 return 1
 `;
 
-/** Creates the record and indexes it, unless it exists. */
+/**
+ * Creates the record and indexes it, unless it exists (0) or a batch of that id finished and
+ * expired recently (-1: its item ids may still name old jobs and dead letters).
+ * KEYS: meta, index, open, gone. ARGV: id, createdAt, field/value pairs.
+ */
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
 return 1
 `;
 
-/** Counts enqueued items; completes the batch if every item had already settled. */
-const ENQUEUED = `
+/**
+ * Counts enqueued items; finishes the batch if every item had already settled (returns 2).
+ * KEYS: meta, items, open, gone. ARGV: count, now, ttl, id, goneTtl.
+ */
+const ENQUEUED = `${FINISH}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local enq = redis.call('HINCRBY', KEYS[1], 'enqueued', tonumber(ARGV[1]))
 local m = redis.call('HMGET', KEYS[1], 'total', 'completed', 'dead', 'state')
 if m[4] == 'open' and enq >= tonumber(m[1]) and tonumber(m[2]) + tonumber(m[3]) >= tonumber(m[1]) then
-  redis.call('HSET', KEYS[1], 'state', 'completed', 'completedAt', ARGV[2])
-  redis.call('SREM', KEYS[3], ARGV[4])
-  if tonumber(ARGV[3]) > 0 then
-    redis.call('PEXPIRE', KEYS[1], ARGV[3])
-    redis.call('PEXPIRE', KEYS[2], ARGV[3])
-  end
+  finish(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[4], ARGV[2], ARGV[3], ARGV[5])
   return 2
 end
 return 1
 `;
 
 /**
- * Enters the open batches among one page of the index (ARGV[2] offset, ARGV[3] limit) into
- * the open set: once, for batches created before the set existed. Returns the page's size.
+ * One page (ARGV[2] offset, ARGV[3] limit) of the index, for batches from before the open set
+ * and retention existed: open ones enter the open set; finished ones without a TTL get the
+ * one they would have had (completedAt + ARGV[4] ms). ARGV[1]: record key without the id.
+ * Returns the page's size.
  */
 const INDEX_OPEN = `
 local ids = redis.call('ZRANGE', KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[2]) + tonumber(ARGV[3]) - 1)
+local ttl = tonumber(ARGV[4])
 for _, id in ipairs(ids) do
-  if redis.call('HGET', ARGV[1] .. id, 'state') == 'open' then redis.call('SADD', KEYS[2], id) end
+  local meta = ARGV[1] .. id
+  local m = redis.call('HMGET', meta, 'state', 'completedAt')
+  if m[1] == 'open' then
+    redis.call('SADD', KEYS[2], id)
+  elseif m[1] == 'completed' and ttl > 0 and redis.call('PTTL', meta) == -1 then
+    local at = tonumber(m[2]) or 0
+    redis.call('PEXPIREAT', meta, at + ttl)
+    redis.call('PEXPIREAT', meta .. ':items', at + ttl)
+  end
 end
 return #ids
+`;
+
+/** KEYS: open set. ARGV: record key without the id, then ids. Drops ids that are not open. */
+const REPAIR_OPEN = `
+local removed = 0
+for i = 2, #ARGV do
+  if redis.call('HGET', ARGV[1] .. ARGV[i], 'state') ~= 'open' then
+    redis.call('SREM', KEYS[1], ARGV[i])
+    removed = removed + 1
+  end
+end
+return removed
 `;
 
 /**
@@ -141,26 +187,36 @@ return {#ids, removed}
 export class BatchLedger {
   readonly #redis: RedisClient;
   readonly #keys: ReturnType<typeof atelierKeys>['batch'];
-
   readonly #finishedTtlMs: number;
-  #openIndexed = false;
+  readonly #goneTtlMs: number;
 
   /**
    * `finishedAgeSec`: a batch's record and result lines expire this long after it finishes
    * (`ATELIER_KEEP_BATCH_AGE_SEC`); a replay that reopens it keeps it again. Unset: kept.
+   * `keyReuseBlockedSec`: after a batch named by an idempotency key expires, that key is
+   * refused this much longer (its item ids may still name retained jobs and dead letters).
    */
-  constructor(redis: RedisClient, prefix: string, options: { finishedAgeSec?: number } = {}) {
+  constructor(
+    redis: RedisClient,
+    prefix: string,
+    options: { finishedAgeSec?: number; keyReuseBlockedSec?: number } = {},
+  ) {
     this.#redis = redis;
     this.#keys = atelierKeys(prefix).batch;
     this.#finishedTtlMs = (options.finishedAgeSec ?? 0) * 1000;
+    this.#goneTtlMs = (options.keyReuseBlockedSec ?? 0) * 1000;
   }
 
-  /** Creates the batch record (before its items are enqueued). False if it already exists. */
+  /**
+   * Creates the batch record (before its items are enqueued): `exists` if it already exists,
+   * `expired` if a batch of this id finished and was removed by retention not long ago.
+   * `keyed`: the id comes from an idempotency key (and could be asked for again).
+   */
   async create(
     id: string,
     total: number,
-    options: { callbackUrl?: string; createdAt?: number } = {},
-  ): Promise<boolean> {
+    options: { callbackUrl?: string; createdAt?: number; keyed?: boolean } = {},
+  ): Promise<'created' | 'exists' | 'expired'> {
     const createdAt = options.createdAt ?? Date.now();
     const fields: Record<string, string> = {
       total: String(total),
@@ -171,59 +227,82 @@ export class BatchLedger {
       createdAt: String(createdAt),
     };
     if (options.callbackUrl) fields.callbackUrl = options.callbackUrl;
+    if (options.keyed) fields.keyed = '1';
     const flat = Object.entries(fields).flat();
     const created = await this.#redis.eval(
       CREATE,
-      3,
+      4,
       this.#keys.meta(id),
       this.#keys.index,
       this.#keys.open,
+      this.#keys.gone(id),
       id,
       String(createdAt),
       ...flat,
     );
-    if (created === 0) return false;
-    return true;
+    return created === 1 ? 'created' : created === 0 ? 'exists' : 'expired';
   }
 
-  /** Records that `count` more items are in the queue; returns true if that completed the batch. */
-  async markEnqueued(id: string, count: number): Promise<boolean> {
+  /**
+   * Records that `count` more items are in the queue. `finishedAt` is set when that finished
+   * the batch (every item had settled already): the caller announces it.
+   */
+  async markEnqueued(id: string, count: number): Promise<{ finishedAt?: number }> {
+    const now = Date.now();
     const result = await this.#redis.eval(
       ENQUEUED,
-      3,
+      4,
       this.#keys.meta(id),
       this.#keys.items(id),
       this.#keys.open,
+      this.#keys.gone(id),
       String(count),
-      String(Date.now()),
+      String(now),
       String(this.#finishedTtlMs),
       id,
+      String(this.#goneTtlMs),
     );
-    return result === 2;
+    return result === 2 ? { finishedAt: now } : {};
   }
 
   /**
    * Records an item's final state and result line. Idempotent per (item, state).
-   * `batchCompleted` is true for exactly one call: the one that settled the last item.
+   * `batchCompleted` is true for exactly one call: the one that settled the last item (then
+   * `finishedAt` is the completion's time). `finished` says the batch is completed now,
+   * whoever completed it (a repeated settle uses it to announce a completion again).
    */
   async settle(
     id: string,
     result: BatchItemResult & { state: BatchItemState },
-  ): Promise<{ changed: boolean; batchCompleted: boolean }> {
+  ): Promise<{
+    changed: boolean;
+    batchCompleted: boolean;
+    finished: boolean;
+    finishedAt?: number;
+  }> {
     const value = `${result.state === 'completed' ? 'c' : 'd'}|${JSON.stringify(result)}`;
+    const now = Date.now();
     const reply = (await this.#redis.eval(
       SETTLE,
-      3,
+      4,
       this.#keys.meta(id),
       this.#keys.items(id),
       this.#keys.open,
+      this.#keys.gone(id),
       String(result.index),
       value,
-      String(Date.now()),
+      String(now),
       String(this.#finishedTtlMs),
       id,
-    )) as [number, number];
-    return { changed: reply[0] === 1, batchCompleted: reply[1] === 1 };
+      String(this.#goneTtlMs),
+    )) as [number, number, number];
+    const batchCompleted = reply[1] === 1;
+    return {
+      changed: reply[0] === 1,
+      batchCompleted,
+      finished: reply[2] === 1,
+      ...(batchCompleted ? { finishedAt: now } : {}),
+    };
   }
 
   /** A dead item is being replayed: back to pending; the batch reopens. */
@@ -272,16 +351,37 @@ export class BatchLedger {
     return values.map((v) => (v ? (JSON.parse(v.slice(2)) as BatchItemResult) : undefined));
   }
 
-  /**
-   * How many batches are not finished yet (exact: a set kept by the ledger's own scripts). The
-   * first call on a deployment older than that set enters its open batches once.
-   */
+  /** Batch ids, newest first. */
+  async list(limit = 50, offset = 0): Promise<string[]> {
+    return this.#redis.zrevrange(this.#keys.index, offset, offset + limit - 1);
+  }
+
+  /** How many batches are not finished yet: one `SCARD` of the set the ledger's scripts keep. */
   async openCount(): Promise<number> {
-    if (!this.#openIndexed) {
-      if ((await this.#redis.exists(this.#keys.openIndexed)) === 0) await this.#indexOpen();
-      this.#openIndexed = true;
-    }
     return this.#redis.scard(this.#keys.open);
+  }
+
+  /**
+   * Upkeep, by one process at a time (a lease; false if another holds it): once per
+   * deployment, enters batches from before the open set into it and gives finished ones the
+   * retention TTL they lack; drops open-set members that are not open (written by an older
+   * version during an upgrade); drops index entries of batches created before `createdBefore`
+   * whose record expired.
+   */
+  async upkeep(createdBefore: number): Promise<{ pruned: number; repaired: number } | undefined> {
+    const lease = await RedisLease.acquire(this.#redis, this.#keys.upkeepLease, UPKEEP_LEASE_MS);
+    if (!lease) return undefined;
+    try {
+      if ((await this.#redis.exists(this.#keys.openIndexed)) === 0) {
+        await this.#indexOpen();
+        await this.#redis.set(this.#keys.openIndexed, String(Date.now()));
+      }
+      const repaired = await this.#repairOpen();
+      const pruned = await this.pruneIndex(createdBefore);
+      return { pruned, repaired };
+    } finally {
+      await lease.release().catch(() => undefined);
+    }
   }
 
   async #indexOpen(pageSize = 1000): Promise<void> {
@@ -295,10 +395,30 @@ export class BatchLedger {
         recordKeyPrefix,
         String(offset),
         String(pageSize),
+        String(this.#finishedTtlMs),
       )) as number;
-      if (size < pageSize) break;
+      if (size < pageSize) return;
     }
-    await this.#redis.set(this.#keys.openIndexed, String(Date.now()));
+  }
+
+  async #repairOpen(): Promise<number> {
+    const recordKeyPrefix = this.#keys.meta('');
+    let cursor = '0';
+    let removed = 0;
+    do {
+      const [next, ids] = await this.#redis.sscan(this.#keys.open, cursor, 'COUNT', 500);
+      cursor = next;
+      if (ids.length > 0) {
+        removed += (await this.#redis.eval(
+          REPAIR_OPEN,
+          1,
+          this.#keys.open,
+          recordKeyPrefix,
+          ...ids,
+        )) as number;
+      }
+    } while (cursor !== '0');
+    return removed;
   }
 
   /**
@@ -324,9 +444,22 @@ export class BatchLedger {
       if (examined < pageSize) return removed;
     }
   }
-
-  /** Batch ids, newest first. */
-  async list(limit = 50, offset = 0): Promise<string[]> {
-    return this.#redis.zrevrange(this.#keys.index, offset, offset + limit - 1);
-  }
 }
+
+/**
+ * The ledger's retention from the deployment's: finished batches kept `batchAgeSec`; a keyed
+ * batch's id refused after that for as long as its items' jobs or dead letters may be kept.
+ */
+export function ledgerRetention(retention: Required<RetentionOptions>) {
+  return {
+    finishedAgeSec: retention.batchAgeSec,
+    keyReuseBlockedSec: Math.max(
+      retention.deadLetterAgeSec,
+      retention.failedAgeSec,
+      retention.completedAgeSec,
+    ),
+  };
+}
+
+/** Upkeep takes seconds on a large index; the lease outlives a crashed holder by little. */
+const UPKEEP_LEASE_MS = 5 * 60_000;

@@ -4,6 +4,7 @@ export {
   type BatchItemState,
   BatchLedger,
   type BatchState,
+  ledgerRetention,
 } from './batch-ledger.ts';
 export {
   announceBatchCompleted,

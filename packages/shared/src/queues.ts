@@ -19,6 +19,8 @@ export interface RetentionOptions {
   failedCount: number;
   /** A finished batch (record and result lines) is removed this long after it finished. */
   batchAgeSec?: number;
+  /** Dead letters are purged this long after they were filed. */
+  deadLetterAgeSec?: number;
 }
 
 export const DEFAULT_RETENTION: Required<RetentionOptions> = Object.freeze({
@@ -27,6 +29,7 @@ export const DEFAULT_RETENTION: Required<RetentionOptions> = Object.freeze({
   failedAgeSec: 30 * 24 * 3600,
   failedCount: 100_000,
   batchAgeSec: 30 * 24 * 3600,
+  deadLetterAgeSec: 90 * 24 * 3600,
 });
 
 /** Attempts per queue: transient failures only; provider waits (polls, outages) consume none. */

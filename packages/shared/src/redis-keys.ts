@@ -23,7 +23,10 @@ export function atelierKeys(prefix: string) {
       openIndexed: `${sys}:batches:open:indexed`,
       meta: (id: string) => `${sys}:batch:${id}`,
       items: (id: string) => `${sys}:batch:${id}:items`,
-      results: (id: string) => `${sys}:batch:${id}:results`,
+      /** Left when a batch named by an idempotency key expires: the key may not start it again. */
+      gone: (id: string) => `${sys}:batch:${id}:gone`,
+      /** Held by the worker doing a pass of batch upkeep (index, open set). */
+      upkeepLease: `${sys}:batches:upkeep`,
     },
     drawing: {
       outage: `${sys}:drawing:outage`,

@@ -7,6 +7,7 @@ import {
   DeadLetterStore,
   defaultJobOptions,
   type Logger,
+  ledgerRetention,
   QUEUE_NAMES,
   type RedisClient,
 } from '@atelier/shared';
@@ -96,9 +97,7 @@ export class AtelierWorker {
           'finish without calling back (each one is logged); set the same secret as on the API',
       );
     }
-    const batches = new BatchLedger(connection, prefix, {
-      finishedAgeSec: config.retention.batchAgeSec,
-    });
+    const batches = new BatchLedger(connection, prefix, ledgerRetention(config.retention));
     const settlement = new JobSettlement({
       deadLetters,
       batches,

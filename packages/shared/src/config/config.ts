@@ -83,7 +83,7 @@ export interface AtelierConfig {
     allowPrivateUrls: boolean;
     timeoutMs: number;
   };
-  retention: Required<RetentionOptions> & { deadLetterAgeSec: number };
+  retention: Required<RetentionOptions>;
   worker: {
     queues: QueueName[];
     metricsPort: number | undefined;
@@ -224,7 +224,11 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
       failedAgeSec: e.int('ATELIER_KEEP_FAILED_AGE_SEC', DEFAULT_RETENTION.failedAgeSec, positive),
       failedCount: e.int('ATELIER_KEEP_FAILED_COUNT', DEFAULT_RETENTION.failedCount, positive),
       batchAgeSec: e.int('ATELIER_KEEP_BATCH_AGE_SEC', DEFAULT_RETENTION.batchAgeSec, positive),
-      deadLetterAgeSec: e.int('ATELIER_DEAD_LETTER_AGE_SEC', 90 * 24 * 3600, positive),
+      deadLetterAgeSec: e.int(
+        'ATELIER_DEAD_LETTER_AGE_SEC',
+        DEFAULT_RETENTION.deadLetterAgeSec,
+        positive,
+      ),
     },
     worker: {
       queues: queues as QueueName[],

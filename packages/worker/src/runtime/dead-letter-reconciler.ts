@@ -20,7 +20,7 @@ export interface DeadLetterReconcilerOptions {
   logger: Logger;
   /** Dead letters older than this are purged (`ATELIER_DEAD_LETTER_AGE_SEC`); unset: kept. */
   deadLetterMaxAgeMs?: number;
-  /** Whose index of batches to prune (`batchMaxAgeMs`). */
+  /** The batches to keep up: index pruning, open-set repair (`batchMaxAgeMs`). */
   batches?: BatchLedger;
   /**
    * Finished batches expire this long after they finish (`ATELIER_KEEP_BATCH_AGE_SEC`, a TTL
@@ -91,8 +91,10 @@ export class DeadLetterReconciler {
       if (purged > 0) this.#o.logger.info({ purged }, 'purged dead letters past their retention');
     }
     if (this.#o.batches && Number.isFinite(this.#o.batchMaxAgeMs)) {
-      const pruned = await this.#o.batches.pruneIndex(Date.now() - this.#o.batchMaxAgeMs);
-      if (pruned > 0) this.#o.logger.info({ pruned }, 'dropped expired batches from the index');
+      const upkeep = await this.#o.batches.upkeep(Date.now() - this.#o.batchMaxAgeMs);
+      if (upkeep && (upkeep.pruned > 0 || upkeep.repaired > 0)) {
+        this.#o.logger.info(upkeep, 'batch upkeep: expired batches dropped from the index');
+      }
     }
     return added;
   }

@@ -139,9 +139,14 @@ export class JobSettlement {
     batchId: string,
     line: BatchItemResult & { state: 'completed' | 'dead' },
   ): Promise<void> {
-    const { batchCompleted } = await this.#o.batches.settle(batchId, line);
-    if (!batchCompleted) return;
+    const { changed, finished, finishedAt } = await this.#o.batches.settle(batchId, line);
+    // Announced by the settle that finished the batch — and again by a repeated settle (this
+    // job ran again after dying between the two), same delivery id, so never doubled.
+    if (finishedAt === undefined && (changed || !finished)) return;
     const batch = await this.#o.batches.get(batchId);
-    if (batch) await announceBatchCompleted(batch, this.#o.callbacks, this.#o.logger);
+    if (!batch) return;
+    const finishedBatch: typeof batch =
+      finishedAt === undefined ? batch : { ...batch, state: 'completed', completedAt: finishedAt };
+    await announceBatchCompleted(finishedBatch, this.#o.callbacks, this.#o.logger);
   }
 }

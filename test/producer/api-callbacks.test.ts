@@ -1,4 +1,12 @@
-import { BatchLedger, type CallbackJobData, type HostResolver, QUEUE_NAMES } from '@atelier/shared';
+import {
+  announceBatchCompleted,
+  type BatchInfo,
+  BatchLedger,
+  type CallbackJobData,
+  CallbackScheduler,
+  type HostResolver,
+  QUEUE_NAMES,
+} from '@atelier/shared';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';
@@ -186,5 +194,34 @@ describe('callback URLs', () => {
     const queued = await callbacks.getJobs(['waiting', 'prioritized', 'delayed']);
     expect(queued.map((j) => j.id)).toEqual([`${id}.batch.${finishedAt}`]);
     expect(queued[0]?.data.body).toMatchObject({ id, state: 'completed', dead: 1, pending: 0 });
+    expect(await ledger.wasAnnounced(id, finishedAt as number)).toBe(true);
+
+    // Delivered and removed by retention: submitting the key again does not call back again.
+    await queued[0]?.remove();
+    const late = await api.call({ method: 'POST', url: '/v1/batches', payload });
+    expect(late.statusCode).toBe(202);
+    expect(await callbacks.count()).toBe(0);
+  });
+
+  it('does not announce a batch a replay reopened meanwhile, nor one not finished', async () => {
+    const api = await startApi(ctx, { env: SECRET, resolve: resolver });
+    const ledger = new BatchLedger(ctx.connection(), api.prefix);
+    const callbacks = new Queue<CallbackJobData>(QUEUE_NAMES.callbacks, {
+      connection: ctx.connection(),
+      prefix: api.prefix,
+    });
+    ctx.onCleanup(() => callbacks.close());
+    const scheduler = new CallbackScheduler({ queue: callbacks, logger: api.logs.logger });
+    const deps = { callbacks: scheduler, ledger, logger: api.logs.logger };
+    const id = 'b_reopened';
+    await ledger.create(id, 1, { callbackUrl: 'https://hooks.example.com/b' });
+    await ledger.markEnqueued(id, 1);
+    await ledger.settle(id, { index: 0, jobId: `dr_${id}~0`, state: 'dead', code: '202' });
+    await ledger.reopen(id, 0);
+    const reopened = await ledger.get(id);
+    expect(reopened?.state).toBe('open');
+    await announceBatchCompleted(reopened as BatchInfo, deps, { again: true });
+    await announceBatchCompleted(reopened as BatchInfo, deps);
+    expect(await callbacks.count()).toBe(0);
   });
 });

@@ -147,12 +147,14 @@ describe('batch retention (ATELIER_KEEP_BATCH_AGE_SEC)', () => {
     expect(await ledger.openCount()).toBe(0);
     expect(await ledger.upkeep(0)).toEqual({ pruned: 0, repaired: 0 });
     expect(await ledger.openCount()).toBe(500);
-    expect(await redis.exists(keys.openIndexed)).toBe(1);
+    expect(await redis.exists(keys.upgraded)).toBe(1);
     // Finished: the TTL they would have had (old1 finished two days ago, past its day: gone).
     expect(await redis.exists(keys.meta('old1'), keys.items('old1'))).toBe(0);
     const ttl = await redis.pttl(keys.meta('old2'));
     expect(ttl).toBeGreaterThan((DAY_SEC - 60) * 1000);
     expect(await redis.pttl(keys.items('old2'))).toBeGreaterThan(0);
+    // Nothing says whether a key named them: their ids are refused as long as a keyed one's.
+    expect(await redis.pttl(keys.gone('old2'))).toBeGreaterThan(0);
     expect(await redis.pttl(keys.meta('old0'))).toBe(-1); // open: kept
 
     // An older worker finished a batch without leaving the set; an older API created one
@@ -168,7 +170,7 @@ describe('batch retention (ATELIER_KEEP_BATCH_AGE_SEC)', () => {
     const { redis, keys, ledger } = setup(DAY_SEC);
     await redis.set(keys.upkeepLease, 'another-worker', 'PX', 60_000);
     expect(await ledger.upkeep(Date.now())).toBeUndefined();
-    expect(await redis.exists(keys.openIndexed)).toBe(0);
+    expect(await redis.exists(keys.upgraded)).toBe(0);
   });
 
   it('refuses to start again a keyed batch that finished and expired (its item ids may still be in use)', async () => {

@@ -186,33 +186,38 @@ export class BatchEnqueuer {
     const { guard, ledger } = this.#o;
     const total = source.total;
     const id = batchIdFor(batch.idempotencyKey);
-    const outcome = await guard.run(() =>
-      ledger.create(id, total, {
-        ...(batch.callbackUrl ? { callbackUrl: batch.callbackUrl } : {}),
-        keyed: batch.idempotencyKey !== undefined,
-      }),
-    );
-    if (outcome === 'expired') {
-      throw new IdempotencyConflictError(
-        `batch ${id} finished and was removed by retention; its idempotencyKey cannot start it again (use a new key)`,
-        { id },
+    let created = false;
+    // Twice at most: a batch that expires between `create` and `get` is created anew.
+    for (let tries = 0; tries < 2; tries++) {
+      const outcome = await guard.run(() =>
+        ledger.create(id, total, {
+          ...(batch.callbackUrl ? { callbackUrl: batch.callbackUrl } : {}),
+          keyed: batch.idempotencyKey !== undefined,
+        }),
       );
-    }
-    const created = outcome === 'created';
-    if (!created) {
+      if (outcome === 'expired') {
+        throw new IdempotencyConflictError(
+          `batch ${id} finished and was removed by retention; its idempotencyKey cannot start it again (use a new key)`,
+          { id },
+        );
+      }
+      created = outcome === 'created';
+      if (created) break;
       const existing = await guard.run(() => ledger.get(id));
-      if (existing && existing.total !== total) {
+      if (!existing) continue;
+      if (existing.total !== total) {
         throw new IdempotencyConflictError(
           `batch ${id} already exists with ${existing.total} items, not ${total}`,
           { id, total: existing.total },
         );
       }
-      if (existing && existing.enqueued >= total) {
+      if (existing.enqueued >= total) {
         // Announced again in case the submission that finished it died before announcing
         // (the delivery id is the same, so a callback already queued is not doubled).
-        if (existing.state === 'completed') await this.#announce(existing);
+        if (existing.state === 'completed') await this.#announce(existing, true);
         return { id, total, created: false };
       }
+      break;
     }
 
     const lease = await this.#lease(id);
@@ -253,10 +258,9 @@ export class BatchEnqueuer {
     return { id, total, created };
   }
 
-  #announce(batch: BatchInfo): Promise<void> {
-    return this.#o.guard.run(() =>
-      announceBatchCompleted(batch, this.#o.completions, this.#o.logger),
-    );
+  #announce(batch: BatchInfo, again = false): Promise<void> {
+    const deps = { callbacks: this.#o.completions, ledger: this.#o.ledger, logger: this.#o.logger };
+    return this.#o.guard.run(() => announceBatchCompleted(batch, deps, { again }));
   }
 
   #job(batchId: string, index: number, item: BatchItem, priority: number, enqueuedAt: number) {

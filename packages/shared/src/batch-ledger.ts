@@ -129,26 +129,37 @@ return 1
 `;
 
 /**
- * One page (ARGV[2] offset, ARGV[3] limit) of the index, for batches from before the open set
- * and retention existed: open ones enter the open set; finished ones without a TTL get the
- * one they would have had (completedAt + ARGV[4] ms). ARGV[1]: record key without the id.
- * Returns the page's size.
+ * Brings batches from before the open set and retention up to date (ids in ARGV[4..]): open
+ * ones enter the open set; finished ones without a TTL get the one they would have had
+ * (completedAt + ARGV[2] ms) and — as nothing says whether a key named them — the marker that
+ * refuses their id to a new batch (until + ARGV[3] ms). KEYS: open set. ARGV[1]: record key
+ * without the id.
  */
-const INDEX_OPEN = `
-local ids = redis.call('ZRANGE', KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[2]) + tonumber(ARGV[3]) - 1)
-local ttl = tonumber(ARGV[4])
-for _, id in ipairs(ids) do
+const UPGRADE = `
+local ttl, goneTtl = tonumber(ARGV[2]), tonumber(ARGV[3])
+local t = redis.call('TIME')
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 4, #ARGV do
+  local id = ARGV[i]
   local meta = ARGV[1] .. id
   local m = redis.call('HMGET', meta, 'state', 'completedAt')
   if m[1] == 'open' then
-    redis.call('SADD', KEYS[2], id)
+    redis.call('SADD', KEYS[1], id)
   elseif m[1] == 'completed' and ttl > 0 and redis.call('PTTL', meta) == -1 then
     local at = tonumber(m[2]) or 0
+    if at + ttl + goneTtl > nowMs then redis.call('SET', meta .. ':gone', at, 'PXAT', at + ttl + goneTtl) end
     redis.call('PEXPIREAT', meta, at + ttl)
     redis.call('PEXPIREAT', meta .. ':items', at + ttl)
   end
 end
-return #ids
+return 0
+`;
+
+/** KEYS: meta. ARGV: completedAt. Notes that this completion was announced. */
+const MARK_ANNOUNCED = `
+if redis.call('HGET', KEYS[1], 'completedAt') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'announced', ARGV[1])
+return 1
 `;
 
 /** KEYS: open set. ARGV: record key without the id, then ids. Drops ids that are not open. */
@@ -372,9 +383,9 @@ export class BatchLedger {
     const lease = await RedisLease.acquire(this.#redis, this.#keys.upkeepLease, UPKEEP_LEASE_MS);
     if (!lease) return undefined;
     try {
-      if ((await this.#redis.exists(this.#keys.openIndexed)) === 0) {
-        await this.#indexOpen();
-        await this.#redis.set(this.#keys.openIndexed, String(Date.now()));
+      if ((await this.#redis.exists(this.#keys.upgraded)) === 0) {
+        await this.#upgrade();
+        await this.#redis.set(this.#keys.upgraded, String(Date.now()));
       }
       const repaired = await this.#repairOpen();
       const pruned = await this.pruneIndex(createdBefore);
@@ -384,21 +395,36 @@ export class BatchLedger {
     }
   }
 
-  async #indexOpen(pageSize = 1000): Promise<void> {
+  /** ZSCAN: every id in the index for the whole walk is seen, whatever others remove meanwhile. */
+  async #upgrade(): Promise<void> {
     const recordKeyPrefix = this.#keys.meta('');
-    for (let offset = 0; ; offset += pageSize) {
-      const size = (await this.#redis.eval(
-        INDEX_OPEN,
-        2,
-        this.#keys.index,
-        this.#keys.open,
-        recordKeyPrefix,
-        String(offset),
-        String(pageSize),
-        String(this.#finishedTtlMs),
-      )) as number;
-      if (size < pageSize) return;
-    }
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.#redis.zscan(this.#keys.index, cursor, 'COUNT', 1000);
+      cursor = next;
+      const ids = flat.filter((_, i) => i % 2 === 0);
+      if (ids.length > 0) {
+        await this.#redis.eval(
+          UPGRADE,
+          1,
+          this.#keys.open,
+          recordKeyPrefix,
+          String(this.#finishedTtlMs),
+          String(this.#goneTtlMs),
+          ...ids,
+        );
+      }
+    } while (cursor !== '0');
+  }
+
+  /** Notes that the completion at `completedAt` was announced (no-op if it was reopened since). */
+  async markAnnounced(id: string, completedAt: number): Promise<void> {
+    await this.#redis.eval(MARK_ANNOUNCED, 1, this.#keys.meta(id), String(completedAt));
+  }
+
+  /** Whether the completion at `completedAt` was announced already. */
+  async wasAnnounced(id: string, completedAt: number): Promise<boolean> {
+    return (await this.#redis.hget(this.#keys.meta(id), 'announced')) === String(completedAt);
   }
 
   async #repairOpen(): Promise<number> {

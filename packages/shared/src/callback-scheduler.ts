@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { BatchInfo } from './batch-ledger.ts';
+import type { BatchInfo, BatchLedger } from './batch-ledger.ts';
 import type { CallbackEvent, CallbackJobData } from './job-payloads.ts';
 import type { Logger } from './logger.ts';
 
@@ -55,29 +55,39 @@ export class CallbackScheduler {
 /**
  * What happens when a batch finishes, wherever it finished: in the worker that settled its
  * last item, or in the API process that counted its last chunk after every item had settled.
- * Logs it and schedules the `batch.completed` callback (once per completion: the delivery id
- * carries `completedAt`, so a batch reopened by a replay and finished again calls back again).
+ * Logs it, schedules the `batch.completed` callback and notes that it did. The delivery id
+ * carries `completedAt`: a batch reopened by a replay and finished again calls back again.
+ * `again`: a repeated settle or submission that found the batch finished announces it only if
+ * the process that finished it died before noting the announcement.
  */
 export async function announceBatchCompleted(
   batch: BatchInfo,
-  callbacks: CallbackScheduler,
-  logger: Logger,
+  deps: { callbacks: CallbackScheduler; ledger: BatchLedger; logger: Logger },
+  options: { again?: boolean } = {},
 ): Promise<void> {
-  logger.info({ batchId: batch.id, total: batch.total, dead: batch.dead }, 'batch completed');
-  if (!batch.callbackUrl) return;
-  const body = {
-    event: 'batch.completed',
-    id: batch.id,
-    total: batch.total,
-    completed: batch.completed,
-    dead: batch.dead,
-    pending: batch.pending,
-    state: batch.state,
-  };
-  await callbacks.schedule(
-    batch.callbackUrl,
-    'batch.completed',
-    body,
-    `${batch.id}.batch.${batch.completedAt ?? 0}`,
+  const { completedAt } = batch;
+  if (batch.state !== 'completed' || completedAt === undefined) return;
+  if (options.again && (await deps.ledger.wasAnnounced(batch.id, completedAt))) return;
+  deps.logger.info(
+    { batchId: batch.id, total: batch.total, dead: batch.dead, again: options.again === true },
+    'batch completed',
   );
+  if (batch.callbackUrl) {
+    const body = {
+      event: 'batch.completed',
+      id: batch.id,
+      total: batch.total,
+      completed: batch.completed,
+      dead: batch.dead,
+      pending: batch.pending,
+      state: batch.state,
+    };
+    await deps.callbacks.schedule(
+      batch.callbackUrl,
+      'batch.completed',
+      body,
+      `${batch.id}.batch.${completedAt}`,
+    );
+  }
+  await deps.ledger.markAnnounced(batch.id, completedAt);
 }

@@ -19,8 +19,8 @@ export function atelierKeys(prefix: string) {
       index: `${sys}:batches`,
       /** Ids of batches not finished yet (a set; the metric counts it). */
       open: `${sys}:batches:open`,
-      /** Set once every batch created before `open` existed has been entered into it. */
-      openIndexed: `${sys}:batches:open:indexed`,
+      /** Set once every batch from before the open set and retention has been brought up to date. */
+      upgraded: `${sys}:batches:upgraded:v2`,
       meta: (id: string) => `${sys}:batch:${id}`,
       items: (id: string) => `${sys}:batch:${id}:items`,
       /** Left when a batch named by an idempotency key expires: the key may not start it again. */

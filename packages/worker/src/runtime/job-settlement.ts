@@ -139,14 +139,16 @@ export class JobSettlement {
     batchId: string,
     line: BatchItemResult & { state: 'completed' | 'dead' },
   ): Promise<void> {
-    const { changed, finished, finishedAt } = await this.#o.batches.settle(batchId, line);
-    // Announced by the settle that finished the batch — and again by a repeated settle (this
-    // job ran again after dying between the two), same delivery id, so never doubled.
+    const { batches, callbacks, logger } = this.#o;
+    const { changed, finished, finishedAt } = await batches.settle(batchId, line);
+    // Announced by the settle that finished the batch — or by a repeated settle (this job ran
+    // again after dying in between) if that one never noted its announcement.
     if (finishedAt === undefined && (changed || !finished)) return;
-    const batch = await this.#o.batches.get(batchId);
+    const batch = await batches.get(batchId);
     if (!batch) return;
-    const finishedBatch: typeof batch =
-      finishedAt === undefined ? batch : { ...batch, state: 'completed', completedAt: finishedAt };
-    await announceBatchCompleted(finishedBatch, this.#o.callbacks, this.#o.logger);
+    const deps = { callbacks, ledger: batches, logger };
+    if (finishedAt === undefined) await announceBatchCompleted(batch, deps, { again: true });
+    else
+      await announceBatchCompleted({ ...batch, state: 'completed', completedAt: finishedAt }, deps);
   }
 }

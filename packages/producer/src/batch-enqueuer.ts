@@ -1,7 +1,6 @@
 import {
   announceBatchCompleted,
   atelierKeys,
-  type BatchInfo,
   type BatchLedger,
   type CallbackScheduler,
   DEFAULT_PRIORITY,
@@ -214,7 +213,7 @@ export class BatchEnqueuer {
       if (existing.enqueued >= total) {
         // Announced again in case the submission that finished it died before announcing
         // (the delivery id is the same, so a callback already queued is not doubled).
-        if (existing.state === 'completed') await this.#announce(existing, true);
+        if (existing.state === 'completed') await this.#announce(id);
         return { id, total, created: false };
       }
       break;
@@ -239,10 +238,7 @@ export class BatchEnqueuer {
         const { finishedAt } = await guard.run(() => ledger.markEnqueued(id, oldest.count));
         batch.onEnqueued?.(oldest.end, total);
         // Every item settled before this chunk was counted: the batch finished here, not in a worker.
-        if (finishedAt !== undefined) {
-          const info = await guard.run(() => ledger.get(id));
-          if (info) await this.#announce({ ...info, state: 'completed', completedAt: finishedAt });
-        }
+        if (finishedAt !== undefined) await this.#announce(id, finishedAt);
       };
       for await (const chunk of source.chunks(from, this.#o.chunkSize)) {
         const jobs = chunk.map((item) => this.#job(id, index++, item, priority, enqueuedAt));
@@ -258,9 +254,10 @@ export class BatchEnqueuer {
     return { id, total, created };
   }
 
-  #announce(batch: BatchInfo, again = false): Promise<void> {
+  /** `finishedAt` when this process just finished the batch; without it, announce only if lost. */
+  #announce(batchId: string, finishedAt?: number): Promise<void> {
     const deps = { callbacks: this.#o.completions, ledger: this.#o.ledger, logger: this.#o.logger };
-    return this.#o.guard.run(() => announceBatchCompleted(batch, deps, { again }));
+    return this.#o.guard.run(() => announceBatchCompleted(batchId, deps, finishedAt));
   }
 
   #job(batchId: string, index: number, item: BatchItem, priority: number, enqueuedAt: number) {

@@ -23,10 +23,6 @@ export class CallbackScheduler {
     this.#o = options;
   }
 
-  get enabled(): boolean {
-    return this.#o.queue !== undefined;
-  }
-
   async schedule(
     url: string,
     event: CallbackEvent,
@@ -38,7 +34,7 @@ export class CallbackScheduler {
       const idField = event === 'batch.completed' ? 'batchId' : 'jobId';
       this.#o.logger.warn(
         { [idField]: body.id, event, deliveryId },
-        'callback NOT sent: ATELIER_CALLBACK_SECRET is not set on this worker',
+        'callback NOT sent: ATELIER_CALLBACK_SECRET is not set on this process',
       );
       this.#o.onUnsent?.(event);
       return;
@@ -57,25 +53,30 @@ export class CallbackScheduler {
  * last item, or in the API process that counted its last chunk after every item had settled.
  * Logs it, schedules the `batch.completed` callback and notes that it did. The delivery id
  * carries `completedAt`: a batch reopened by a replay and finished again calls back again.
- * `again`: a repeated settle or submission that found the batch finished announces it only if
- * the process that finished it died before noting the announcement.
+ *
+ * `finishedAt`: the time of the call that just finished the batch. Without it (a repeated
+ * settle or submission that found the batch finished) the completion is announced only if the
+ * process that finished it died before noting the announcement, and only if it is still
+ * finished (not reopened by a replay meanwhile).
  */
 export async function announceBatchCompleted(
-  batch: BatchInfo,
+  batchId: string,
   deps: { callbacks: CallbackScheduler; ledger: BatchLedger; logger: Logger },
-  options: { again?: boolean } = {},
+  finishedAt?: number,
 ): Promise<void> {
+  const read = await deps.ledger.get(batchId);
+  if (!read) return;
+  const batch: BatchInfo =
+    finishedAt === undefined ? read : { ...read, state: 'completed', completedAt: finishedAt };
   const { completedAt } = batch;
   if (batch.state !== 'completed' || completedAt === undefined) return;
-  if (options.again && (await deps.ledger.wasAnnounced(batch.id, completedAt))) return;
-  deps.logger.info(
-    { batchId: batch.id, total: batch.total, dead: batch.dead, again: options.again === true },
-    'batch completed',
-  );
+  const again = finishedAt === undefined;
+  if (again && (await deps.ledger.wasAnnounced(batchId, completedAt))) return;
+  deps.logger.info({ batchId, total: batch.total, dead: batch.dead, again }, 'batch completed');
   if (batch.callbackUrl) {
     const body = {
       event: 'batch.completed',
-      id: batch.id,
+      id: batchId,
       total: batch.total,
       completed: batch.completed,
       dead: batch.dead,
@@ -86,8 +87,8 @@ export async function announceBatchCompleted(
       batch.callbackUrl,
       'batch.completed',
       body,
-      `${batch.id}.batch.${completedAt}`,
+      `${batchId}.batch.${completedAt}`,
     );
   }
-  await deps.ledger.markAnnounced(batch.id, completedAt);
+  await deps.ledger.markAnnounced(batchId, completedAt);
 }

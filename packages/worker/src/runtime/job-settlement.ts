@@ -144,11 +144,6 @@ export class JobSettlement {
     // Announced by the settle that finished the batch — or by a repeated settle (this job ran
     // again after dying in between) if that one never noted its announcement.
     if (finishedAt === undefined && (changed || !finished)) return;
-    const batch = await batches.get(batchId);
-    if (!batch) return;
-    const deps = { callbacks, ledger: batches, logger };
-    if (finishedAt === undefined) await announceBatchCompleted(batch, deps, { again: true });
-    else
-      await announceBatchCompleted({ ...batch, state: 'completed', completedAt: finishedAt }, deps);
+    await announceBatchCompleted(batchId, { callbacks, ledger: batches, logger }, finishedAt);
   }
 }

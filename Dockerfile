@@ -10,6 +10,7 @@ WORKDIR /app
 RUN npm install -g pnpm@12.4.2 && npm cache clean --force
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY packages/shared/package.json packages/shared/
+COPY packages/store/package.json packages/store/
 COPY packages/simulator/package.json packages/simulator/
 COPY packages/worker/package.json packages/worker/
 COPY packages/producer/package.json packages/producer/
@@ -22,6 +23,7 @@ ENV NODE_OPTIONS=--max-semi-space-size=16
 WORKDIR /app
 COPY --from=deps --chown=node:node /app ./
 COPY --chown=node:node packages/shared/src packages/shared/src
+COPY --chown=node:node packages/store/src packages/store/src
 COPY --chown=node:node packages/simulator/src packages/simulator/src
 COPY --chown=node:node packages/worker/src packages/worker/src
 COPY --chown=node:node packages/producer/src packages/producer/src

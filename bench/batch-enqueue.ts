@@ -13,13 +13,13 @@ import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
-  createRedisConnection,
   DEFAULT_PRIORITY,
   type DrawingJobData,
   defaultJobOptions,
   QUEUE_NAMES,
   toBullmqPriority,
 } from '@atelier/shared';
+import { createRedisConnection } from '@atelier/store';
 import { Queue } from 'bullmq';
 import { startRedisServer } from '../test/support/redis-server.ts';
 import { fixed, peakRssMb, rssMb } from './support/stats.ts';

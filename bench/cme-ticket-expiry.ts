@@ -6,8 +6,9 @@
  *   node bench/cme-ticket-expiry.ts [N=500] [rounds=5] [latencyMs=20]
  */
 import { randomBytes } from 'node:crypto';
-import { type CmeConfig, type CmeOperation, createRedisConnection, Secret } from '@atelier/shared';
+import { type CmeConfig, type CmeOperation, Secret } from '@atelier/shared';
 import { CmeSimulator } from '@atelier/simulator';
+import { createRedisConnection } from '@atelier/store';
 import { CmeOperationRunner } from '@atelier/worker';
 import { startRedisServer } from '../test/support/redis-server.ts';
 

@@ -10,7 +10,6 @@ import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import {
   createLogger,
-  createRedisConnection,
   DEFAULT_PRIORITY,
   type DrawingJobData,
   type DrawingResult,
@@ -20,6 +19,7 @@ import {
   toBullmqPriority,
 } from '@atelier/shared';
 import { DrawingSimulator } from '@atelier/simulator';
+import { createRedisConnection } from '@atelier/store';
 import { AtelierWorker } from '@atelier/worker';
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import got from 'got';

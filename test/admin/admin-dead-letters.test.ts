@@ -1,4 +1,4 @@
-import { BatchLedger, DeadLetterStore } from '@atelier/shared';
+import { BatchLedger, DeadLetterStore } from '@atelier/store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';
 import { deadLetter, startAdmin } from './admin-harness.ts';

@@ -13,8 +13,8 @@ import {
   type HostResolver,
   loadConfig,
   QUEUE_NAMES,
-  type RedisClient,
 } from '@atelier/shared';
+import type { RedisClient } from '@atelier/store';
 import { Queue } from 'bullmq';
 import { captureLogger } from '../support/capture-logger.ts';
 import type { RedisTestContext } from '../support/redis-context.ts';

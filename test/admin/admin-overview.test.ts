@@ -1,10 +1,5 @@
-import {
-  atelierKeys,
-  BatchLedger,
-  DeadLetterStore,
-  QUEUE_NAMES,
-  RecentErrors,
-} from '@atelier/shared';
+import { atelierKeys, QUEUE_NAMES } from '@atelier/shared';
+import { BatchLedger, DeadLetterStore, RecentErrors } from '@atelier/store';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';

@@ -1,4 +1,5 @@
-import { DeadLetterStore, defaultJobOptions, QUEUE_NAMES } from '@atelier/shared';
+import { defaultJobOptions, QUEUE_NAMES } from '@atelier/shared';
+import { DeadLetterStore } from '@atelier/store';
 import { Queue, Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';

@@ -4,7 +4,8 @@
  * Input (argv[2], JSON): { redisUrl, prefix, config, count, operation, expireAfterCalls? }.
  */
 import { createInterface } from 'node:readline';
-import { type CmeConfig, type CmeOperation, createRedisConnection, Secret } from '@atelier/shared';
+import { type CmeConfig, type CmeOperation, Secret } from '@atelier/shared';
+import { createRedisConnection } from '@atelier/store';
 import { CmeOperationRunner } from '@atelier/worker';
 
 interface ChildInput {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { type CmeConfig, type Logger, type RedisClient, Secret } from '@atelier/shared';
+import { type CmeConfig, type Logger, Secret } from '@atelier/shared';
 import { CmeSimulator, type CmeSimulatorOptions } from '@atelier/simulator';
+import type { RedisClient } from '@atelier/store';
 import { CmeOperationRunner, type CmeOperationRunnerOptions } from '@atelier/worker';
 import type { RedisTestContext } from '../support/redis-context.ts';
 

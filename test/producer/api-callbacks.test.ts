@@ -1,11 +1,5 @@
-import {
-  announceBatchCompleted,
-  BatchLedger,
-  type CallbackJobData,
-  CallbackScheduler,
-  type HostResolver,
-  QUEUE_NAMES,
-} from '@atelier/shared';
+import { type CallbackJobData, type HostResolver, QUEUE_NAMES } from '@atelier/shared';
+import { announceBatchCompleted, BatchLedger, CallbackScheduler } from '@atelier/store';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { type AddressInfo, connect } from 'node:net';
-import { DeadLetterStore } from '@atelier/shared';
+import { DeadLetterStore } from '@atelier/store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';
 import { waitFor } from '../support/wait-for.ts';

@@ -1,4 +1,5 @@
-import { atelierKeys, BatchLedger, DEFAULT_RETENTION, ledgerRetention } from '@atelier/shared';
+import { atelierKeys, DEFAULT_RETENTION } from '@atelier/shared';
+import { BatchLedger, ledgerRetention } from '@atelier/store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DrawingStack } from '../support/drawing-stack.ts';
 import { RedisTestContext } from '../support/redis-context.ts';

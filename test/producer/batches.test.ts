@@ -1,4 +1,5 @@
-import { BatchLedger, type DeadLetter, DeadLetterStore } from '@atelier/shared';
+import type { DeadLetter } from '@atelier/shared';
+import { BatchLedger, DeadLetterStore } from '@atelier/store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';
 import { type ApiHarness, DRAWING, startApi } from './api-harness.ts';

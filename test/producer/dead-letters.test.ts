@@ -1,12 +1,11 @@
 import {
   atelierKeys,
-  BatchLedger,
   type CmeJobData,
   type DeadLetter,
-  DeadLetterStore,
   type DrawingJobData,
   QUEUE_NAMES,
 } from '@atelier/shared';
+import { BatchLedger, DeadLetterStore } from '@atelier/store';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';

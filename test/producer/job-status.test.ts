@@ -1,10 +1,10 @@
 import {
   type DeadLetter,
-  DeadLetterStore,
   type DrawingJobData,
   type DrawingResult,
   QUEUE_NAMES,
 } from '@atelier/shared';
+import { DeadLetterStore } from '@atelier/store';
 import { DelayedError, type Job, type Processor, UnrecoverableError, Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';

@@ -1,13 +1,12 @@
 import { createProducer, type Producer } from '@atelier/producer';
 import {
   atelierKeys,
-  BatchLedger,
-  DeadLetterStore,
   type DrawingJobData,
   jobIdFor,
   QUEUE_NAMES,
   ValidationError,
 } from '@atelier/shared';
+import { BatchLedger, DeadLetterStore } from '@atelier/store';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { captureLogger } from '../support/capture-logger.ts';

@@ -5,7 +5,6 @@ import {
   type CmeJobData,
   type CmeResult,
   DEFAULT_PRIORITY,
-  DeadLetterStore,
   defaultJobOptions,
   jobIdFor,
   loadConfig,
@@ -13,6 +12,7 @@ import {
   toBullmqPriority,
 } from '@atelier/shared';
 import { CmeSimulator, type CmeSimulatorOptions } from '@atelier/simulator';
+import { DeadLetterStore } from '@atelier/store';
 import { AtelierWorker } from '@atelier/worker';
 import { type Job, Queue } from 'bullmq';
 import { captureLogger } from './capture-logger.ts';

@@ -1,7 +1,6 @@
 import {
   type AtelierConfig,
   DEFAULT_PRIORITY,
-  DeadLetterStore,
   type DrawingJobData,
   type DrawingResult,
   type DrawingTask,
@@ -12,6 +11,7 @@ import {
   toBullmqPriority,
 } from '@atelier/shared';
 import { DrawingSimulator, type DrawingSimulatorOptions } from '@atelier/simulator';
+import { DeadLetterStore } from '@atelier/store';
 import { AtelierWorker } from '@atelier/worker';
 import { type Job, Queue, type WorkerOptions } from 'bullmq';
 import { captureLogger } from './capture-logger.ts';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createRedisConnection, type RedisClient } from '@atelier/shared';
+import { createRedisConnection, type RedisClient } from '@atelier/store';
 import { inject } from 'vitest';
 
 /** URL of the run's private redis-server (started by the integration project's global setup). */

@@ -1,19 +1,21 @@
 import {
-  announceBatchCompleted,
   atelierKeys,
-  type BatchLedger,
-  type CallbackScheduler,
   DEFAULT_PRIORITY,
   type DrawingJobData,
   type DrawingLimits,
   drawingRequestSchema,
   type Logger,
-  type RedisClient,
-  RedisLease,
   toBullmqPriority,
   ValidationError,
   validate,
 } from '@atelier/shared';
+import {
+  announceBatchCompleted,
+  type BatchLedger,
+  type CallbackScheduler,
+  type RedisClient,
+  RedisLease,
+} from '@atelier/store';
 import { batchIdFor, batchItemJobId } from './batch-id.ts';
 import { type BatchItem, BatchItemParser, type ItemLabel } from './batch-item-parser.ts';
 import type { CallbackPolicy } from './callback-policy.ts';

@@ -1,4 +1,4 @@
-import type { BatchItemResult, BatchLedger } from '@atelier/shared';
+import type { BatchItemResult, BatchLedger } from '@atelier/store';
 import { batchItemJobId } from './batch-id.ts';
 import { NotFoundError } from './errors/not-found-error.ts';
 import type { RedisGuard } from './redis-guard.ts';

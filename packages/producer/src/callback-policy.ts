@@ -1,4 +1,5 @@
 import { type CallbackUrlCheck, checkCallbackUrl } from '@atelier/shared';
+import { resolveHost } from '@atelier/store';
 import { CallbackRefusedError } from './errors/callback-refused-error.ts';
 import type { ProducerCallbackOptions } from './producer-options.ts';
 
@@ -38,7 +39,7 @@ export class CallbackPolicy {
       if (!pending) {
         pending = checkCallbackUrl(url, {
           allowPrivate: this.#options.allowPrivateUrls,
-          ...(this.#options.resolve ? { resolve: this.#options.resolve } : {}),
+          resolve: this.#options.resolve ?? resolveHost,
         });
         seen.set(key, pending);
       }

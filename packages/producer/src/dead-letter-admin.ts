@@ -1,18 +1,20 @@
 import {
   atelierKeys,
-  type BatchLedger,
   type CmeJobData,
   DEFAULT_PRIORITY,
   type DeadLetter,
+  type DrawingJobData,
+  type Logger,
+  toBullmqPriority,
+} from '@atelier/shared';
+import {
+  type BatchLedger,
   type DeadLetterFilter,
   type DeadLetterPage,
   type DeadLetterStore,
-  type DrawingJobData,
-  type Logger,
   type RedisClient,
   RedisLease,
-  toBullmqPriority,
-} from '@atelier/shared';
+} from '@atelier/store';
 import { NotFoundError } from './errors/not-found-error.ts';
 import { ReplayConflictError } from './errors/replay-conflict-error.ts';
 import { jobDataFromDeadLetter, replayedJobData } from './job-data.ts';

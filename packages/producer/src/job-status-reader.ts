@@ -1,10 +1,10 @@
 import {
   type AnyJobData,
   type AnyJobResult,
-  type DeadLetterStore,
   kindOfJobId,
   parseFailedReason,
 } from '@atelier/shared';
+import type { DeadLetterStore } from '@atelier/store';
 import type { Job } from 'bullmq';
 import { NotFoundError } from './errors/not-found-error.ts';
 import type { JobState, JobStatus } from './job-status.ts';

@@ -6,9 +6,9 @@ import {
   type DrawingLimits,
   type HostResolver,
   type Logger,
-  type RedisClient,
   type RetentionOptions,
 } from '@atelier/shared';
+import type { RedisClient } from '@atelier/store';
 
 export interface ProducerCallbackOptions {
   /** Whether callbacks can be sent at all (a signing secret is configured). */

@@ -10,9 +10,9 @@ import {
   type JobKind,
   type Logger,
   QUEUE_NAMES,
-  type RedisClient,
   type RetentionOptions,
 } from '@atelier/shared';
+import type { RedisClient } from '@atelier/store';
 import { type Job, type JobsOptions, Queue } from 'bullmq';
 
 export type DrawingQueue = Queue<DrawingJobData, DrawingResult>;

@@ -1,4 +1,4 @@
-import type { BatchLedger, DeadLetterStore } from '@atelier/shared';
+import type { BatchLedger, DeadLetterStore } from '@atelier/store';
 import type { ProducerQueues } from './producer-queues.ts';
 import type { RedisGuard } from './redis-guard.ts';
 

@@ -1,19 +1,17 @@
+import type { CmeOperationRequest, DeadLetter, DrawingRequest } from '@atelier/shared';
 import {
   type BatchInfo,
   type BatchItemResult,
   BatchLedger,
   CallbackScheduler,
-  type CmeOperationRequest,
   createRedisConnection,
-  type DeadLetter,
   type DeadLetterFilter,
   type DeadLetterPage,
   DeadLetterStore,
-  type DrawingRequest,
   ledgerRetention,
   type RedisClient,
   redisReady,
-} from '@atelier/shared';
+} from '@atelier/store';
 import {
   type BatchCreated,
   BatchEnqueuer,

@@ -1,4 +1,5 @@
-import { AtelierError, type RedisClient } from '@atelier/shared';
+import { AtelierError } from '@atelier/shared';
+import type { RedisClient } from '@atelier/store';
 import { RedisUnavailableError } from './errors/redis-unavailable-error.ts';
 
 /** ioredis states in which a command would wait for the first connection (not an outage). */

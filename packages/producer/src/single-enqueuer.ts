@@ -1,17 +1,16 @@
 import {
   type CmeOperationRequest,
   DEFAULT_PRIORITY,
-  type DeadLetterStore,
   type DrawingLimits,
   type DrawingRequest,
   drawingRequestSchema,
   type JobKind,
   jobIdFor,
   parseCmeOperationRequest,
-  type RedisClient,
   toBullmqPriority,
   validate,
 } from '@atelier/shared';
+import type { DeadLetterStore, RedisClient } from '@atelier/store';
 import type { CallbackPolicy } from './callback-policy.ts';
 import { cmeJobData, drawingJobData, jobMeta } from './job-data.ts';
 import type { ProducerQueues } from './producer-queues.ts';

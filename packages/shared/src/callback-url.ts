@@ -1,4 +1,3 @@
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
 export interface ResolvedAddress {
@@ -10,13 +9,11 @@ export interface ResolvedAddress {
 /** Every address a hostname resolves to (injectable so tests need no DNS). */
 export type HostResolver = (hostname: string) => Promise<ResolvedAddress[]>;
 
-/** `dns.lookup(hostname, { all: true })`: what the operating system would connect to. */
-export const resolveHost: HostResolver = (hostname) => lookup(hostname, { all: true });
-
 export interface CallbackUrlCheckOptions {
   /** Allow loopback, private and other non-public addresses (`ATELIER_CALLBACK_ALLOW_PRIVATE`). */
   allowPrivate: boolean;
-  resolve?: HostResolver;
+  /** How host names become addresses (`resolveHost` from `@atelier/store` in production). */
+  resolve: HostResolver;
 }
 
 /** Why a URL was refused: `unresolvable` may pass later; the others will not. */
@@ -56,7 +53,7 @@ export async function checkCallbackUrl(
     addresses = [host];
   } else {
     try {
-      addresses = (await (options.resolve ?? resolveHost)(host)).map((a) => a.address);
+      addresses = (await options.resolve(host)).map((a) => a.address);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       return {

@@ -1,17 +1,4 @@
 export {
-  type BatchInfo,
-  type BatchItemResult,
-  type BatchItemState,
-  BatchLedger,
-  type BatchState,
-  ledgerRetention,
-} from './batch-ledger.ts';
-export {
-  announceBatchCompleted,
-  CallbackScheduler,
-  type CallbackSchedulerOptions,
-} from './callback-scheduler.ts';
-export {
   CALLBACK_HEADERS,
   CALLBACK_SIGNATURE_SCHEME,
   type CallbackRequestHeaders,
@@ -32,9 +19,7 @@ export {
   type HostResolver,
   isPrivateAddress,
   type ResolvedAddress,
-  resolveHost,
 } from './callback-url.ts';
-export { listCmeTickets, type TicketInfo } from './cme-ticket-index.ts';
 export {
   type AtelierConfig,
   type CmeConfig,
@@ -51,11 +36,6 @@ export {
 } from './config/config.ts';
 export { type Env, EnvReader } from './config/env-reader.ts';
 export type { DeadLetter } from './dead-letter.ts';
-export {
-  type DeadLetterFilter,
-  type DeadLetterPage,
-  DeadLetterStore,
-} from './dead-letter-store.ts';
 export { AtelierError, type AtelierErrorOptions, hasCode } from './errors/atelier-error.ts';
 export { ConfigError } from './errors/config-error.ts';
 export {
@@ -93,7 +73,6 @@ export {
   REDACT_PATHS,
   SECRET_FIELDS,
 } from './logger.ts';
-export { LuaScript } from './lua-script.ts';
 export { failure, OUTCOME_KINDS, type Outcome, type OutcomeKind } from './outcome.ts';
 export {
   ALL_QUEUES,
@@ -105,17 +84,7 @@ export {
   type QueueName,
   type RetentionOptions,
 } from './queues.ts';
-export { type RecentError, RecentErrors } from './recent-errors.ts';
-export {
-  createRedisConnection,
-  isClusterUrl,
-  type RedisClient,
-  type RedisConnectionOptions,
-  type RedisRole,
-  redisReady,
-} from './redis.ts';
 export { type AtelierKeys, atelierKeys } from './redis-keys.ts';
-export { RedisLease } from './redis-lease.ts';
 export {
   CME_ACTION_PARAMS,
   CME_ACTIONS,

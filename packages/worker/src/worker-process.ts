@@ -1,16 +1,18 @@
 import {
   type AtelierConfig,
-  BatchLedger,
   type CallbackJobData,
+  defaultJobOptions,
+  type Logger,
+  QUEUE_NAMES,
+} from '@atelier/shared';
+import {
+  BatchLedger,
   CallbackScheduler,
   createRedisConnection,
   DeadLetterStore,
-  defaultJobOptions,
-  type Logger,
   ledgerRetention,
-  QUEUE_NAMES,
   type RedisClient,
-} from '@atelier/shared';
+} from '@atelier/store';
 import { Queue, type WorkerOptions } from 'bullmq';
 import { type CallbackWorker, startCallbackWorker } from './callbacks/callback-worker.ts';
 import { CmeOperationRunner } from './cme/cme-operation-runner.ts';

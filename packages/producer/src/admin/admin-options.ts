@@ -1,4 +1,5 @@
-import type { AtelierConfig, Logger, RedisClient } from '@atelier/shared';
+import type { AtelierConfig, Logger } from '@atelier/shared';
+import type { RedisClient } from '@atelier/store';
 import type { Producer } from '../producer.ts';
 import type { LoginThrottleOptions } from './login-throttle.ts';
 

@@ -1,74 +1,41 @@
-import {
-  ALL_QUEUES,
-  atelierKeys,
-  type Logger,
-  type QueueName,
-  type RedisClient,
-} from '@atelier/shared';
+import { ALL_QUEUES, type Logger, type QueueName } from '@atelier/shared';
+import { type HaltRecord, QueueHalt, type RedisClient } from '@atelier/store';
 import { Queue } from 'bullmq';
-
-/** Why Atelier itself paused a queue (written by the worker's `QueueHalt`). */
-export interface HaltReason {
-  code: string;
-  message: string;
-  at: number;
-}
-
-/**
- * The worker's limiter `max` (`LIMITER_MAX` in the worker's job runner, which the producer may
- * not import): a queue is throttled while `getRateLimitTtl(LIMITER_MAX) > 0`.
- */
-export const LIMITER_MAX = 1_000_000;
 
 /**
  * The dashboard's handles on every Atelier queue (drawing, CME, callbacks) on the shared
  * connection, and the operator actions on a queue as a whole.
  */
 export class AdminQueues {
-  readonly #queues: Map<QueueName, Queue>;
-  readonly #redis: RedisClient;
-  readonly #prefix: string;
+  readonly #queues: Map<QueueName, { queue: Queue; halt: QueueHalt }>;
 
   constructor(redis: RedisClient, prefix: string, logger: Logger) {
-    this.#redis = redis;
-    this.#prefix = prefix;
     this.#queues = new Map(
       ALL_QUEUES.map((name) => {
         const queue = new Queue(name, { connection: redis, prefix });
         queue.on('error', (err) => logger.warn({ err, queue: name }, 'queue error'));
-        return [name, queue];
+        return [name, { queue, halt: new QueueHalt({ queue, redis, prefix, logger }) }];
       }),
     );
   }
 
   all(): Queue[] {
-    return [...this.#queues.values()];
+    return [...this.#queues.values()].map((entry) => entry.queue);
   }
 
   get(name: string): Queue | undefined {
-    return this.#queues.get(name as QueueName);
+    return this.#queues.get(name as QueueName)?.queue;
   }
 
-  async halt(name: string): Promise<HaltReason | undefined> {
-    const json = await this.#redis.get(atelierKeys(this.#prefix).halt(name));
-    if (!json) return undefined;
-    try {
-      const record = JSON.parse(json) as Partial<HaltReason>;
-      return {
-        code: String(record.code ?? 'UNKNOWN'),
-        message: String(record.message ?? ''),
-        at: Number(record.at ?? 0),
-      };
-    } catch {
-      return { code: 'UNKNOWN', message: 'unreadable halt record', at: 0 };
-    }
+  /** Why Atelier itself paused the queue, if it did. */
+  async halt(name: string): Promise<HaltRecord | undefined> {
+    return this.#queues.get(name as QueueName)?.halt.status();
   }
 
-  /** Clears the halt record (if any) and resumes the queue, as the worker's `QueueHalt` does. */
+  /** Clears the halt record (if any) and resumes the queue. */
   async resume(name: string): Promise<void> {
-    const queue = this.#require(name);
-    await this.#redis.del(atelierKeys(this.#prefix).halt(name));
-    await queue.resume();
+    this.#require(name);
+    await this.#queues.get(name as QueueName)?.halt.resume();
   }
 
   async pause(name: string): Promise<void> {

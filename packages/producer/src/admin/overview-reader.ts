@@ -1,16 +1,18 @@
+import { atelierKeys } from '@atelier/shared';
 import {
-  atelierKeys,
   type BatchInfo,
   BatchLedger,
   DeadLetterStore,
+  type HaltRecord,
+  LIMITER_MAX,
   listCmeTickets,
   RecentErrors,
   type RedisClient,
   type TicketInfo,
-} from '@atelier/shared';
+} from '@atelier/store';
 import type { Queue } from 'bullmq';
 import { COUNTED_STATES } from '../producer-stats.ts';
-import { type AdminQueues, type HaltReason, LIMITER_MAX } from './admin-queues.ts';
+import type { AdminQueues } from './admin-queues.ts';
 import { perMinuteRate } from './per-minute-rate.ts';
 
 export interface QueueOverview {
@@ -22,7 +24,7 @@ export interface QueueOverview {
   failedPerMin: number;
   paused: boolean;
   /** Set when Atelier itself paused the queue (bad credentials, quota). */
-  halt: HaltReason | undefined;
+  halt: HaltRecord | undefined;
   /** Milliseconds the queue-wide slow-down still lasts (0: not throttled). */
   throttledForMs: number;
 }

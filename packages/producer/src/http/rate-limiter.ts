@@ -1,4 +1,4 @@
-import { LuaScript, type RedisClient } from '@atelier/shared';
+import { LuaScript, type RedisClient } from '@atelier/store';
 import type { RedisGuard } from '../redis-guard.ts';
 import { apiError } from './error-response.ts';
 

@@ -8,6 +8,7 @@ import {
   type Logger,
   type Secret,
 } from '@atelier/shared';
+import { resolveHost } from '@atelier/store';
 import { type Job, type Processor, UnrecoverableError } from 'bullmq';
 import type { CallbackHttp } from './callback-http.ts';
 import { ADDRESS_REFUSED } from './guarded-lookup.ts';
@@ -108,7 +109,7 @@ async function deliver(
   const { url, event, body } = validJob(job);
   const check = await checkCallbackUrl(url, {
     allowPrivate: options.allowPrivate,
-    ...(options.resolve ? { resolve: options.resolve } : {}),
+    resolve: options.resolve ?? resolveHost,
   });
   if (!check.ok) {
     throw new AtelierError(`callback URL refused: ${check.reason}`, {

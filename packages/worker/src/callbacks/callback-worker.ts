@@ -6,8 +6,8 @@ import {
   type HostResolver,
   type Logger,
   QUEUE_NAMES,
-  type RedisClient,
 } from '@atelier/shared';
+import type { RedisClient } from '@atelier/store';
 import { Queue, Worker, type WorkerOptions } from 'bullmq';
 import { createBackoffStrategy } from '../runtime/backoff.ts';
 import { createCallbackHttp } from './callback-http.ts';

@@ -1,5 +1,6 @@
 import type { LookupFunction } from 'node:net';
-import { type HostResolver, isPrivateAddress, resolveHost } from '@atelier/shared';
+import { type HostResolver, isPrivateAddress } from '@atelier/shared';
+import { resolveHost } from '@atelier/store';
 
 /** Error code of a connection refused because the host resolved to a non-public address. */
 export const ADDRESS_REFUSED = 'ERR_ATELIER_ADDRESS_REFUSED';

@@ -5,8 +5,8 @@ import {
   ConfigError,
   type Logger,
   type Outcome,
-  type RedisClient,
 } from '@atelier/shared';
+import type { RedisClient } from '@atelier/store';
 import {
   cmeAlreadyGone,
   cmeAuthPersistsOutcome,

@@ -1,4 +1,5 @@
-import { atelierKeys, LuaScript, type RedisClient } from '@atelier/shared';
+import { atelierKeys } from '@atelier/shared';
+import { LuaScript, type RedisClient } from '@atelier/store';
 
 export interface CmeRateLimiterOptions {
   redis: RedisClient;

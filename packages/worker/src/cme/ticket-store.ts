@@ -3,15 +3,17 @@ import {
   atelierKeys,
   failure,
   type Logger,
-  LuaScript,
-  listCmeTickets,
   type Outcome,
   type OutcomeKind,
   ProviderError,
+} from '@atelier/shared';
+import {
+  LuaScript,
+  listCmeTickets,
   type RedisClient,
   RedisLease,
   type TicketInfo,
-} from '@atelier/shared';
+} from '@atelier/store';
 import type { CmeTicket } from './cme-ticket.ts';
 import { delay } from './delay.ts';
 

@@ -1,4 +1,5 @@
-import { atelierKeys, type Logger, type RedisClient } from '@atelier/shared';
+import { atelierKeys, type Logger } from '@atelier/shared';
+import type { RedisClient } from '@atelier/store';
 import type { Queue } from 'bullmq';
 
 export interface OutageWindow {

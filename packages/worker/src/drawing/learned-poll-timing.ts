@@ -1,4 +1,5 @@
-import { atelierKeys, type RedisClient } from '@atelier/shared';
+import { atelierKeys } from '@atelier/shared';
+import type { RedisClient } from '@atelier/store';
 
 /** Fraction of tasks the first poll should find done. */
 export const FIRST_POLL_TARGET = 0.6;

@@ -2,12 +2,10 @@ import {
   type AnyJobData,
   AtelierError,
   atelierKeys,
-  type BatchLedger,
-  type DeadLetterStore,
   type Logger,
   parseFailedReason,
-  type RedisClient,
 } from '@atelier/shared';
+import type { BatchLedger, DeadLetterStore, RedisClient } from '@atelier/store';
 import type { Job, Queue } from 'bullmq';
 import type { JobSettlement } from './job-settlement.ts';
 

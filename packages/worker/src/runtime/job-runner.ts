@@ -3,15 +3,19 @@ import {
   AtelierError,
   type AttemptRecord,
   type CmeResult,
-  type DeadLetterStore,
   type DrawingResult,
   type FailureKind,
   hasCode,
   isProviderError,
   type Logger,
   lazyChild,
-  type RecentErrors,
 } from '@atelier/shared';
+import {
+  type DeadLetterStore,
+  LIMITER_MAX,
+  type QueueHalt,
+  type RecentErrors,
+} from '@atelier/store';
 import {
   DelayedError,
   type Job,
@@ -24,7 +28,6 @@ import {
 import type { StepEvent } from '../worker-observer.ts';
 import { moveToDelayedWithData } from './delayed-move.ts';
 import type { JobSettlement } from './job-settlement.ts';
-import type { QueueHalt } from './queue-halt.ts';
 import type { Step, StepProcessor } from './step.ts';
 
 export interface JobRunnerOptions {
@@ -44,9 +47,6 @@ export interface JobRunnerOptions {
 }
 
 const DEFAULT_MAX_HISTORY = 20;
-
-/** The worker limiter's `max`: far above any real rate, it only makes manual rate limits work. */
-export const LIMITER_MAX = 1_000_000;
 
 /**
  * THE place where a processor's decision becomes BullMQ control flow:

@@ -2,18 +2,20 @@ import {
   type AnyJobData,
   type AtelierError,
   type AttemptRecord,
-  announceBatchCompleted,
-  type BatchItemResult,
-  type BatchLedger,
-  type CallbackScheduler,
   type CmeResult,
   type DeadLetter,
-  type DeadLetterStore,
   type DrawingResult,
   isProviderError,
   type JobKind,
   type Logger,
 } from '@atelier/shared';
+import {
+  announceBatchCompleted,
+  type BatchItemResult,
+  type BatchLedger,
+  type CallbackScheduler,
+  type DeadLetterStore,
+} from '@atelier/store';
 import type { Job } from 'bullmq';
 
 export interface JobSettlementOptions {

@@ -1,19 +1,22 @@
 import {
   type AnyJobData,
   type CmeResult,
-  type DeadLetterStore,
   type DrawingResult,
   defaultJobOptions,
   type Logger,
   type QueueName,
-  RecentErrors,
-  type RedisClient,
   type RetentionOptions,
 } from '@atelier/shared';
+import {
+  type DeadLetterStore,
+  LIMITER_MAX,
+  QueueHalt,
+  RecentErrors,
+  type RedisClient,
+} from '@atelier/store';
 import { type BackoffStrategy, Queue, Worker, type WorkerOptions } from 'bullmq';
-import { createJobProcessor, type JobRunnerOptions, LIMITER_MAX } from './job-runner.ts';
+import { createJobProcessor, type JobRunnerOptions } from './job-runner.ts';
 import type { JobSettlement } from './job-settlement.ts';
-import { QueueHalt } from './queue-halt.ts';
 import type { StepProcessor } from './step.ts';
 
 export interface QueueWorkerOptions<D extends AnyJobData, R extends DrawingResult | CmeResult> {

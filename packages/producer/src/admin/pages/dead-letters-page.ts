@@ -1,4 +1,4 @@
-import type { DeadLetterFilter, DeadLetterPage } from '@atelier/shared';
+import type { DeadLetterFilter, DeadLetterPage } from '@atelier/store';
 import { ADMIN_PATHS } from '../admin-paths.ts';
 import { maskString } from '../mask-secrets.ts';
 import { html } from '../safe-html.ts';

@@ -1,4 +1,4 @@
-import type { BatchInfo } from '@atelier/shared';
+import type { BatchInfo } from '@atelier/store';
 import { ADMIN_PATHS } from '../admin-paths.ts';
 import { maskString } from '../mask-secrets.ts';
 import type { Overview, QueueOverview } from '../overview-reader.ts';

@@ -1,4 +1,4 @@
-import type { DeadLetterFilter } from '@atelier/shared';
+import type { DeadLetterFilter } from '@atelier/store';
 import type { FastifyInstance } from 'fastify';
 import { type AdminContext, pageContext } from '../admin-context.ts';
 import { ADMIN_PATHS } from '../admin-paths.ts';

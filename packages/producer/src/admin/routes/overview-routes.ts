@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { BatchItemResult } from '@atelier/shared';
+import type { BatchItemResult } from '@atelier/store';
 import type { FastifyInstance } from 'fastify';
 import { type AdminContext, pageContext } from '../admin-context.ts';
 import { maskSecrets } from '../mask-secrets.ts';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { DeadLetterFilter } from '@atelier/shared';
+import type { DeadLetterFilter } from '@atelier/store';
 import { type CliIo, EXIT, printJson } from '../cli-io.ts';
 import { UsageError } from '../usage-error.ts';
 import { numberArg } from './draw-command.ts';

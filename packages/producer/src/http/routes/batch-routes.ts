@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import type { BatchItemResult } from '@atelier/shared';
 import { ValidationError, validate } from '@atelier/shared';
+import type { BatchItemResult } from '@atelier/store';
 import type { FastifyInstance } from 'fastify';
 import type { BatchOptions } from '../../batch-enqueuer.ts';
 import { NdjsonItems } from '../../ndjson-items.ts';

@@ -1,4 +1,5 @@
-import { type DeadLetterFilter, ValidationError, validate } from '@atelier/shared';
+import { ValidationError, validate } from '@atelier/shared';
+import type { DeadLetterFilter } from '@atelier/store';
 import type { FastifyInstance } from 'fastify';
 import { accepted, type RouteContext } from '../route-context.ts';
 

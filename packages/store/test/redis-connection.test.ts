@@ -1,8 +1,8 @@
-import { createRedisConnection, redisReady } from '@atelier/shared';
+import { createRedisConnection, redisReady } from '@atelier/store';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisTestContext } from '../support/redis-context.ts';
-import { freePort, startRedisServer } from '../support/redis-server.ts';
+import { RedisTestContext } from '../../../test/support/redis-context.ts';
+import { freePort, startRedisServer } from '../../../test/support/redis-server.ts';
 
 const ctx = new RedisTestContext();
 afterEach(() => ctx.cleanup());

@@ -1,7 +1,6 @@
+import type { CallbackEvent, CallbackJobData, Logger } from '@atelier/shared';
 import type { Queue } from 'bullmq';
 import type { BatchInfo, BatchLedger } from './batch-ledger.ts';
-import type { CallbackEvent, CallbackJobData } from './job-payloads.ts';
-import type { Logger } from './logger.ts';
 
 export interface CallbackSchedulerOptions {
   /** The `callbacks` queue; without one (no `ATELIER_CALLBACK_SECRET`) nothing can be sent. */

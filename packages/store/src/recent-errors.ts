@@ -1,5 +1,5 @@
+import { atelierKeys } from '@atelier/shared';
 import type { RedisClient } from './redis.ts';
-import { atelierKeys } from './redis-keys.ts';
 
 export interface RecentError {
   at: number;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { type AtelierError, atelierKeys, type Logger, type RedisClient } from '@atelier/shared';
+import { type AtelierError, atelierKeys, type Logger } from '@atelier/shared';
 import type { Queue } from 'bullmq';
+import type { RedisClient } from './redis.ts';
 
 export interface HaltRecord {
   queue: string;
@@ -28,13 +29,14 @@ export class QueueHalt {
     redis: RedisClient;
     prefix: string;
     logger: Logger;
-    credentials: string[];
+    /** Material for the fingerprint (never stored as such); only the worker halts queues. */
+    credentials?: string[];
   }) {
     this.#queue = options.queue;
     this.#redis = options.redis;
     this.#key = atelierKeys(options.prefix).halt(options.queue.name);
     this.#logger = options.logger;
-    this.#fingerprint = fingerprint(options.credentials);
+    this.#fingerprint = fingerprint(options.credentials ?? []);
   }
 
   async halt(error: AtelierError): Promise<void> {
@@ -56,9 +58,28 @@ export class QueueHalt {
     }
   }
 
+  /** The record, if the queue is halted (an unreadable record reads as code `UNKNOWN`). */
   async status(): Promise<HaltRecord | undefined> {
     const json = await this.#redis.get(this.#key);
-    return json ? (JSON.parse(json) as HaltRecord) : undefined;
+    if (!json) return undefined;
+    try {
+      const record = JSON.parse(json) as Partial<HaltRecord>;
+      return {
+        queue: String(record.queue ?? this.#queue.name),
+        code: String(record.code ?? 'UNKNOWN'),
+        message: String(record.message ?? ''),
+        at: Number(record.at ?? 0),
+        credentials: String(record.credentials ?? ''),
+      };
+    } catch {
+      return {
+        queue: this.#queue.name,
+        code: 'UNKNOWN',
+        message: 'unreadable halt record',
+        at: 0,
+        credentials: '',
+      };
+    }
   }
 
   /** Clears the halt and resumes the queue (operator action, or new credentials). */

@@ -1,5 +1,5 @@
+import { atelierKeys } from '@atelier/shared';
 import type { RedisClient } from './redis.ts';
-import { atelierKeys } from './redis-keys.ts';
 
 /** What operators may see of a cached CME ticket: never the ticket itself. */
 export interface TicketInfo {

@@ -1,6 +1,5 @@
-import type { RetentionOptions } from './queues.ts';
+import { atelierKeys, type RetentionOptions } from '@atelier/shared';
 import type { RedisClient } from './redis.ts';
-import { atelierKeys } from './redis-keys.ts';
 import { RedisLease } from './redis-lease.ts';
 
 export type BatchState = 'open' | 'completed';

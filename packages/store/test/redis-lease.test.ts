@@ -1,6 +1,6 @@
-import { RedisLease } from '@atelier/shared';
+import { RedisLease } from '@atelier/store';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisTestContext } from '../support/redis-context.ts';
+import { RedisTestContext } from '../../../test/support/redis-context.ts';
 
 const ctx = new RedisTestContext();
 afterEach(() => ctx.cleanup());

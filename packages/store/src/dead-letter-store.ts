@@ -1,6 +1,5 @@
-import type { DeadLetter } from './dead-letter.ts';
+import { atelierKeys, type DeadLetter } from '@atelier/shared';
 import type { RedisClient } from './redis.ts';
-import { atelierKeys } from './redis-keys.ts';
 
 export interface DeadLetterFilter {
   queue?: string;

@@ -1,0 +1,33 @@
+export {
+  type BatchInfo,
+  type BatchItemResult,
+  type BatchItemState,
+  BatchLedger,
+  type BatchState,
+  ledgerRetention,
+} from './batch-ledger.ts';
+export {
+  announceBatchCompleted,
+  CallbackScheduler,
+  type CallbackSchedulerOptions,
+} from './callback-scheduler.ts';
+export { listCmeTickets, type TicketInfo } from './cme-ticket-index.ts';
+export {
+  type DeadLetterFilter,
+  type DeadLetterPage,
+  DeadLetterStore,
+} from './dead-letter-store.ts';
+export { resolveHost } from './host-resolver.ts';
+export { LIMITER_MAX } from './limiter.ts';
+export { LuaScript } from './lua-script.ts';
+export { type HaltRecord, QueueHalt } from './queue-halt.ts';
+export { type RecentError, RecentErrors } from './recent-errors.ts';
+export {
+  createRedisConnection,
+  isClusterUrl,
+  type RedisClient,
+  type RedisConnectionOptions,
+  type RedisRole,
+  redisReady,
+} from './redis.ts';
+export { RedisLease } from './redis-lease.ts';

@@ -1,4 +1,5 @@
 import { atelierKeys, type DeadLetter } from '@atelier/shared';
+import { LuaScript } from './lua-script.ts';
 import type { RedisClient } from './redis.ts';
 
 export interface DeadLetterFilter {
@@ -19,7 +20,7 @@ export interface DeadLetterPage {
  * Inserts the entry unless one exists for the job id: the entry hash, a time index and
  * indexes by code, queue and batch, all in one script. Returns 1 when inserted, 0 when kept.
  */
-const INSERT = `
+const INSERT = new LuaScript(`
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
@@ -27,10 +28,13 @@ redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
 redis.call('HINCRBY', KEYS[5], ARGV[4], 1)
 if KEYS[6] then redis.call('ZADD', KEYS[6], ARGV[3], ARGV[1]) end
 return 1
-`;
+`);
 
-/** Removes the entry and its index rows; returns the removed JSON (or false). */
-const REMOVE = `
+/**
+ * Removes the entry and its index rows if it is still the JSON read before (ARGV[3]: its
+ * index keys depend on its code and batch); returns the removed JSON (or false).
+ */
+const REMOVE = new LuaScript(`
 local json = redis.call('HGET', KEYS[1], ARGV[1])
 if not json or json ~= ARGV[3] then return false end
 redis.call('HDEL', KEYS[1], ARGV[1])
@@ -40,7 +44,7 @@ redis.call('ZREM', KEYS[4], ARGV[1])
 if redis.call('HINCRBY', KEYS[5], ARGV[2], -1) <= 0 then redis.call('HDEL', KEYS[5], ARGV[2]) end
 if KEYS[6] then redis.call('ZREM', KEYS[6], ARGV[1]) end
 return json
-`;
+`);
 
 /**
  * The dead-letter queue: one entry per job id, in Redis under the deployment's prefix.
@@ -57,18 +61,12 @@ export class DeadLetterStore {
 
   /** Idempotent: returns false when an entry for this job id already exists (the first one stays). */
   async insert(entry: DeadLetter): Promise<boolean> {
-    const k = this.#keys;
-    const keys = [k.entries, k.byTime, k.byCode(entry.code), k.byQueue(entry.queue), k.codes];
-    if (entry.meta.batchId) keys.push(k.byBatch(entry.meta.batchId));
-    const inserted = await this.#redis.eval(
-      INSERT,
-      keys.length,
-      ...keys,
+    const inserted = await INSERT.run(this.#redis, this.#entryKeys(entry), [
       entry.id,
       JSON.stringify(entry),
       String(entry.failedAt),
       entry.code,
-    );
+    ]);
     return inserted === 1;
   }
 
@@ -91,11 +89,8 @@ export class DeadLetterStore {
     if (!stored) return undefined;
     const entry = JSON.parse(stored) as DeadLetter;
     if (filing && !sameFiling(entry, filing)) return undefined;
-    const k = this.#keys;
-    const keys = [k.entries, k.byTime, k.byCode(entry.code), k.byQueue(entry.queue), k.codes];
-    if (entry.meta.batchId) keys.push(k.byBatch(entry.meta.batchId));
     // Compare-and-delete: the entry read above (its index keys depend on its code and batch).
-    const json = await this.#redis.eval(REMOVE, keys.length, ...keys, id, entry.code, stored);
+    const json = await REMOVE.run(this.#redis, this.#entryKeys(entry), [id, entry.code, stored]);
     return typeof json === 'string' ? (JSON.parse(json) as DeadLetter) : undefined;
   }
 
@@ -139,6 +134,14 @@ export class DeadLetterStore {
       ids = ids.filter((_, i) => results.every((scores) => scores[i] !== null));
     }
     return ids;
+  }
+
+  /** The keys the insert and remove scripts touch for one entry: hash, time index, its indexes. */
+  #entryKeys(entry: DeadLetter): string[] {
+    const k = this.#keys;
+    const keys = [k.entries, k.byTime, k.byCode(entry.code), k.byQueue(entry.queue), k.codes];
+    if (entry.meta.batchId) keys.push(k.byBatch(entry.meta.batchId));
+    return keys;
   }
 
   /** The indexes a filter names (each holds exactly the entries matching one of its fields). */

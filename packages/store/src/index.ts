@@ -1,16 +1,12 @@
+export { announceBatchCompleted } from './announce-batch-completed.ts';
 export {
   type BatchInfo,
   type BatchItemResult,
   type BatchItemState,
   BatchLedger,
   type BatchState,
-  ledgerRetention,
 } from './batch-ledger.ts';
-export {
-  announceBatchCompleted,
-  CallbackScheduler,
-  type CallbackSchedulerOptions,
-} from './callback-scheduler.ts';
+export { CallbackScheduler, type CallbackSchedulerOptions } from './callback-scheduler.ts';
 export { listCmeTickets, type TicketInfo } from './cme-ticket-index.ts';
 export {
   type DeadLetterFilter,
@@ -18,6 +14,7 @@ export {
   DeadLetterStore,
 } from './dead-letter-store.ts';
 export { resolveHost } from './host-resolver.ts';
+export { ledgerRetention } from './ledger-retention.ts';
 export { LIMITER_MAX } from './limiter.ts';
 export { LuaScript } from './lua-script.ts';
 export { type HaltRecord, QueueHalt } from './queue-halt.ts';

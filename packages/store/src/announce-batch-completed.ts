@@ -1,0 +1,48 @@
+import type { Logger } from '@atelier/shared';
+import type { BatchInfo, BatchLedger } from './batch-ledger.ts';
+import type { CallbackScheduler } from './callback-scheduler.ts';
+
+/**
+ * What happens when a batch finishes, wherever it finished: in the worker that settled its
+ * last item, or in the API process that counted its last chunk after every item had settled.
+ * Logs it, schedules the `batch.completed` callback and notes that it did. The delivery id
+ * carries `completedAt`: a batch reopened by a replay and finished again calls back again.
+ *
+ * `finishedAt`: the time of the call that just finished the batch. Without it (a repeated
+ * settle or submission that found the batch finished) the completion is announced only if the
+ * process that finished it died before noting the announcement, and only if it is still
+ * finished (not reopened by a replay meanwhile).
+ */
+export async function announceBatchCompleted(
+  batchId: string,
+  deps: { callbacks: CallbackScheduler; ledger: BatchLedger; logger: Logger },
+  finishedAt?: number,
+): Promise<void> {
+  const read = await deps.ledger.get(batchId);
+  if (!read) return;
+  const batch: BatchInfo =
+    finishedAt === undefined ? read : { ...read, state: 'completed', completedAt: finishedAt };
+  const { completedAt } = batch;
+  if (batch.state !== 'completed' || completedAt === undefined) return;
+  const again = finishedAt === undefined;
+  if (again && (await deps.ledger.wasAnnounced(batchId, completedAt))) return;
+  deps.logger.info({ batchId, total: batch.total, dead: batch.dead, again }, 'batch completed');
+  if (batch.callbackUrl) {
+    const body = {
+      event: 'batch.completed',
+      id: batchId,
+      total: batch.total,
+      completed: batch.completed,
+      dead: batch.dead,
+      pending: batch.pending,
+      state: batch.state,
+    };
+    await deps.callbacks.schedule(
+      batch.callbackUrl,
+      'batch.completed',
+      body,
+      `${batchId}.batch.${completedAt}`,
+    );
+  }
+  await deps.ledger.markAnnounced(batchId, completedAt);
+}

@@ -1,0 +1,108 @@
+import { LuaScript } from './lua-script.ts';
+
+/**
+ * Lua shared by the two scripts that can finish a batch (the last item settled, or the last
+ * chunk counted): state, open set, retention TTLs, and — for a batch named by an idempotency
+ * key — a marker that outlives the record so the key cannot silently start the same ids again.
+ */
+const FINISH = `
+local function finish(meta, items, open, gone, id, at, ttl, goneTtl)
+  redis.call('HSET', meta, 'state', 'completed', 'completedAt', at)
+  redis.call('SREM', open, id)
+  if tonumber(ttl) > 0 then
+    redis.call('PEXPIRE', meta, ttl)
+    redis.call('PEXPIRE', items, ttl)
+    if redis.call('HGET', meta, 'keyed') == '1' then
+      redis.call('SET', gone, at, 'PX', tonumber(ttl) + tonumber(goneTtl))
+    end
+  end
+end
+`;
+
+/** The batch ledger's scripts: each key they touch comes in `KEYS`. */
+export const batchScripts = {
+  /**
+   * Creates the record and indexes it, unless it exists (0) or a batch of that id finished and
+   * expired recently (-1: its item ids may still name old jobs and dead letters).
+   * KEYS: meta, index, open, gone. ARGV: id, createdAt, field/value pairs.
+   */
+  create: new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+return 1
+`),
+
+  /**
+   * Counts enqueued items; finishes the batch if every item had already settled (returns 2).
+   * KEYS: meta, items, open, gone. ARGV: count, now, ttl, id, goneTtl.
+   */
+  enqueued: new LuaScript(`${FINISH}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local enq = redis.call('HINCRBY', KEYS[1], 'enqueued', tonumber(ARGV[1]))
+local m = redis.call('HMGET', KEYS[1], 'total', 'completed', 'dead', 'state')
+if m[4] == 'open' and enq >= tonumber(m[1]) and tonumber(m[2]) + tonumber(m[3]) >= tonumber(m[1]) then
+  finish(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[4], ARGV[2], ARGV[3], ARGV[5])
+  return 2
+end
+return 1
+`),
+
+  /**
+   * Records an item's outcome once. Counters move only when the item's state changes, so an
+   * item retried, replayed or settled twice by a crashed worker is counted once. Returns
+   * {changed, justFinished, finished}: justFinished is 1 for exactly one call per completion;
+   * finished says the batch is completed after this call (whoever completed it).
+   * KEYS: meta, items, open, gone. ARGV: index, value, now, ttl, id, goneTtl.
+   * Item values are "<c|d>|<json>".
+   */
+  settle: new LuaScript(`${FINISH}
+local function finished() return redis.call('HGET', KEYS[1], 'state') == 'completed' and 1 or 0 end
+local prev = redis.call('HGET', KEYS[2], ARGV[1])
+local new = ARGV[2]
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0, 0} end
+if prev and string.sub(prev, 1, 1) == string.sub(new, 1, 1) then return {0, 0, finished()} end
+redis.call('HSET', KEYS[2], ARGV[1], new)
+if prev then
+  if string.sub(prev, 1, 1) == 'd' then redis.call('HINCRBY', KEYS[1], 'dead', -1) end
+  if string.sub(prev, 1, 1) == 'c' then redis.call('HINCRBY', KEYS[1], 'completed', -1) end
+end
+if string.sub(new, 1, 1) == 'c' then redis.call('HINCRBY', KEYS[1], 'completed', 1)
+else redis.call('HINCRBY', KEYS[1], 'dead', 1) end
+local m = redis.call('HMGET', KEYS[1], 'total', 'completed', 'dead', 'state', 'enqueued')
+local total, done = tonumber(m[1]), tonumber(m[2]) + tonumber(m[3])
+if m[4] == 'open' and done >= total and tonumber(m[5]) >= total then
+  finish(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[5], ARGV[3], ARGV[4], ARGV[6])
+  return {1, 1, 1}
+end
+return {1, 0, finished()}
+`),
+
+  /**
+   * Undoes a dead item (its dead letter is being replayed): pending again, batch reopened, and
+   * kept until it finishes again (a finished batch's keys carry its retention as a TTL).
+   * KEYS: meta, items, open. ARGV: index, id.
+   */
+  reopen: new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local prev = redis.call('HGET', KEYS[2], ARGV[1])
+if not prev or string.sub(prev, 1, 1) ~= 'd' then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'dead', -1)
+redis.call('HSET', KEYS[1], 'state', 'open')
+redis.call('HDEL', KEYS[1], 'completedAt')
+redis.call('SADD', KEYS[3], ARGV[2])
+redis.call('PERSIST', KEYS[1])
+redis.call('PERSIST', KEYS[2])
+return 1
+`),
+
+  /** KEYS: meta. ARGV: completedAt. Notes that this completion was announced. */
+  markAnnounced: new LuaScript(`
+if redis.call('HGET', KEYS[1], 'completedAt') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'announced', ARGV[1])
+return 1
+`),
+};

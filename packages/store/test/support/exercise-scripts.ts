@@ -1,0 +1,107 @@
+import { atelierKeys } from '@atelier/shared';
+import { BatchLedger, DeadLetterStore, type RedisClient, RedisLease } from '@atelier/store';
+import { expect } from 'vitest';
+import { dead, deadLetter, done, T0 } from './store-fixtures.ts';
+
+const HOUR_SEC = 3600;
+
+/** How many Lua scripts the store has (ledger 8, dead-letter store 2, lease 2): all run below. */
+export const STORE_SCRIPT_COUNT = 12;
+
+/** What `exerciseEveryScript` observes when every script did its work. */
+export const EXERCISED = {
+  created: 'created',
+  enqueued: {},
+  firstSettle: { changed: true, batchCompleted: false, finished: false },
+  lastSettle: {
+    changed: true,
+    batchCompleted: true,
+    finished: true,
+    finishedAt: expect.any(Number),
+  },
+  announced: true,
+  keyRefusedAfterExpiry: true,
+  reopened: true,
+  upkeep: { pruned: 1, repaired: 1 },
+  openAfterUpkeep: ['b1', 'legacy-open'],
+  legacyDoneExpires: true,
+  index: ['b1', 'legacy-done', 'legacy-open'],
+  inserted: [true, false],
+  removed: 'dl1',
+  deadLettersLeft: 0,
+  leaseRenewed: true,
+  leaseLeft: 0,
+};
+
+/**
+ * Runs every Lua script of the store under `prefix`, each down the path where it does its
+ * work (finishing a batch, upgrading and repairing old records, pruning, compare-and-delete),
+ * and returns what it observed (compare with `EXERCISED`).
+ */
+export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
+  const keys = atelierKeys(prefix);
+  const ledger = new BatchLedger(redis, prefix, {
+    finishedAgeSec: HOUR_SEC,
+    keyReuseBlockedSec: 2 * HOUR_SEC,
+  });
+  const created = await ledger.create('b1', 2, { keyed: true });
+  const enqueued = await ledger.markEnqueued('b1', 2);
+  const firstSettle = await ledger.settle('b1', done(0));
+  const lastSettle = await ledger.settle('b1', dead(1));
+  const finishedAt = lastSettle.finishedAt ?? -1;
+  await ledger.markAnnounced('b1', finishedAt);
+  const announced = await ledger.wasAnnounced('b1', finishedAt);
+  const keyRefusedAfterExpiry = (await redis.pttl(keys.batch.gone('b1'))) > 2 * HOUR_SEC * 1000;
+  const reopened = await ledger.reopen('b1', 1);
+
+  // What upkeep finds: records from before the open set (one open, one finished without its
+  // TTL), an open-set member whose batch is not open, an index entry whose record expired.
+  const { batch } = keys;
+  await redis.hset(batch.meta('legacy-open'), { total: '1', completed: '0', dead: '0' });
+  await redis.hset(batch.meta('legacy-open'), { state: 'open', createdAt: '1' });
+  await redis.zadd(batch.index, '1', 'legacy-open');
+  await redis.hset(batch.meta('legacy-done'), { total: '1', completed: '1', dead: '0' });
+  const completedAt = String(Date.now() - 1000);
+  await redis.hset(batch.meta('legacy-done'), { state: 'completed', createdAt: '2', completedAt });
+  await redis.hset(batch.items('legacy-done'), '0', 'c|{}');
+  await redis.zadd(batch.index, '2', 'legacy-done');
+  await redis.zadd(batch.index, '3', 'expired');
+  await redis.sadd(batch.open, 'stray');
+  const upkeep = await ledger.upkeep(Date.now() - 60_000);
+  const openAfterUpkeep = (await redis.smembers(batch.open)).sort();
+  const legacyDoneExpires =
+    (await redis.pttl(batch.meta('legacy-done'))) > 0 &&
+    (await redis.pttl(batch.items('legacy-done'))) > 0 &&
+    (await redis.pttl(batch.gone('legacy-done'))) > 0;
+  const index = (await redis.zrange(batch.index, '0', '-1')).sort();
+
+  const deadLetters = new DeadLetterStore(redis, prefix);
+  const entry = deadLetter('dl1', { meta: { enqueuedAt: T0, batchId: 'b1', batchIndex: 1 } });
+  const inserted = [await deadLetters.insert(entry), await deadLetters.insert(entry)];
+  const removed = (await deadLetters.remove('dl1', entry))?.id;
+  const deadLettersLeft = (await deadLetters.list({ batchId: 'b1' })).total;
+
+  const lease = await RedisLease.acquire(redis, keys.deadLetters.replayLease('dl1'), 10_000);
+  const leaseRenewed = await lease?.renew();
+  await lease?.release();
+  const leaseLeft = await redis.exists(keys.deadLetters.replayLease('dl1'));
+
+  return {
+    created,
+    enqueued,
+    firstSettle,
+    lastSettle,
+    announced,
+    keyRefusedAfterExpiry,
+    reopened,
+    upkeep,
+    openAfterUpkeep,
+    legacyDoneExpires,
+    index,
+    inserted,
+    removed,
+    deadLettersLeft,
+    leaseRenewed,
+    leaseLeft,
+  };
+}

@@ -1,6 +1,6 @@
 import { CmeFailure } from './cme-failure.ts';
 import type { CmeOwner } from './cme-types.ts';
-import type { MaterialStore } from './material-store.ts';
+import type { MaterialStore, StoredClass } from './material-store.ts';
 import type { RequestParams } from './request-params.ts';
 
 /** Whom a ticket belongs to: every API call runs as this user. */
@@ -31,6 +31,32 @@ export function assertMayUse(caller: ActionCaller, owner: CmeOwner): void {
 
 export function mayUse(caller: ActionCaller, owner: CmeOwner): boolean {
   return owner.Type === 'TEAM' || owner.Id === caller.userId || owner.Id === caller.tfUid;
+}
+
+/**
+ * The caller may act in `owner`'s space and `classId` is a class there (-1: the root);
+ * otherwise the failure names `parameter` (default `ClassId`).
+ */
+export function assertClassUsable(
+  { store, caller }: Pick<ActionContext, 'store' | 'caller'>,
+  owner: CmeOwner,
+  classId: number,
+  parameter?: string,
+): void {
+  assertMayUse(caller, owner);
+  if (!store.hasClass(owner, classId)) throw classNotFound(parameter);
+}
+
+/** The caller may act in `owner`'s space and `classId` is one of its classes (not the root). */
+export function requireOwnClass(
+  { store, caller }: Pick<ActionContext, 'store' | 'caller'>,
+  owner: CmeOwner,
+  classId: number,
+): StoredClass {
+  assertMayUse(caller, owner);
+  const found = store.ownClass(owner, classId);
+  if (!found) throw classNotFound();
+  return found;
 }
 
 export function assertPlatform(caller: ActionCaller, platform: string): void {

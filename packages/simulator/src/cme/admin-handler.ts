@@ -1,69 +1,57 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CmeCountersSnapshot } from './cme-counters.ts';
 import { CmeFailure } from './cme-failure.ts';
 import type { CmeFaultAnswer, CmeScriptMatch } from './cme-fault-answer.ts';
-import type { CmeFaultSettings, CmeFaultSettingsPatch } from './cme-fault-settings.ts';
-import type {
-  CmeClassInfo,
-  CmeLoginShape,
-  CmeMaterialInfo,
-  CmeOwner,
-  CmeSeedData,
-  CmeSeedResult,
-} from './cme-types.ts';
+import type { CmeFaultSettingsPatch } from './cme-fault-settings.ts';
+import type { CmeLoginShape, CmeOwner, CmeSeedData } from './cme-types.ts';
 import { readBody, sendJson } from './http-io.ts';
 
 export const ADMIN_PATH_PREFIX = '/__admin/';
 
-/** What the admin endpoints drive: the simulator's own control methods. */
+/**
+ * What the admin endpoints drive: the simulator's own control methods. What they return goes
+ * out as JSON as it is, so its type does not matter here.
+ */
 export interface CmeAdminOperations {
-  counters(): CmeCountersSnapshot;
+  counters(): unknown;
   resetCounters(): void;
-  faults(): CmeFaultSettings & { scriptedRemaining: number };
+  faults(): unknown;
   setFaults(patch: CmeFaultSettingsPatch): void;
   resetFaults(): void;
   script(match: CmeScriptMatch, answers: CmeFaultAnswer[]): void;
-  seed(data: CmeSeedData): CmeSeedResult;
+  seed(data: CmeSeedData): unknown;
   revoke(userId?: string): number;
   expireAll(): number;
   reset(): void;
   setLoginShape(shape: CmeLoginShape): void;
-  materials(owner?: CmeOwner): CmeMaterialInfo[];
-  classes(owner?: CmeOwner): CmeClassInfo[];
+  materials(owner?: CmeOwner): unknown;
+  classes(owner?: CmeOwner): unknown;
 }
 
 type Route = (ops: CmeAdminOperations, body: Record<string, unknown>, url: URL) => unknown;
 
+/** A route that changes something, then answers with what `answer` reads. */
+function act(change: Route, answer: Route): Route {
+  return (ops, body, url) => {
+    change(ops, body, url);
+    return answer(ops, body, url);
+  };
+}
+
+const counters: Route = (ops) => ops.counters();
+const faults: Route = (ops) => ops.faults();
+
 const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
-  ['GET counters', (ops) => ops.counters()],
-  [
-    'POST counters/reset',
-    (ops) => {
-      ops.resetCounters();
-      return ops.counters();
-    },
-  ],
-  ['GET faults', (ops) => ops.faults()],
-  [
-    'POST faults',
-    (ops, body) => {
-      ops.setFaults(body as CmeFaultSettingsPatch);
-      return ops.faults();
-    },
-  ],
-  [
-    'DELETE faults',
-    (ops) => {
-      ops.resetFaults();
-      return ops.faults();
-    },
-  ],
+  ['GET counters', counters],
+  ['POST counters/reset', act((ops) => ops.resetCounters(), counters)],
+  ['GET faults', faults],
+  ['POST faults', act((ops, body) => ops.setFaults(body as CmeFaultSettingsPatch), faults)],
+  ['DELETE faults', act((ops) => ops.resetFaults(), faults)],
   [
     'POST script',
-    (ops, body) => {
-      ops.script(body.match as CmeScriptMatch, body.answers as CmeFaultAnswer[]);
-      return ops.faults();
-    },
+    act(
+      (ops, body) => ops.script(body.match as CmeScriptMatch, body.answers as CmeFaultAnswer[]),
+      faults,
+    ),
   ],
   ['POST seed', (ops, body) => ops.seed(body as CmeSeedData)],
   [
@@ -73,19 +61,13 @@ const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
     }),
   ],
   ['POST expire', (ops) => ({ expired: ops.expireAll() })],
-  [
-    'POST reset',
-    (ops) => {
-      ops.reset();
-      return ops.counters();
-    },
-  ],
+  ['POST reset', act((ops) => ops.reset(), counters)],
   [
     'POST login-shape',
-    (ops, body) => {
-      ops.setLoginShape(body.shape as CmeLoginShape);
-      return { shape: body.shape };
-    },
+    act(
+      (ops, body) => ops.setLoginShape(body.shape as CmeLoginShape),
+      (_ops, body) => ({ shape: body.shape }),
+    ),
   ],
   ['GET materials', (ops, _body, url) => ops.materials(ownerFromQuery(url))],
   ['GET classes', (ops, _body, url) => ops.classes(ownerFromQuery(url))],

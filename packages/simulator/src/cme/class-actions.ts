@@ -1,9 +1,9 @@
 import {
   type ActionContext,
   type ActionResult,
-  assertMayUse,
+  assertClassUsable,
   assertPlatform,
-  classNotFound,
+  requireOwnClass,
 } from './action-context.ts';
 import { CmeFailure } from './cme-failure.ts';
 import { normalizeClassId } from './material-store.ts';
@@ -13,17 +13,14 @@ export function createClass({ store, caller, params }: ActionContext): ActionRes
   const parentClassId = params.int('ParentClassId');
   const name = params.string('Name');
   const owner = params.owner();
-  assertMayUse(caller, owner);
-  if (!store.hasClass(owner, parentClassId)) throw classNotFound('ParentClassId');
+  assertClassUsable({ store, caller }, owner, parentClassId, 'ParentClassId');
   return { ClassId: store.addClass(owner, name, parentClassId).id };
 }
 
 export function deleteClass({ store, caller, params }: ActionContext): ActionResult {
   const owner = params.owner();
   const classId = params.int('ClassId');
-  assertMayUse(caller, owner);
-  const found = store.ownClass(owner, classId);
-  if (!found) throw classNotFound();
+  const found = requireOwnClass({ store, caller }, owner, classId);
   if (store.childClasses(owner, found.id).length > 0 || store.hasMaterialsIn(found.id)) {
     throw new CmeFailure('FailedOperation.ClassNotEmpty');
   }
@@ -36,8 +33,7 @@ export function describeClass({ store, caller, params }: ActionContext): ActionR
   const owner = params.owner();
   const baseClassId = normalizeClassId(params.optionalInt('BaseClassId') ?? -1);
   const firstLevel = params.optionalBool('FirstLevel') ?? false;
-  assertMayUse(caller, owner);
-  if (!store.hasClass(owner, baseClassId)) throw classNotFound('BaseClassId');
+  assertClassUsable({ store, caller }, owner, baseClassId, 'BaseClassId');
   const classes = firstLevel
     ? store.childClasses(owner, baseClassId)
     : [...store.subtreeClassIds(owner, baseClassId)]
@@ -55,11 +51,9 @@ export function modifyClass({ store, caller, params }: ActionContext): ActionRes
   const owner = params.owner();
   const name = params.optionalString('Name');
   const parentClassId = params.optionalInt('ParentClassId');
-  assertMayUse(caller, owner);
-  const found = store.ownClass(owner, classId);
-  if (!found) throw classNotFound();
+  const found = requireOwnClass({ store, caller }, owner, classId);
   const parentId = parentClassId === undefined ? found.parentId : normalizeClassId(parentClassId);
-  if (!store.hasClass(owner, parentId)) throw classNotFound('ParentClassId');
+  assertClassUsable({ store, caller }, owner, parentId, 'ParentClassId');
   if (store.subtreeClassIds(owner, found.id).has(parentId)) {
     throw invalidValue('ParentClassId', 'a class cannot move below itself');
   }

@@ -1,6 +1,7 @@
 import {
   type ActionContext,
   type ActionResult,
+  assertClassUsable,
   assertMayUse,
   assertPlatform,
   classNotFound,
@@ -77,8 +78,7 @@ export function listMedia({ store, caller, params }: ActionContext): ActionResul
   const classId = params.int('ClassId');
   const owner = params.owner();
   const { offset, limit } = page(params.optionalInt('Offset'), params.optionalInt('Limit'));
-  assertMayUse(caller, owner);
-  if (!store.hasClass(owner, classId)) throw classNotFound();
+  assertClassUsable({ store, caller }, owner, classId);
   const all = store.materials(owner, new Set([normalizeClassId(classId)]));
   return {
     MaterialTotalCount: all.length,

@@ -58,10 +58,7 @@ export class RequestParams {
 
   /** Unlike `string`, an empty string is a value here. */
   optionalString(name: string): string | undefined {
-    const value = this.raw(name);
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string') throw invalid(name, 'must be a string');
-    return value;
+    return this.#optional(name, (v) => typeof v === 'string', 'must be a string');
   }
 
   int(name: string): number {
@@ -77,18 +74,12 @@ export class RequestParams {
   }
 
   optionalNumber(name: string): number | undefined {
-    const value = this.raw(name);
-    if (value === undefined) return undefined;
-    if (typeof value !== 'number' || !Number.isFinite(value))
-      throw invalid(name, 'must be a number');
-    return value;
+    const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+    return this.#optional(name, finite, 'must be a number');
   }
 
   optionalBool(name: string): boolean | undefined {
-    const value = this.raw(name);
-    if (value === undefined) return undefined;
-    if (typeof value !== 'boolean') throw invalid(name, 'must be a boolean');
-    return value;
+    return this.#optional(name, (v) => typeof v === 'boolean', 'must be a boolean');
   }
 
   stringArray(name: string): string[] {
@@ -118,6 +109,14 @@ export class RequestParams {
     const type = owner.string('Type');
     if (type !== 'PERSON' && type !== 'TEAM') throw invalidValue(name, 'Type is PERSON or TEAM');
     return { Type: type, Id: owner.string('Id') };
+  }
+
+  /** The field if present; `InvalidParameter` (naming `rule`) unless `is` accepts it. */
+  #optional<T>(name: string, is: (value: unknown) => value is T, rule: string): T | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    if (!is(value)) throw invalid(name, rule);
+    return value;
   }
 
   #required(name: string): unknown {

@@ -1,9 +1,8 @@
 import {
   type ActionContext,
   type ActionResult,
-  assertMayUse,
+  assertClassUsable,
   assertPlatform,
-  classNotFound,
 } from './action-context.ts';
 import { page } from './material-actions.ts';
 import { normalizeClassId, ROOT_CLASS_ID, type StoredMaterial } from './material-store.ts';
@@ -45,8 +44,7 @@ function collectScopes({ store, caller, params }: ActionContext): Map<string, St
     const owner = scope.owner();
     const classId = normalizeClassId(scope.optionalInt('ClassId') ?? ROOT_CLASS_ID);
     const oneDepth = scope.optionalBool('SearchOneDepth') ?? false;
-    assertMayUse(caller, owner);
-    if (!store.hasClass(owner, classId)) throw classNotFound();
+    assertClassUsable({ store, caller }, owner, classId);
     const classIds = oneDepth ? new Set([classId]) : store.subtreeClassIds(owner, classId);
     for (const m of store.materials(owner, classIds)) candidates.set(m.id, m);
   }

@@ -60,25 +60,16 @@ export type ResolvedDrawingSimulatorOptions = Required<
 > &
   Pick<DrawingSimulatorOptions, 'imageBaseUrl'>;
 
-const STYLES = Object.freeze([
-  '探索无限',
-  '古风',
-  '二次元',
-  '写实风格',
-  '浮世绘',
-  'low poly',
-  '未来主义',
-  '像素风格',
-  '概念艺术',
-  '赛博朋克',
-  '洛丽塔风格',
-  '巴洛克风格',
-  '超现实主义',
-  '水彩画',
-  '蒸汽波艺术',
-  '油画',
-  '卡通画',
-]);
+/**
+ * A value list the way the spec's request table writes it (specs/drawing-api.md), so the two
+ * compare at a glance: the simulator keeps its own copy of the provider's rules.
+ */
+const specList = (row: string): readonly string[] => Object.freeze(row.split(', '));
+
+const STYLES = specList(
+  '探索无限, 古风, 二次元, 写实风格, 浮世绘, low poly, 未来主义, 像素风格, 概念艺术, 赛博朋克, 洛丽塔风格, 巴洛克风格, 超现实主义, 水彩画, 蒸汽波艺术, 油画, 卡通画',
+);
+const RESOLUTIONS = specList('1024*1024, 1024*1536, 1536*1024');
 
 function requireInteger(value: number, option: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -137,7 +128,7 @@ export function resolveDrawingSimulatorOptions(
     includeCharge: false,
     textMaxLength: 100,
     styles: STYLES,
-    resolutions: Object.freeze(['1024*1024', '1024*1536', '1536*1024']),
+    resolutions: RESOLUTIONS,
     numMax: 6,
     maxClockSkewMs: 15 * 60_000,
     timeZoneOffsetMinutes: 480,

@@ -15,6 +15,7 @@ describe("the store's Lua scripts", () => {
 
     const prefix = ctx.prefix('watched');
     const monitor = await ScriptMonitor.start(redis, prefix);
+    ctx.onCleanup(async () => monitor.close());
     expect(await exerciseEveryScript(redis, prefix)).toEqual(EXERCISED);
     const calls = await monitor.stop(redis);
 

@@ -43,10 +43,15 @@ export class ScriptMonitor {
   async stop(redis: Redis): Promise<ScriptCall[]> {
     await redis.exists(this.#marker);
     await waitFor(() => this.#sawMarker, { what: 'MONITOR to catch up' });
-    this.#monitor.disconnect();
+    this.close();
     return this.#calls.filter(
       (call) => call.touched.length > 0 || call.keys.some((key) => this.#ours(key)),
     );
+  }
+
+  /** Stops watching (idempotent; for cleanup when a test fails before `stop`). */
+  close(): void {
+    this.#monitor.disconnect();
   }
 
   #observe(args: string[], source: string): void {

@@ -11,7 +11,8 @@
  */
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { buildApi, createProducer, producerOptionsFromConfig } from '@atelier/producer';
+import { createProducer, producerOptionsFromConfig } from '@atelier/producer';
+import { buildApi } from '@atelier/producer/http';
 import { createLogger, loadConfig } from '@atelier/shared';
 import Fastify from 'fastify';
 import { startRedisServer } from '../test/support/redis-server.ts';

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { StackFile } from '@atelier/producer/cli';
 import { type AtelierConfig, ConfigError, loadConfig } from '@atelier/shared';
 import { ChildProcessGroup, waitForLine } from './stack/child-process-group.ts';
 
@@ -208,8 +209,8 @@ async function main(): Promise<void> {
   await untilReady(`${apiUrl}/readyz`);
 
   const apiKey = (env.ATELIER_API_KEYS ?? '').split(',')[0]?.trim() ?? '';
-  // The CLI reads this file (packages/producer/src/cli/cli-environment.ts `StackFile`).
-  const stackFile = {
+  // The CLI reads this file (`StackFile` of `@atelier/producer/cli`).
+  const stackFile: StackFile & StackState = {
     ...state,
     redisUrl: env.REDIS_URL,
     prefix: config.queuePrefix,

@@ -1,11 +1,5 @@
-import {
-  type ApiOptions,
-  apiOptionsFromConfig,
-  buildApi,
-  createProducer,
-  type Producer,
-  producerOptionsFromConfig,
-} from '@atelier/producer';
+import { createProducer, type Producer, producerOptionsFromConfig } from '@atelier/producer';
+import { type ApiOptions, apiOptionsFromConfig, buildApi } from '@atelier/producer/http';
 import {
   type AtelierConfig,
   type DeadLetter,

@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApi, createProducer, producerOptionsFromConfig } from '@atelier/producer';
+import { createProducer, producerOptionsFromConfig } from '@atelier/producer';
+import { buildApi } from '@atelier/producer/http';
 import { loadConfig } from '@atelier/shared';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,9 +1,5 @@
-import {
-  buildApi,
-  createProducer,
-  type Producer,
-  producerOptionsFromConfig,
-} from '@atelier/producer';
+import { createProducer, type Producer, producerOptionsFromConfig } from '@atelier/producer';
+import { buildApi } from '@atelier/producer/http';
 import {
   type AtelierConfig,
   type CmeJobData,

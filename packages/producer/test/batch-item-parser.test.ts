@@ -1,7 +1,7 @@
 import { DEFAULT_DRAWING_LIMITS } from '@atelier/shared';
 import { describe, expect, it } from 'vitest';
-import { batchIdFor, batchItemJobId } from '../src/batch-id.ts';
-import { BatchItemParser } from '../src/batch-item-parser.ts';
+import { batchIdFor, batchItemJobId } from '../src/lib/batch-id.ts';
+import { BatchItemParser } from '../src/lib/batch-item-parser.ts';
 
 const ITEM = { text: 'cat', style: '油画', resolution: '1024*1024' };
 

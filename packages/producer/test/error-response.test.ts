@@ -1,8 +1,8 @@
 import { AtelierError, ValidationError } from '@atelier/shared';
 import { describe, expect, it } from 'vitest';
-import { NotFoundError } from '../src/errors/not-found-error.ts';
-import { RedisUnavailableError } from '../src/errors/redis-unavailable-error.ts';
 import { apiError, errorResponse } from '../src/http/error-response.ts';
+import { NotFoundError } from '../src/lib/errors/not-found-error.ts';
+import { RedisUnavailableError } from '../src/lib/errors/redis-unavailable-error.ts';
 
 describe('errorResponse', () => {
   it('maps validation errors to 400 with the issues as details', () => {

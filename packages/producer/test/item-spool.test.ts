@@ -13,7 +13,7 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   };
 });
 
-const { ItemSpool } = await import('../src/item-spool.ts');
+const { ItemSpool } = await import('../src/lib/item-spool.ts');
 
 describe('ItemSpool', () => {
   let dir: string;

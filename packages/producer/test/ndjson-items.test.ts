@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { NdjsonItems } from '../src/ndjson-items.ts';
+import { NdjsonItems } from '../src/lib/ndjson-items.ts';
 
 async function read(items: NdjsonItems) {
   const out = [];

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { RedisGuard } from '../redis-guard.ts';
+import type { RedisGuard } from '../lib/redis-guard.ts';
 import type { AdminCredentials } from './admin-credentials.ts';
 import type { ResolvedAdminOptions } from './admin-options.ts';
 import type { AdminQueues } from './admin-queues.ts';

@@ -1,6 +1,6 @@
 import type { AtelierConfig, Logger } from '@atelier/shared';
 import type { RedisClient } from '@atelier/store';
-import type { Producer } from '../producer.ts';
+import type { Producer } from '../lib/producer.ts';
 import type { LoginThrottleOptions } from './login-throttle.ts';
 
 /** What the `/admin` dashboard needs; see `adminPlugin`. */

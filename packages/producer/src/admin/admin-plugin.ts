@@ -1,6 +1,6 @@
 import { hasCode } from '@atelier/shared';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { RedisGuard } from '../redis-guard.ts';
+import { RedisGuard } from '../lib/redis-guard.ts';
 import type { AdminContext } from './admin-context.ts';
 import { AdminCredentials } from './admin-credentials.ts';
 import { type AdminOptions, resolveAdminOptions } from './admin-options.ts';

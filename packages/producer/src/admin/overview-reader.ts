@@ -11,7 +11,7 @@ import {
   type TicketInfo,
 } from '@atelier/store';
 import type { Queue } from 'bullmq';
-import { COUNTED_STATES } from '../producer-stats.ts';
+import { COUNTED_STATES } from '../lib/producer-stats.ts';
 import type { AdminQueues } from './admin-queues.ts';
 import { perMinuteRate } from './per-minute-rate.ts';
 

@@ -1,7 +1,6 @@
 import { ConfigError, createLogger, loadConfig } from '@atelier/shared';
-import { apiOptionsFromConfig, buildApi } from '../http/build-api.ts';
-import { createProducer } from '../producer.ts';
-import { producerOptionsFromConfig } from '../producer-options.ts';
+import { apiOptionsFromConfig, buildApi } from '../http/index.ts';
+import { createProducer, producerOptionsFromConfig } from '../index.ts';
 
 /**
  * The API process (`pnpm --filter @atelier/producer start`): config once, then listen on

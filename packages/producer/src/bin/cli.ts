@@ -1,5 +1,4 @@
-import { openCliEnvironment } from '../cli/cli-environment.ts';
-import { runCli } from '../cli/run-cli.ts';
+import { openCliEnvironment, runCli } from '../cli/index.ts';
 
 /** `pnpm atelier <command>`: see `atelier help`. */
 const code = await runCli(process.argv.slice(2), {

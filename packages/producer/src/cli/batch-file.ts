@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { AtelierError } from '@atelier/shared';
-import { NdjsonItems } from '../ndjson-items.ts';
+import { NdjsonItems } from '../lib/ndjson-items.ts';
 import { csvRecords } from './csv-records.ts';
 import { FileFormatError } from './file-format-error.ts';
 import { UsageError } from './usage-error.ts';

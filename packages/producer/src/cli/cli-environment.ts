@@ -9,8 +9,8 @@ import {
   loadConfig,
   Secret,
 } from '@atelier/shared';
-import { createProducer, type Producer } from '../producer.ts';
-import { producerOptionsFromConfig } from '../producer-options.ts';
+import { createProducer, type Producer } from '../lib/producer.ts';
+import { producerOptionsFromConfig } from '../lib/producer-options.ts';
 
 /** What the embedded stack (`pnpm start`) writes so the CLI finds it. */
 export interface StackFile {

@@ -1,6 +1,6 @@
 import { ALL_QUEUES, type DrawingLimits, drawingRequestSchema } from '@atelier/shared';
 import { z } from 'zod';
-import { JOB_STATES } from '../job-status.ts';
+import { JOB_STATES } from '../lib/job-status.ts';
 import { ERROR_STATUS } from './error-response.ts';
 
 /** Schemas of the HTTP API beyond the shared request schemas: batches, queries, responses. */

@@ -7,10 +7,10 @@ import Fastify, {
 } from 'fastify';
 import type { AdminOptions } from '../admin/admin-options.ts';
 import { adminPlugin } from '../admin/admin-plugin.ts';
-import { ApiMetrics } from '../metrics/api-metrics.ts';
-import type { Producer } from '../producer.ts';
-import { RedisGuard } from '../redis-guard.ts';
+import type { Producer } from '../lib/producer.ts';
+import { RedisGuard } from '../lib/redis-guard.ts';
 import { ApiKeyAuth } from './api-key-auth.ts';
+import { ApiMetrics } from './api-metrics.ts';
 import { apiSchemas } from './api-schemas.ts';
 import { apiError, errorResponse } from './error-response.ts';
 import { RateLimiter } from './rate-limiter.ts';

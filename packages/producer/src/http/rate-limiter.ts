@@ -1,5 +1,5 @@
 import { LuaScript, type RedisClient } from '@atelier/store';
-import type { RedisGuard } from '../redis-guard.ts';
+import type { RedisGuard } from '../lib/redis-guard.ts';
 import { apiError } from './error-response.ts';
 
 /**

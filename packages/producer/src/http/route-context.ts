@@ -1,7 +1,7 @@
 import type { AtelierConfig, Logger } from '@atelier/shared';
 import type { FastifyReply } from 'fastify';
-import type { ApiMetrics } from '../metrics/api-metrics.ts';
-import type { Producer } from '../producer.ts';
+import type { Producer } from '../lib/producer.ts';
+import type { ApiMetrics } from './api-metrics.ts';
 import type { ApiSchemas } from './api-schemas.ts';
 
 /** What route handlers need: the library, the config, the API schemas, metrics. */

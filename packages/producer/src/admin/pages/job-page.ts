@@ -1,4 +1,4 @@
-import type { JobStatus } from '../../job-status.ts';
+import type { JobStatus } from '../../lib/job-status.ts';
 import { ADMIN_PATHS } from '../admin-paths.ts';
 import { maskString } from '../mask-secrets.ts';
 import { html } from '../safe-html.ts';

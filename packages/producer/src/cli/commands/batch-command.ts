@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { Producer } from '../../producer.ts';
+import type { Producer } from '../../lib/producer.ts';
 import { openBatchFile } from '../batch-file.ts';
 import { type CliIo, EXIT, printJson, sleep } from '../cli-io.ts';
 import { ProgressBar } from '../progress-bar.ts';

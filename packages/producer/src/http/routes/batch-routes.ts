@@ -2,8 +2,8 @@ import { Readable } from 'node:stream';
 import { ValidationError, validate } from '@atelier/shared';
 import type { BatchItemResult } from '@atelier/store';
 import type { FastifyInstance } from 'fastify';
-import type { BatchOptions } from '../../batch-enqueuer.ts';
-import { NdjsonItems } from '../../ndjson-items.ts';
+import type { BatchOptions } from '../../lib/batch-enqueuer.ts';
+import { NdjsonItems } from '../../lib/ndjson-items.ts';
 import { apiError } from '../error-response.ts';
 import { accepted, type RouteContext } from '../route-context.ts';
 

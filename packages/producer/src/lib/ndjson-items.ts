@@ -1,9 +1,20 @@
 import type { Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
-import { apiError } from './http/error-response.ts';
+import { AtelierError } from '@atelier/shared';
 
 /** No batch item comes near this; a longer line is refused rather than buffered. */
 const MAX_LINE_CHARS = 64 * 1024;
+
+/** The codes an NDJSON body is refused with (the HTTP API answers them as 400 and 413). */
+type NdjsonErrorCode = 'MALFORMED_JSON' | 'PAYLOAD_TOO_LARGE' | 'BAD_REQUEST';
+
+function ndjsonError(
+  code: NdjsonErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+): AtelierError {
+  return new AtelierError(message, { code, ...(details ? { details } : {}) });
+}
 
 /**
  * The JSON values of an NDJSON request body, parsed as the bytes arrive (one per non-blank
@@ -41,14 +52,14 @@ export class NdjsonItems implements AsyncIterable<unknown> {
         this.#remember(line);
         return { value };
       } catch {
-        throw apiError('MALFORMED_JSON', `line ${line} is not valid JSON`, { details: { line } });
+        throw ndjsonError('MALFORMED_JSON', `line ${line} is not valid JSON`, { line });
       }
     };
     for await (const chunk of this.#body) {
       const buffer = chunk as Buffer;
       bytes += buffer.length;
       if (bytes > this.#maxBytes) {
-        throw apiError(
+        throw ndjsonError(
           'PAYLOAD_TOO_LARGE',
           `the request body is larger than ${this.#maxBytes} bytes`,
         );
@@ -62,9 +73,11 @@ export class NdjsonItems implements AsyncIterable<unknown> {
       }
       if (rest.length > MAX_LINE_CHARS) {
         const at = line + 1;
-        throw apiError('MALFORMED_JSON', `line ${at} is longer than ${MAX_LINE_CHARS} characters`, {
-          details: { line: at },
-        });
+        throw ndjsonError(
+          'MALFORMED_JSON',
+          `line ${at} is longer than ${MAX_LINE_CHARS} characters`,
+          { line: at },
+        );
       }
     }
     const last = parse(rest + this.#decode(decoder, undefined, true));
@@ -75,7 +88,7 @@ export class NdjsonItems implements AsyncIterable<unknown> {
     try {
       return decoder.decode(buffer, { stream: !end });
     } catch {
-      throw apiError('BAD_REQUEST', 'the request body is not valid UTF-8');
+      throw ndjsonError('BAD_REQUEST', 'the request body is not valid UTF-8');
     }
   }
 

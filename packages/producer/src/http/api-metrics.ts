@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ProducerStats } from '../producer-stats.ts';
+import type { ProducerStats } from '../lib/producer-stats.ts';
 
 export interface ApiMetricsOptions {
   /** Queue-level figures, read at each scrape. */

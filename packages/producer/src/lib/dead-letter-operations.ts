@@ -21,7 +21,7 @@ import { jobDataFromDeadLetter, replayedJobData } from './job-data.ts';
 import type { ProducerQueues } from './producer-queues.ts';
 import type { RedisGuard } from './redis-guard.ts';
 
-export interface DeadLetterAdminOptions {
+export interface DeadLetterOperationsOptions {
   queues: ProducerQueues;
   deadLetters: DeadLetterStore;
   ledger: BatchLedger;
@@ -60,10 +60,10 @@ const REPLAY_LEASE_MS = 15_000;
  * `REPLAY_CONFLICT`): two at once could both reopen the batch item, and if the job died again
  * in between, the second reopen would mark a dead item pending.
  */
-export class DeadLetterAdmin {
-  readonly #o: DeadLetterAdminOptions;
+export class DeadLetterOperations {
+  readonly #o: DeadLetterOperationsOptions;
 
-  constructor(options: DeadLetterAdminOptions) {
+  constructor(options: DeadLetterOperationsOptions) {
     this.#o = options;
   }
 

@@ -20,7 +20,7 @@ import {
 } from './batch-enqueuer.ts';
 import { batchResults } from './batch-results.ts';
 import { CallbackPolicy } from './callback-policy.ts';
-import { DeadLetterAdmin, type PageRequest } from './dead-letter-admin.ts';
+import { DeadLetterOperations, type PageRequest } from './dead-letter-operations.ts';
 import { NotFoundError } from './errors/not-found-error.ts';
 import type { JobStatus } from './job-status.ts';
 import { JobStatusReader } from './job-status-reader.ts';
@@ -108,7 +108,7 @@ export function createProducer(options: ProducerOptions): Producer {
     bulkTimeoutMs: o.bulkTimeoutMs,
   });
   const status = new JobStatusReader(queues, deadLetters, guard);
-  const admin = new DeadLetterAdmin({
+  const deadLetterOps = new DeadLetterOperations({
     queues,
     deadLetters,
     ledger,
@@ -131,12 +131,12 @@ export function createProducer(options: ProducerOptions): Producer {
       return info;
     },
     batchResults: (id) => batchResults(ledger, guard, id),
-    listDeadLetters: (filter, page) => admin.list(filter, page),
-    getDeadLetter: (id) => admin.get(id),
-    replayDeadLetter: (id) => admin.replay(id),
-    replayDeadLetters: (filter) => admin.replayMatching(filter),
-    deleteDeadLetter: (id) => admin.delete(id),
-    purgeDeadLetters: (filter) => admin.purgeMatching(filter),
+    listDeadLetters: (filter, page) => deadLetterOps.list(filter, page),
+    getDeadLetter: (id) => deadLetterOps.get(id),
+    replayDeadLetter: (id) => deadLetterOps.replay(id),
+    replayDeadLetters: (filter) => deadLetterOps.replayMatching(filter),
+    deleteDeadLetter: (id) => deadLetterOps.delete(id),
+    purgeDeadLetters: (filter) => deadLetterOps.purgeMatching(filter),
     stats: () => readProducerStats(queues, deadLetters, ledger, guard),
     async ping() {
       await guard.run(() => redis.ping());

@@ -25,6 +25,8 @@ export function atelierKeys(prefix: string) {
       items: (id: string) => `${sys}:batch:${id}:items`,
       /** Left when a batch named by an idempotency key expires: the key may not start it again. */
       gone: (id: string) => `${sys}:batch:${id}:gone`,
+      /** Held by the submission queueing the batch's items (one at a time; a crash lets go). */
+      enqueueLease: (id: string) => `${sys}:batch:${id}:enqueuer`,
       /** Held by the worker doing a pass of batch upkeep (index, open set). */
       upkeepLease: `${sys}:batches:upkeep`,
     },
@@ -41,6 +43,11 @@ export function atelierKeys(prefix: string) {
         `${sys}:cme:ticket-lock:${platform}:${userId}`,
       ticketIndex: `${sys}:cme:tickets`,
       rate: (actionClass: string) => `${sys}:cme:rate:${actionClass}`,
+    },
+    api: {
+      /** Requests of one API key (its fingerprint) in the rate-limit window starting then. */
+      rate: (keyFingerprint: string, windowStart: number) =>
+        `${sys}:api:rate:${keyFingerprint}:${windowStart}`,
     },
     /** Why a queue was paused by Atelier itself (bad credentials, quota): JSON. */
     halt: (queue: string) => `${sys}:halt:${queue}`,

@@ -10,16 +10,16 @@ import type { AdminSession, SessionSigner } from './session-signer.ts';
 
 /** What the dashboard's routes share (one per registered plugin; nothing module-level). */
 export interface AdminContext {
-  options: ResolvedAdminOptions;
-  credentials: AdminCredentials;
-  signer: SessionSigner;
-  throttle: LoginThrottle;
-  queues: AdminQueues;
-  overview: OverviewReader;
+  readonly options: ResolvedAdminOptions;
+  readonly credentials: AdminCredentials;
+  readonly signer: SessionSigner;
+  readonly throttle: LoginThrottle;
+  readonly queues: AdminQueues;
+  readonly overview: OverviewReader;
   /** Redis reads and actions of the dashboard's own (not the producer's): fail fast, 503. */
-  guard: RedisGuard;
+  readonly guard: RedisGuard;
   /** The session of each authenticated request (set by the session guard). */
-  sessions: WeakMap<FastifyRequest, AdminSession>;
+  readonly sessions: WeakMap<FastifyRequest, AdminSession>;
 }
 
 /** The page context of a request: its operator and CSRF token when logged in. */

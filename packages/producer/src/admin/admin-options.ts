@@ -26,8 +26,8 @@ export interface AdminOptions {
   now?: () => number;
 }
 
-export interface ResolvedAdminOptions extends Required<Omit<AdminOptions, 'login'>> {
-  login: LoginThrottleOptions;
+export interface ResolvedAdminOptions extends Readonly<Required<Omit<AdminOptions, 'login'>>> {
+  readonly login: LoginThrottleOptions;
 }
 
 const HOUR = 3_600_000;

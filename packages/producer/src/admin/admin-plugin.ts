@@ -21,8 +21,6 @@ import { installSessionGuard } from './session-guard.ts';
 import { SessionSigner } from './session-signer.ts';
 
 const FORM_BODY_LIMIT = 64 * 1024;
-/** The dashboard's own Redis reads answer 503 after this long (as the API's calls do). */
-const REDIS_TIMEOUT_MS = 800;
 
 /**
  * The `/admin` dashboard as a Fastify plugin (register it on the root instance; it adds its
@@ -48,7 +46,7 @@ export function adminPlugin(options: AdminOptions): FastifyPluginAsync {
       throttle: new LoginThrottle(o.login),
       queues,
       overview: new OverviewReader(queues, o.redis, o.prefix),
-      guard: new RedisGuard(o.redis, REDIS_TIMEOUT_MS),
+      guard: new RedisGuard(o.redis),
       sessions: new WeakMap(),
     };
     await app.register(async (scope) => dashboard(scope, ctx), { prefix: ADMIN_PATHS.base });

@@ -1,14 +1,15 @@
 export interface LoginThrottleOptions {
   /** Failed logins from one address, within `windowMs`, that lock it out. */
-  maxFailures: number;
-  windowMs: number;
+  readonly maxFailures: number;
+  readonly windowMs: number;
   /** How long a locked-out address is refused. */
-  lockoutMs: number;
+  readonly lockoutMs: number;
   /** Wait before answering the n-th failure: `failureDelayMs × n`, at most 5 s. */
-  failureDelayMs: number;
-  /** Addresses remembered at most (the oldest are forgotten first). */
-  maxTracked?: number;
+  readonly failureDelayMs: number;
 }
+
+/** Addresses remembered at most (the oldest are forgotten first). */
+const MAX_TRACKED = 10_000;
 
 interface FailureRecord {
   failures: number;
@@ -22,11 +23,11 @@ interface FailureRecord {
  * lock the address out for a while. A successful login clears the address's record.
  */
 export class LoginThrottle {
-  readonly #o: Required<LoginThrottleOptions>;
+  readonly #o: LoginThrottleOptions;
   readonly #records = new Map<string, FailureRecord>();
 
   constructor(options: LoginThrottleOptions) {
-    this.#o = { maxTracked: 10_000, ...options };
+    this.#o = options;
   }
 
   /** Milliseconds the address must still wait before it may try again (0: it may). */
@@ -54,7 +55,7 @@ export class LoginThrottle {
   }
 
   #evict(): void {
-    while (this.#records.size > this.#o.maxTracked) {
+    while (this.#records.size > MAX_TRACKED) {
       const oldest = this.#records.keys().next().value;
       if (oldest === undefined) return;
       this.#records.delete(oldest);

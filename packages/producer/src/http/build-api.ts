@@ -1,10 +1,5 @@
 import type { AtelierConfig, Logger } from '@atelier/shared';
-import Fastify, {
-  type FastifyInstance,
-  type FastifyPluginAsync,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AdminOptions } from '../admin/admin-options.ts';
 import { adminPlugin } from '../admin/admin-plugin.ts';
 import type { Producer } from '../lib/producer.ts';
@@ -23,22 +18,17 @@ import { jobRoutes } from './routes/job-routes.ts';
 import { opsRoutes } from './routes/ops-routes.ts';
 
 export interface ApiOptions {
-  producer: Producer;
-  config: AtelierConfig;
-  logger: Logger;
-  /** Metrics registry to use (and extend); one is created otherwise. */
-  metrics?: ApiMetrics;
-  /**
-   * Extra plugins, each registered in its own encapsulated scope after the API routes —
-   * the hook for the `/admin` dashboard (a plugin that adds routes under its own prefix).
-   */
-  plugins?: FastifyPluginAsync[];
+  readonly producer: Producer;
+  readonly config: AtelierConfig;
+  readonly logger: Logger;
   /**
    * The `/admin` dashboard, mounted by default (it is on when `config.admin` has a user and
    * password, else `/admin` answers 404 saying so): options beyond what the API already has
    * (`simulator: true` shows the SIMULATOR banner); `false` leaves `/admin` out entirely.
    */
-  admin?: Omit<AdminOptions, 'producer' | 'config' | 'redis' | 'prefix' | 'logger'> | false;
+  readonly admin?:
+    | Omit<AdminOptions, 'producer' | 'config' | 'redis' | 'prefix' | 'logger'>
+    | false;
 }
 
 /**
@@ -92,7 +82,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   }) as unknown as FastifyInstance;
   app.removeContentTypeParser('text/plain');
 
-  const metrics = options.metrics ?? new ApiMetrics({ stats: () => producer.stats() });
+  const metrics = new ApiMetrics(() => producer.stats());
   const ctx: RouteContext = {
     producer,
     config,
@@ -103,7 +93,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   const auth = new ApiKeyAuth(config.apiKeys);
   const limiter = new RateLimiter({
     redis: producer.redis,
-    guard: new RedisGuard(producer.redis, 800),
+    guard: new RedisGuard(producer.redis),
     prefix: producer.prefix,
     limit: config.api.rateLimitPerMin,
   });
@@ -161,6 +151,5 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     const { redis, prefix } = producer;
     app.register(adminPlugin({ producer, config, logger, redis, prefix, ...options.admin }));
   }
-  for (const plugin of options.plugins ?? []) app.register(plugin);
   return app;
 }

@@ -1,3 +1,4 @@
+import { atelierKeys } from '@atelier/shared';
 import { LuaScript, type RedisClient } from '@atelier/store';
 import type { RedisGuard } from '../lib/redis-guard.ts';
 import { apiError } from './error-response.ts';
@@ -27,13 +28,15 @@ redis.call('PEXPIRE', KEYS[1], window * 2)
 return {1, 0}
 `);
 
+/** The limit is per minute (`ATELIER_RATE_LIMIT_PER_MIN`). */
+const WINDOW_MS = 60_000;
+
 export interface RateLimiterOptions {
-  redis: RedisClient;
-  guard: RedisGuard;
-  prefix: string;
-  /** Requests per window per key (`ATELIER_RATE_LIMIT_PER_MIN`). */
-  limit: number;
-  windowMs?: number;
+  readonly redis: RedisClient;
+  readonly guard: RedisGuard;
+  readonly prefix: string;
+  /** Requests per minute per key (`ATELIER_RATE_LIMIT_PER_MIN`). */
+  readonly limit: number;
 }
 
 /**
@@ -41,19 +44,19 @@ export interface RateLimiterOptions {
  * `RATE_LIMITED` (HTTP 429) with the time until a request would be let through.
  */
 export class RateLimiter {
-  readonly #o: Required<RateLimiterOptions>;
+  readonly #o: RateLimiterOptions;
 
   constructor(options: RateLimiterOptions) {
-    this.#o = { windowMs: 60_000, ...options };
+    this.#o = options;
   }
 
   async hit(keyFingerprint: string, now = Date.now()): Promise<void> {
-    const { windowMs, limit, redis, guard, prefix } = this.#o;
-    const windowStart = Math.floor(now / windowMs) * windowMs;
-    const key = (start: number) => `${prefix}:sys:api:rate:${keyFingerprint}:${start}`;
-    const keys = [key(windowStart), key(windowStart - windowMs)];
+    const { limit, redis, guard, prefix } = this.#o;
+    const windowStart = Math.floor(now / WINDOW_MS) * WINDOW_MS;
+    const rate = atelierKeys(prefix).api.rate;
+    const keys = [rate(keyFingerprint, windowStart), rate(keyFingerprint, windowStart - WINDOW_MS)];
     const [allowed, waitMs] = (await guard.run(() =>
-      HIT.run(redis, keys, [limit, windowMs, now - windowStart]),
+      HIT.run(redis, keys, [limit, WINDOW_MS, now - windowStart]),
     )) as [number, number];
     if (allowed === 1) return;
     throw apiError('RATE_LIMITED', `rate limit of ${limit} requests per minute exceeded`, {

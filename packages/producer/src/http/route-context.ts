@@ -6,11 +6,11 @@ import type { ApiSchemas } from './api-schemas.ts';
 
 /** What route handlers need: the library, the config, the API schemas, metrics. */
 export interface RouteContext {
-  producer: Producer;
-  config: AtelierConfig;
-  schemas: ApiSchemas;
-  metrics: ApiMetrics;
-  logger: Logger;
+  readonly producer: Producer;
+  readonly config: AtelierConfig;
+  readonly schemas: ApiSchemas;
+  readonly metrics: ApiMetrics;
+  readonly logger: Logger;
 }
 
 /**

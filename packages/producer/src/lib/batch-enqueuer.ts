@@ -49,23 +49,24 @@ export interface BatchCreated {
 }
 
 export interface BatchEnqueuerOptions {
-  queues: ProducerQueues;
-  ledger: BatchLedger;
-  redis: RedisClient;
-  guard: RedisGuard;
-  callbacks: CallbackPolicy;
+  readonly queues: ProducerQueues;
+  readonly ledger: BatchLedger;
+  readonly redis: RedisClient;
+  readonly guard: RedisGuard;
+  readonly callbacks: CallbackPolicy;
   /** Schedules `batch.completed` when the last chunk is counted after every item settled. */
-  completions: CallbackScheduler;
-  logger: Logger;
-  limits: DrawingLimits;
-  prefix: string;
-  maxItems: number;
-  chunkSize: number;
+  readonly completions: CallbackScheduler;
+  readonly logger: Logger;
+  readonly limits: DrawingLimits;
+  readonly prefix: string;
+  readonly maxItems: number;
+  readonly chunkSize: number;
   /** `addBulk` calls that may be in flight at once. */
-  chunksInFlight: number;
-  bulkTimeoutMs: number;
+  readonly chunksInFlight: number;
 }
 
+/** One chunk of a batch (`addBulk` of `chunkSize` jobs) fails with `REDIS_UNAVAILABLE` after this. */
+const BULK_TIMEOUT_MS = 15_000;
 /** How long an enqueuer holds a batch before another submission may take over (crash). */
 const LEASE_MS = 60_000;
 
@@ -244,7 +245,7 @@ export class BatchEnqueuer {
       };
       for await (const chunk of source.chunks(from, this.#o.chunkSize)) {
         const jobs = chunk.map((item) => this.#job(id, index++, item, priority, enqueuedAt));
-        const added = guard.run(() => this.#o.queues.drawing.addBulk(jobs), this.#o.bulkTimeoutMs);
+        const added = guard.run(() => this.#o.queues.drawing.addBulk(jobs), BULK_TIMEOUT_MS);
         added.catch(() => undefined); // awaited (and its error thrown) by countOldest
         inFlight.push({ added, count: jobs.length, end: index });
         if (inFlight.length >= this.#o.chunksInFlight) await countOldest();
@@ -277,7 +278,7 @@ export class BatchEnqueuer {
   /** One enqueuer per batch at a time (a concurrent duplicate submission returns at once). */
   async #lease(id: string): Promise<Lease | undefined> {
     const { redis, guard } = this.#o;
-    const key = `${atelierKeys(this.#o.prefix).batch.meta(id)}:enqueuer`;
+    const key = atelierKeys(this.#o.prefix).batch.enqueueLease(id);
     const lease = await guard.run(() => RedisLease.acquire(redis, key, LEASE_MS));
     if (!lease) return undefined;
     return {

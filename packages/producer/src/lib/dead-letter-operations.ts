@@ -22,14 +22,14 @@ import type { ProducerQueues } from './producer-queues.ts';
 import type { RedisGuard } from './redis-guard.ts';
 
 export interface DeadLetterOperationsOptions {
-  queues: ProducerQueues;
-  deadLetters: DeadLetterStore;
-  ledger: BatchLedger;
-  guard: RedisGuard;
-  logger: Logger;
+  readonly queues: ProducerQueues;
+  readonly deadLetters: DeadLetterStore;
+  readonly ledger: BatchLedger;
+  readonly guard: RedisGuard;
+  readonly logger: Logger;
   /** For the per-entry replay lease. */
-  redis: RedisClient;
-  prefix: string;
+  readonly redis: RedisClient;
+  readonly prefix: string;
 }
 
 export interface PageRequest {

@@ -12,11 +12,11 @@ import type { RedisClient } from '@atelier/store';
 
 export interface ProducerCallbackOptions {
   /** Whether callbacks can be sent at all (a signing secret is configured). */
-  enabled: boolean;
+  readonly enabled: boolean;
   /** Accept callback URLs on private/loopback/link-local addresses. */
-  allowPrivateUrls: boolean;
+  readonly allowPrivateUrls: boolean;
   /** Host resolver for the address check (tests inject one). */
-  resolve?: HostResolver;
+  readonly resolve?: HostResolver;
 }
 
 export interface ProducerOptions {
@@ -36,23 +36,17 @@ export interface ProducerOptions {
   batchChunkSize?: number;
   /** `addBulk` calls of one batch in flight at once (overlaps building jobs with Redis work). */
   batchChunksInFlight?: number;
-  /** A single Redis call that takes longer than this fails with `REDIS_UNAVAILABLE`. */
-  commandTimeoutMs?: number;
-  /** The same for one chunk of a batch (`addBulk` of `batchChunkSize` jobs). */
-  bulkTimeoutMs?: number;
 }
 
 export interface ResolvedProducerOptions {
-  prefix: string;
-  limits: DrawingLimits;
-  retention: Required<RetentionOptions>;
-  logger: Logger;
-  callbacks: ProducerCallbackOptions;
-  batchMaxItems: number;
-  batchChunkSize: number;
-  batchChunksInFlight: number;
-  commandTimeoutMs: number;
-  bulkTimeoutMs: number;
+  readonly prefix: string;
+  readonly limits: DrawingLimits;
+  readonly retention: Required<RetentionOptions>;
+  readonly logger: Logger;
+  readonly callbacks: ProducerCallbackOptions;
+  readonly batchMaxItems: number;
+  readonly batchChunkSize: number;
+  readonly batchChunksInFlight: number;
 }
 
 /** Every default of the producer, merged in one place; bad values name the option. */
@@ -69,16 +63,8 @@ export function resolveProducerOptions(options: ProducerOptions): ResolvedProduc
     batchMaxItems: options.batchMaxItems ?? 100_000,
     batchChunkSize: options.batchChunkSize ?? 1000,
     batchChunksInFlight: options.batchChunksInFlight ?? 2,
-    commandTimeoutMs: options.commandTimeoutMs ?? 800,
-    bulkTimeoutMs: options.bulkTimeoutMs ?? 15_000,
   };
-  for (const name of [
-    'batchMaxItems',
-    'batchChunkSize',
-    'batchChunksInFlight',
-    'commandTimeoutMs',
-    'bulkTimeoutMs',
-  ] as const) {
+  for (const name of ['batchMaxItems', 'batchChunkSize', 'batchChunksInFlight'] as const) {
     const value = resolved[name];
     if (!Number.isInteger(value) || value < 1) {
       throw new TypeError(`createProducer: ${name} must be a positive integer, got ${value}`);

@@ -75,7 +75,7 @@ export function createProducer(options: ProducerOptions): Producer {
       connectionName: 'atelier-producer',
     });
   if (owned) redis.on('error', (err) => o.logger.debug({ err }, 'redis connection error'));
-  const guard = new RedisGuard(redis, o.commandTimeoutMs);
+  const guard = new RedisGuard(redis);
   const queues = new ProducerQueues(redis, o.prefix, o.retention, o.logger);
   const deadLetters = new DeadLetterStore(redis, o.prefix);
   const ledger = new BatchLedger(redis, o.prefix, ledgerRetention(o.retention));
@@ -105,7 +105,6 @@ export function createProducer(options: ProducerOptions): Producer {
     maxItems: o.batchMaxItems,
     chunkSize: o.batchChunkSize,
     chunksInFlight: o.batchChunksInFlight,
-    bulkTimeoutMs: o.bulkTimeoutMs,
   });
   const status = new JobStatusReader(queues, deadLetters, guard);
   const deadLetterOps = new DeadLetterOperations({

@@ -2,6 +2,12 @@ import { AtelierError } from '@atelier/shared';
 import type { RedisClient } from '@atelier/store';
 import { RedisUnavailableError } from './errors/redis-unavailable-error.ts';
 
+/**
+ * How long one Redis call of a request (library, API, dashboard) may take before it fails with
+ * `REDIS_UNAVAILABLE` (HTTP 503): well under a second, so a caller never hangs on an outage.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 800;
+
 /** ioredis states in which a command would wait for the first connection (not an outage). */
 const STARTING = new Set(['wait', 'connecting', 'connect']);
 
@@ -19,13 +25,9 @@ export class RedisGuard {
   readonly #redis: RedisClient;
   readonly #timeoutMs: number;
 
-  constructor(redis: RedisClient, timeoutMs: number) {
+  constructor(redis: RedisClient, timeoutMs = REDIS_COMMAND_TIMEOUT_MS) {
     this.#redis = redis;
     this.#timeoutMs = timeoutMs;
-  }
-
-  get timeoutMs(): number {
-    return this.#timeoutMs;
   }
 
   /** Runs `operation` when Redis is usable, within `timeoutMs` (default: the guard's). */

@@ -24,12 +24,12 @@ export interface EnqueueResult {
 }
 
 export interface SingleEnqueuerOptions {
-  queues: ProducerQueues;
-  redis: RedisClient;
-  guard: RedisGuard;
-  deadLetters: DeadLetterStore;
-  callbacks: CallbackPolicy;
-  limits: DrawingLimits;
+  readonly queues: ProducerQueues;
+  readonly redis: RedisClient;
+  readonly guard: RedisGuard;
+  readonly deadLetters: DeadLetterStore;
+  readonly callbacks: CallbackPolicy;
+  readonly limits: DrawingLimits;
 }
 
 /**

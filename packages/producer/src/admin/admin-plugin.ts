@@ -45,7 +45,7 @@ export function adminPlugin(options: AdminOptions): FastifyPluginAsync {
       signer: await SessionSigner.fromCredentials(user, password.reveal()),
       throttle: new LoginThrottle(o.login),
       queues,
-      overview: new OverviewReader(queues, o.redis, o.prefix),
+      overview: new OverviewReader({ queues, redis: o.redis, prefix: o.prefix }),
       guard: new RedisGuard(o.redis),
       sessions: new WeakMap(),
     };

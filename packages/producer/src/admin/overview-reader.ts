@@ -55,19 +55,22 @@ export interface Overview {
   recentErrors: { sampled: number; groups: ErrorGroup[] };
 }
 
+export interface OverviewSources {
+  readonly queues: AdminQueues;
+  readonly redis: RedisClient;
+  readonly prefix: string;
+}
+
 /** Everything the overview page shows, read from Redis in a few parallel round trips. */
 export class OverviewReader {
-  readonly #queues: AdminQueues;
-  readonly #redis: RedisClient;
-  readonly #prefix: string;
+  readonly #o: OverviewSources;
   readonly #ledger: BatchLedger;
   readonly #deadLetters: DeadLetterStore;
   readonly #recentErrors: RecentErrors;
 
-  constructor(queues: AdminQueues, redis: RedisClient, prefix: string) {
-    this.#queues = queues;
-    this.#redis = redis;
-    this.#prefix = prefix;
+  constructor(sources: OverviewSources) {
+    const { redis, prefix } = sources;
+    this.#o = sources;
     this.#ledger = new BatchLedger(redis, prefix);
     this.#deadLetters = new DeadLetterStore(redis, prefix);
     this.#recentErrors = new RecentErrors(redis, prefix);
@@ -75,12 +78,12 @@ export class OverviewReader {
 
   async read(now: number, batchLimit = 20): Promise<Overview> {
     const [queues, batches, byCode, total, outage, tickets, errors] = await Promise.all([
-      Promise.all(this.#queues.all().map((queue) => this.#queue(queue, now))),
+      Promise.all(this.#o.queues.all().map((queue) => this.#queue(queue, now))),
       this.#batches(batchLimit),
       this.#deadLetters.countByCode(),
       this.#deadLetters.count(),
       this.#outage(now),
-      listCmeTickets(this.#redis, this.#prefix, now),
+      listCmeTickets(this.#o.redis, this.#o.prefix, now),
       this.#recentErrors.list(),
     ]);
     return {
@@ -105,7 +108,7 @@ export class OverviewReader {
       queue.getMetrics('completed', 0, 15),
       queue.getMetrics('failed', 0, 15),
       queue.isPaused(),
-      this.#queues.halt(queue.name),
+      this.#o.queues.halt(queue.name),
       queue.getRateLimitTtl(LIMITER_MAX),
     ]);
     return {
@@ -126,7 +129,7 @@ export class OverviewReader {
   }
 
   async #outage(now: number): Promise<OutageOverview | undefined> {
-    const json = await this.#redis.get(atelierKeys(this.#prefix).drawing.outage);
+    const json = await this.#o.redis.get(atelierKeys(this.#o.prefix).drawing.outage);
     if (!json) return undefined;
     try {
       const w = JSON.parse(json) as { code?: unknown; openedAt?: unknown; until?: unknown };

@@ -1,9 +1,7 @@
 import {
   atelierKeys,
-  type CmeJobData,
   DEFAULT_PRIORITY,
   type DeadLetter,
-  type DrawingJobData,
   type Logger,
   toBullmqPriority,
 } from '@atelier/shared';
@@ -179,11 +177,6 @@ export class DeadLetterOperations {
     );
     const { queues, guard } = this.#o;
     const options = queues.jobOptions(entry.kind, entry.id, priority);
-    if (data.kind === 'drawing') {
-      await guard.run(() => queues.drawing.add('drawing', data as DrawingJobData, options));
-    } else {
-      const cme = data as CmeJobData;
-      await guard.run(() => queues.cme.add(cme.operation.action, cme, options));
-    }
+    await guard.run(() => queues.add(data, options));
   }
 }

@@ -11,27 +11,30 @@ import type { JobState, JobStatus } from './job-status.ts';
 import type { ProducerQueues } from './producer-queues.ts';
 import type { RedisGuard } from './redis-guard.ts';
 
+export interface JobStatusReaderOptions {
+  readonly queues: ProducerQueues;
+  readonly deadLetters: DeadLetterStore;
+  readonly guard: RedisGuard;
+}
+
 /**
  * Reads a job's status. The dead-letter queue is asked first: an entry means `dead` even when
  * retention already removed the BullMQ job. Otherwise the BullMQ state and the job data
  * decide (a drawing with a taskId that is not finished is `polling`).
  */
 export class JobStatusReader {
-  readonly #queues: ProducerQueues;
-  readonly #deadLetters: DeadLetterStore;
-  readonly #guard: RedisGuard;
+  readonly #o: JobStatusReaderOptions;
 
-  constructor(queues: ProducerQueues, deadLetters: DeadLetterStore, guard: RedisGuard) {
-    this.#queues = queues;
-    this.#deadLetters = deadLetters;
-    this.#guard = guard;
+  constructor(options: JobStatusReaderOptions) {
+    this.#o = options;
   }
 
   async get(id: string): Promise<JobStatus> {
     const kind = kindOfJobId(id);
     if (kind === undefined) throw new NotFoundError('job', id);
-    const [entry, job] = await this.#guard.run(() =>
-      Promise.all([this.#deadLetters.get(id), this.#queues.getJob(kind, id)]),
+    const { guard, deadLetters, queues } = this.#o;
+    const [entry, job] = await guard.run(() =>
+      Promise.all([deadLetters.get(id), queues.getJob(kind, id)]),
     );
     if (entry) {
       return {
@@ -43,7 +46,7 @@ export class JobStatusReader {
       };
     }
     if (!job) throw new NotFoundError('job', id);
-    const bullState = await this.#guard.run(() => job.getState());
+    const bullState = await guard.run(() => job.getState());
     if (bullState === 'unknown') throw new NotFoundError('job', id);
 
     const status: JobStatus = { id, kind, state: 'queued', attempts: job.attemptsMade };

@@ -69,6 +69,12 @@ export class ProducerQueues {
     return (await queue.getJob(id)) as Job<AnyJobData, AnyJobResult> | undefined;
   }
 
+  /** Adds a job to its kind's queue (a CME job is named after its action). */
+  async add(data: DrawingJobData | CmeJobData, options: JobsOptions): Promise<void> {
+    if (data.kind === 'drawing') await this.drawing.add('drawing', data, options);
+    else await this.cme.add(data.operation.action, data, options);
+  }
+
   /** Default options of the kind's queue plus the job's own id and priority. */
   jobOptions(kind: JobKind, jobId: string, bullmqPriority: number): JobsOptions {
     return {

@@ -106,7 +106,7 @@ export function createProducer(options: ProducerOptions): Producer {
     chunkSize: o.batchChunkSize,
     chunksInFlight: o.batchChunksInFlight,
   });
-  const status = new JobStatusReader(queues, deadLetters, guard);
+  const status = new JobStatusReader({ queues, deadLetters, guard });
   const deadLetterOps = new DeadLetterOperations({
     queues,
     deadLetters,

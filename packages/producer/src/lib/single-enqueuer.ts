@@ -1,10 +1,13 @@
 import {
+  type CmeJobData,
   type CmeOperationRequest,
   DEFAULT_PRIORITY,
+  type DrawingJobData,
   type DrawingLimits,
   type DrawingRequest,
   drawingRequestSchema,
   type JobKind,
+  type JobMeta,
   jobIdFor,
   parseCmeOperationRequest,
   toBullmqPriority,
@@ -21,6 +24,13 @@ export interface EnqueueResult {
   id: string;
   /** False when the idempotency key named a job that already exists (nothing was added). */
   created: boolean;
+}
+
+/** What both kinds of validated request have in common. */
+interface EnqueueRequest {
+  readonly callbackUrl?: string;
+  readonly idempotencyKey?: string;
+  readonly priority?: number;
 }
 
 export interface SingleEnqueuerOptions {
@@ -49,36 +59,30 @@ export class SingleEnqueuer {
 
   async drawing(input: DrawingRequest): Promise<EnqueueResult> {
     const request = validate(this.#drawingSchema, input);
-    if (request.callbackUrl !== undefined) await this.#o.callbacks.check(request.callbackUrl);
-    const id = jobIdFor('drawing', request.idempotencyKey);
-    if (request.idempotencyKey !== undefined && (await this.#exists('drawing', id))) {
-      return { id, created: false };
-    }
-    const data = drawingJobData(request, jobMeta(request));
-    const options = this.#jobOptions('drawing', id, request.priority);
-    await this.#o.guard.run(() => this.#o.queues.drawing.add('drawing', data, options));
-    return { id, created: true };
+    return this.#enqueue('drawing', request, (meta) => drawingJobData(request, meta));
   }
 
   async cme(input: CmeOperationRequest): Promise<EnqueueResult> {
     const request = parseCmeOperationRequest(input);
-    if (request.callbackUrl !== undefined) await this.#o.callbacks.check(request.callbackUrl);
-    const id = jobIdFor('cme', request.idempotencyKey);
-    if (request.idempotencyKey !== undefined && (await this.#exists('cme', id))) {
-      return { id, created: false };
-    }
-    const data = cmeJobData(request, jobMeta(request));
-    const options = this.#jobOptions('cme', id, request.priority);
-    await this.#o.guard.run(() => this.#o.queues.cme.add(request.action, data, options));
-    return { id, created: true };
+    return this.#enqueue('cme', request, (meta) => cmeJobData(request, meta));
   }
 
-  #jobOptions(kind: JobKind, id: string, priority: number | undefined) {
-    return this.#o.queues.jobOptions(
-      kind,
-      id,
-      toBullmqPriority(priority ?? DEFAULT_PRIORITY.single),
-    );
+  /** Both kinds, once the request is valid: callback check, idempotency, then the job. */
+  async #enqueue(
+    kind: JobKind,
+    request: EnqueueRequest,
+    jobData: (meta: JobMeta) => DrawingJobData | CmeJobData,
+  ): Promise<EnqueueResult> {
+    if (request.callbackUrl !== undefined) await this.#o.callbacks.check(request.callbackUrl);
+    const id = jobIdFor(kind, request.idempotencyKey);
+    if (request.idempotencyKey !== undefined && (await this.#exists(kind, id))) {
+      return { id, created: false };
+    }
+    const data = jobData(jobMeta(request));
+    const priority = toBullmqPriority(request.priority ?? DEFAULT_PRIORITY.single);
+    const options = this.#o.queues.jobOptions(kind, id, priority);
+    await this.#o.guard.run(() => this.#o.queues.add(data, options));
+    return { id, created: true };
   }
 
   /** A job with this id exists, or its dead letter does (the job itself may be gone). */

@@ -6,4 +6,4 @@ export {
   type StackFile,
 } from './cli-environment.ts';
 export { type CliIo, EXIT } from './cli-io.ts';
-export { runCli, USAGE } from './run-cli.ts';
+export { runCli } from './run-cli.ts';

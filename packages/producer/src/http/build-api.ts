@@ -1,7 +1,6 @@
 import type { AtelierConfig, Logger } from '@atelier/shared';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { AdminOptions } from '../admin/admin-options.ts';
-import { adminPlugin } from '../admin/admin-plugin.ts';
+import { type AdminOptions, adminPlugin } from '../admin/index.ts';
 import type { Producer } from '../lib/producer.ts';
 import { RedisGuard } from '../lib/redis-guard.ts';
 import { ApiKeyAuth } from './api-key-auth.ts';

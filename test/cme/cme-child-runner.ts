@@ -4,7 +4,7 @@
  * Input (argv[2], JSON): { redisUrl, prefix, config, count, operation, expireAfterCalls? }.
  */
 import { createInterface } from 'node:readline';
-import { type CmeConfig, type CmeOperation, Secret } from '@atelier/shared';
+import { type CmeConfig, type CmeOperation, outcomeLabel, Secret } from '@atelier/shared';
 import { createRedisConnection } from '@atelier/store';
 import { CmeOperationRunner } from '@atelier/worker';
 
@@ -37,7 +37,7 @@ for await (const line of lines) {
     Array.from({ length: input.count }, () => runner.run(input.operation)),
   );
   const kinds: Record<string, number> = {};
-  for (const o of outcomes) kinds[o.kind] = (kinds[o.kind] ?? 0) + 1;
+  for (const o of outcomes) kinds[outcomeLabel(o)] = (kinds[outcomeLabel(o)] ?? 0) + 1;
   process.stdout.write(`${JSON.stringify({ kinds })}\n`);
   break;
 }

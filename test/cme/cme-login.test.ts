@@ -1,4 +1,4 @@
-import { Secret } from '@atelier/shared';
+import { outcomeLabel, Secret } from '@atelier/shared';
 import { createCmeHttp, LoginClient } from '@atelier/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';
@@ -24,7 +24,7 @@ describe('CME login client against the simulator', () => {
     const h = await startCmeHarness(ctx, { simulator: { loginShape } });
     const before = Date.now();
     const outcome = await loginClient(h).login('user_001');
-    if (outcome.kind !== 'ok') throw new Error(`login failed: ${outcome.kind}`);
+    if (outcome.kind !== 'ok') throw new Error(`login failed: ${outcomeLabel(outcome)}`);
     const ticket = outcome.value;
     expect(ticket.authorization).toMatch(/^tf_/);
     expect(ticket).toMatchObject({ platform: PLATFORM, userId: 'user_001', appId: 1_200_000_001 });
@@ -40,8 +40,8 @@ describe('CME login client against the simulator', () => {
     async (loginShape) => {
       const h = await startCmeHarness(ctx, { simulator: { loginShape } });
       const outcome = await loginClient(h, { platform: 'no_such_platform' }).login('user_001');
-      expect(outcome.kind).toBe('config');
-      if (outcome.kind !== 'config') return;
+      expect(outcomeLabel(outcome)).toBe('config');
+      if (outcome.kind !== 'failed') return;
       expect(outcome.error.code).toBe('InvalidParameterValue.Platform');
       expect(outcome.error.message).toContain('CME_PLATFORM');
       expect(h.simulator.counters().logins).toMatchObject({ attempts: 1, failed: 1 });
@@ -53,8 +53,8 @@ describe('CME login client against the simulator', () => {
     async (loginShape) => {
       const h = await startCmeHarness(ctx, { simulator: { loginShape } });
       const outcome = await loginClient(h, { secretKey: 'not-the-key' }).login('user_001');
-      expect(outcome.kind).toBe('config');
-      if (outcome.kind !== 'config') return;
+      expect(outcomeLabel(outcome)).toBe('config');
+      if (outcome.kind !== 'failed') return;
       expect(outcome.error.code).toBe('SignatureVerifyFail');
       expect(outcome.error.message).toContain('CME_SECRET_KEY');
       expect(h.simulator.counters().logins).toMatchObject({ attempts: 2, failed: 2, total: 0 });
@@ -80,8 +80,8 @@ describe('CME login client against the simulator', () => {
       const h = await startCmeHarness(ctx);
       h.simulator.script('Login', [answer]);
       const outcome = await loginClient(h).login('user_001');
-      expect(outcome.kind).toBe(kind);
-      if (outcome.kind === 'ok' || outcome.kind === 'pending') return;
+      expect(outcomeLabel(outcome)).toBe(kind);
+      if (outcome.kind !== 'failed') return;
       expect(outcome.error.code).toBe(code);
       expect(h.simulator.counters().logins.attempts).toBe(1);
     },
@@ -91,8 +91,8 @@ describe('CME login client against the simulator', () => {
     const h = await startCmeHarness(ctx);
     await h.simulator.close();
     const outcome = await loginClient(h).login('user_001');
-    expect(outcome.kind).toBe('retryable');
-    if (outcome.kind !== 'retryable') return;
+    expect(outcomeLabel(outcome)).toBe('retryable');
+    if (outcome.kind !== 'failed') return;
     expect(outcome.error.code).toBe('NETWORK');
     expect(outcome.error.message).not.toContain('signature=');
   });
@@ -100,7 +100,7 @@ describe('CME login client against the simulator', () => {
   it('refuses userIds outside [A-Za-z0-9_.@-] without calling the server', async () => {
     const h = await startCmeHarness(ctx);
     const outcome = await loginClient(h).login('a b/c');
-    expect(outcome.kind).toBe('terminal');
+    expect(outcomeLabel(outcome)).toBe('terminal');
     expect(h.simulator.counters().logins.attempts).toBe(0);
   });
 

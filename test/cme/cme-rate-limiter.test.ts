@@ -1,4 +1,4 @@
-import type { CmeOperation } from '@atelier/shared';
+import { type CmeOperation, outcomeLabel } from '@atelier/shared';
 import { CmeRateLimiter } from '@atelier/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';
@@ -116,7 +116,7 @@ describe('CmeRateLimiter (shared through Redis)', () => {
       Array.from({ length: 40 }, async (_, i) => {
         const outcome = await runners[i % 2]?.run(op);
         ends.push(Date.now());
-        return outcome?.kind;
+        return outcome && outcomeLabel(outcome);
       }),
     );
     expect(outcomes.every((k) => k === 'ok')).toBe(true);
@@ -134,11 +134,11 @@ describe('CmeRateLimiter (shared through Redis)', () => {
       params: { MaterialIds: [id] },
     };
     const outcomes = await Promise.all(Array.from({ length: 10 }, () => runner.run(op)));
-    const throttled = outcomes.filter((o) => o.kind === 'throttled');
+    const throttled = outcomes.filter((o) => outcomeLabel(o) === 'throttled');
     expect(outcomes.filter((o) => o.kind === 'ok').length).toBeLessThanOrEqual(3);
     expect(throttled.length).toBeGreaterThanOrEqual(7);
     for (const o of throttled) {
-      if (o.kind !== 'throttled') continue;
+      if (o.kind !== 'failed') continue;
       expect(o.error.code).toBe('RATE_LIMITED');
       expect(o.error.retryAfterMs).toBeGreaterThan(300);
     }

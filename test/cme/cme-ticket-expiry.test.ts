@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { CmeOperation, Outcome } from '@atelier/shared';
+import { type CmeOperation, type Outcome, outcomeLabel } from '@atelier/shared';
 import type { CmeOperationRunner } from '@atelier/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';
@@ -34,7 +34,7 @@ function describeOp(materialId: string): CmeOperation {
 
 function kinds(outcomes: Outcome<unknown>[]): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const o of outcomes) counts[o.kind] = (counts[o.kind] ?? 0) + 1;
+  for (const o of outcomes) counts[outcomeLabel(o)] = (counts[outcomeLabel(o)] ?? 0) + 1;
   return counts;
 }
 
@@ -110,7 +110,7 @@ describe('CME tickets under concurrency (two runners = two processes)', () => {
     const [a, b] = [h.runner(), h.runner()];
     const get = async (r: CmeOperationRunner) => {
       const o = await r.tickets.get(USER);
-      if (o.kind !== 'ok') throw new Error(o.kind);
+      if (o.kind !== 'ok') throw new Error(outcomeLabel(o));
       return o.value;
     };
     const old = await get(a);

@@ -1,4 +1,4 @@
-import { atelierKeys, failure, type Outcome, ProviderError } from '@atelier/shared';
+import { atelierKeys, failure, type Outcome, outcomeLabel, ProviderError } from '@atelier/shared';
 import type { CmeTicket } from '@atelier/worker';
 import { type TicketRefreshEvent, TicketStore, type TicketStoreOptions } from '@atelier/worker';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -194,7 +194,7 @@ describe('TicketStore', () => {
       new ProviderError('down', { provider: 'cme', kind: 'retryable', code: 'NETWORK' }),
     );
     await s.invalidate('u1', first);
-    expect((await s.get('u1')).kind).toBe('retryable');
+    expect(outcomeLabel(await s.get('u1'))).toBe('retryable');
     expect(events.map((e) => [e.userId, e.outcome])).toEqual([
       ['u1', 'ok'],
       ['u1', 'retryable'],
@@ -214,7 +214,7 @@ describe('TicketStore', () => {
     );
     const s = store(prefix, fake);
     const outcome = await s.get('u1');
-    expect(outcome.kind).toBe('config');
+    expect(outcomeLabel(outcome)).toBe('config');
     const redis = ctx.connection();
     expect(await redis.exists(atelierKeys(prefix).cme.ticketLock('p1', 'u1'))).toBe(0);
     fake.fail = undefined;
@@ -239,8 +239,8 @@ describe('TicketStore', () => {
     await ctx.connection().set(atelierKeys(prefix).cme.ticketLock('p1', 'u1'), 'x', 'PX', 60_000);
     const fake = new FakeLogin();
     const outcome = await store(prefix, fake, { waitTimeoutMs: 200 }).get('u1');
-    expect(outcome.kind).toBe('retryable');
-    if (outcome.kind === 'retryable') expect(outcome.error.code).toBe('TICKET_WAIT_TIMEOUT');
+    expect(outcomeLabel(outcome)).toBe('retryable');
+    if (outcome.kind === 'failed') expect(outcome.error.code).toBe('TICKET_WAIT_TIMEOUT');
     expect(fake.calls).toBe(0);
   });
 

@@ -73,7 +73,7 @@ export {
   REDACT_PATHS,
   SECRET_FIELDS,
 } from './logger.ts';
-export { failure, OUTCOME_KINDS, type Outcome, type OutcomeKind } from './outcome.ts';
+export { failure, type Outcome, type OutcomeLabel, outcomeLabel } from './outcome.ts';
 export {
   ALL_QUEUES,
   ATELIER_BACKOFF,

@@ -14,6 +14,8 @@ export function atelierKeys(prefix: string) {
       codes: `${sys}:dlq:codes`,
       /** Held while an operator replays the entry (one replay of an entry at a time). */
       replayLease: (id: string) => `${sys}:dlq:replaying:${id}`,
+      /** How far back the reconciler has walked a queue's failed set (newest `finishedOn`). */
+      watermark: (queue: string) => `${sys}:dlq:entries:watermark:${queue}`,
     },
     batch: {
       index: `${sys}:batches`,

@@ -1,10 +1,9 @@
-export type { CallbackDeliveryInfo } from './callbacks/callback-processor.ts';
 export {
   type CallbackWorker,
   type CallbackWorkerOptions,
-  DEFAULT_CALLBACK_CONCURRENCY,
   startCallbackWorker,
 } from './callbacks/callback-worker.ts';
+export type { CallbackDeliveryInfo } from './callbacks/delivery-report.ts';
 export { type CmeHttp, createCmeHttp } from './cme/cme-http.ts';
 export { CmeOperationRunner, type CmeOperationRunnerOptions } from './cme/cme-operation-runner.ts';
 export { CmeRateLimiter } from './cme/cme-rate-limiter.ts';

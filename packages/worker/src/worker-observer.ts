@@ -1,5 +1,5 @@
 import type { CallbackEvent, DeadLetter, FailureKind } from '@atelier/shared';
-import type { CallbackDeliveryInfo } from './callbacks/callback-processor.ts';
+import type { CallbackDeliveryInfo } from './callbacks/delivery-report.ts';
 import type { CmeCallEvent } from './cme/paas-client.ts';
 import type { TicketRefreshEvent } from './cme/ticket-store.ts';
 import type { DrawingCall } from './drawing/drawing-client.ts';

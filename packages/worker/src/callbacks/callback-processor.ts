@@ -9,102 +9,58 @@ import {
   type Secret,
 } from '@atelier/shared';
 import { resolveHost } from '@atelier/store';
-import { type Job, type Processor, UnrecoverableError } from 'bullmq';
+import type { JobView, Step, StepContext, StepProcessor } from '../runtime/step.ts';
 import type { CallbackHttp } from './callback-http.ts';
 import { ADDRESS_REFUSED } from './guarded-lookup.ts';
 import { parseRetryAfter } from './retry-after.ts';
-
-/** One delivery attempt, for metrics. Never carries the URL, the body or the signature. */
-export interface CallbackDeliveryInfo {
-  event: string;
-  /** `retry`: this attempt failed and BullMQ will try again; `failed`: given up. */
-  status: 'delivered' | 'retry' | 'failed';
-  httpStatus?: number;
-  /** Stable failure code (`CALLBACK_HTTP_500`, `CALLBACK_NETWORK`, `CALLBACK_URL_REFUSED`, …). */
-  code?: string;
-  durationMs: number;
-}
 
 export interface CallbackProcessorOptions {
   secret: Secret;
   http: CallbackHttp;
   allowPrivate: boolean;
-  logger: Logger;
   resolve?: HostResolver;
-  onDelivery?: (info: CallbackDeliveryInfo) => void;
+}
+
+export type CallbackStep = Step<CallbackJobData, CallbackResult>;
+
+export interface CallbackResult {
+  status: number;
 }
 
 const EVENTS: readonly CallbackEvent[] = ['job.completed', 'job.dead', 'batch.completed'];
 
 /**
  * Delivers one callback job (`jobId` = delivery id): check the URL, sign the body serialised
- * once, POST it, and turn the answer into BullMQ control flow. 2xx completes the job; refusals
- * of our own (bad job, non-public address) fail it at once; everything else (network, timeout,
- * any non-2xx answer) is retried with the queue's attempts and backoff, `Retry-After` first.
+ * once, POST it. 2xx completes the job; refusals of our own (bad job, non-public address) are
+ * errors that are not retryable, so the job fails at once; everything else (network, timeout,
+ * any non-2xx answer) is a retryable error, `Retry-After` first. The step runner does the rest.
  */
-export function createCallbackProcessor(
-  options: CallbackProcessorOptions,
-): Processor<CallbackJobData, { status: number }> {
-  return async (job, _token, signal) => {
-    const started = performance.now();
-    const attempt = job.attemptsMade + 1;
-    const maxAttempts = job.opts.attempts ?? 1;
-    const event = typeof job.data?.event === 'string' ? job.data.event : 'unknown';
-    const logger = options.logger.child({ deliveryId: job.id, event, attempt });
-    const elapsed = () => Math.round(performance.now() - started);
+export class CallbackProcessor implements StepProcessor<CallbackJobData, CallbackResult> {
+  readonly #o: CallbackProcessorOptions;
 
-    let status: number;
+  constructor(options: CallbackProcessorOptions) {
+    this.#o = options;
+  }
+
+  async run({ job, signal, logger }: StepContext<CallbackJobData>): Promise<CallbackStep> {
     try {
-      status = await deliver(job, options, logger, signal);
+      return { type: 'complete', result: { status: await deliver(job, this.#o, logger, signal) } };
     } catch (thrown) {
-      const error = classify(thrown);
-      const final = !error.retryable || attempt >= maxAttempts;
-      const httpStatus = error.details?.httpStatus as number | undefined;
-      report(options, logger, {
-        event,
-        status: final ? 'failed' : 'retry',
-        ...(httpStatus !== undefined ? { httpStatus } : {}),
-        code: error.code,
-        durationMs: elapsed(),
-      });
-      const fields = { code: error.code, httpStatus, durationMs: elapsed() };
-      if (final) {
-        logger.error({ ...fields, attempts: attempt }, `callback not delivered: ${error.message}`);
-      } else {
-        logger.warn(
-          {
-            ...fields,
-            retryAfterMs: error.retryAfterMs,
-            nextAttempt: attempt + 1,
-            of: maxAttempts,
-          },
-          `callback attempt failed; will retry: ${error.message}`,
-        );
-      }
-      const reason = `[${error.code}] ${error.message}`;
-      if (!error.retryable) throw new UnrecoverableError(reason);
-      throw new AtelierError(reason, {
-        code: error.code,
-        retryable: true,
-        ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
-      });
+      return { type: 'retry', error: classify(thrown) };
     }
-    report(options, logger, {
-      event,
-      status: 'delivered',
-      httpStatus: status,
-      durationMs: elapsed(),
-    });
-    logger.info({ httpStatus: status, durationMs: elapsed() }, 'callback delivered');
-    return { status };
-  };
+  }
+}
+
+/** The `event` a callback job names, for logs and metrics (`unknown` for a malformed job). */
+export function callbackEventOf(job: JobView<CallbackJobData>): string {
+  return typeof job.data?.event === 'string' ? job.data.event : 'unknown';
 }
 
 async function deliver(
-  job: Job<CallbackJobData>,
+  job: JobView<CallbackJobData>,
   options: CallbackProcessorOptions,
   logger: Logger,
-  signal: AbortSignal | undefined,
+  signal: AbortSignal,
 ): Promise<number> {
   const { url, event, body } = validJob(job);
   const check = await checkCallbackUrl(url, {
@@ -146,7 +102,7 @@ async function deliver(
   });
 }
 
-function validJob(job: Job<CallbackJobData>): CallbackJobData {
+function validJob(job: JobView<CallbackJobData>): CallbackJobData {
   const data = job.data as Partial<CallbackJobData> | undefined;
   const valid =
     typeof job.id === 'string' &&
@@ -183,12 +139,4 @@ function classify(thrown: unknown): AtelierError {
   if (thrown instanceof AtelierError) return thrown;
   const message = thrown instanceof Error ? thrown.message : String(thrown);
   return new AtelierError(message, { code: 'CALLBACK_INTERNAL', retryable: true, cause: thrown });
-}
-
-function report(options: CallbackProcessorOptions, logger: Logger, info: CallbackDeliveryInfo) {
-  try {
-    options.onDelivery?.(info);
-  } catch (err) {
-    logger.warn({ err }, 'onDelivery hook threw');
-  }
 }

@@ -10,8 +10,10 @@ import {
 import type { RedisClient } from '@atelier/store';
 import { Queue, Worker, type WorkerOptions } from 'bullmq';
 import { createBackoffStrategy } from '../runtime/backoff.ts';
+import { StepRunner } from '../runtime/step-runner.ts';
 import { createCallbackHttp } from './callback-http.ts';
-import { type CallbackDeliveryInfo, createCallbackProcessor } from './callback-processor.ts';
+import { CallbackProcessor, type CallbackResult, callbackEventOf } from './callback-processor.ts';
+import { type CallbackDeliveryInfo, reportDelivery } from './delivery-report.ts';
 import { createGuardedLookup } from './guarded-lookup.ts';
 
 export interface CallbackWorkerOptions {
@@ -20,8 +22,6 @@ export interface CallbackWorkerOptions {
   /** Reads `callbacks` (secret, allowPrivateUrls, timeoutMs), `retry` and `retention`. */
   config: AtelierConfig;
   logger: Logger;
-  /** Deliveries in flight at once per process. */
-  concurrency?: number;
   /** Observes every attempt (metrics). */
   onDelivery?: (info: CallbackDeliveryInfo) => void;
   /** Replaces DNS resolution for the URL check and the connection (tests). */
@@ -31,13 +31,14 @@ export interface CallbackWorkerOptions {
 }
 
 export interface CallbackWorker {
-  worker: Worker<CallbackJobData, { status: number }>;
+  readonly worker: Worker<CallbackJobData, CallbackResult>;
   /** The `callbacks` queue with its default job options (12 attempts, `atelier` backoff). */
-  queue: Queue<CallbackJobData>;
+  readonly queue: Queue<CallbackJobData>;
   close(): Promise<void>;
 }
 
-export const DEFAULT_CALLBACK_CONCURRENCY = 20;
+/** Deliveries in flight at once per process. */
+export const CALLBACK_CONCURRENCY = 20;
 
 /**
  * Runs the `callbacks` queue: signed POSTs of job and batch outcomes to the callers' URLs.
@@ -63,26 +64,38 @@ export async function startCallbackWorker(options: CallbackWorkerOptions): Promi
     prefix,
     defaultJobOptions: defaultJobOptions(QUEUE_NAMES.callbacks, config.retention),
   });
-  const processor = createCallbackProcessor({
-    secret,
-    http,
-    allowPrivate: config.callbacks.allowPrivateUrls,
+  const runner = new StepRunner<CallbackJobData, CallbackResult>({
+    queue,
     logger,
-    ...(options.resolve ? { resolve: options.resolve } : {}),
-    ...(options.onDelivery ? { onDelivery: options.onDelivery } : {}),
+    processor: new CallbackProcessor({
+      secret,
+      http,
+      allowPrivate: config.callbacks.allowPrivateUrls,
+      ...(options.resolve ? { resolve: options.resolve } : {}),
+    }),
+    logBindings: (job) => ({
+      deliveryId: job.id,
+      event: callbackEventOf(job),
+      attempt: job.attemptsMade + 1,
+    }),
+    report: reportDelivery(options.onDelivery),
   });
-  const worker = new Worker<CallbackJobData, { status: number }>(QUEUE_NAMES.callbacks, processor, {
-    connection,
-    prefix,
-    concurrency: options.concurrency ?? DEFAULT_CALLBACK_CONCURRENCY,
-    settings: {
-      backoffStrategy: createBackoffStrategy({
-        baseMs: config.retry.baseMs,
-        maxMs: config.retry.maxMs,
-      }),
+  const worker = new Worker<CallbackJobData, CallbackResult>(
+    QUEUE_NAMES.callbacks,
+    (job, token, signal) => runner.run(job, token, signal),
+    {
+      connection,
+      prefix,
+      concurrency: CALLBACK_CONCURRENCY,
+      settings: {
+        backoffStrategy: createBackoffStrategy({
+          baseMs: config.retry.baseMs,
+          maxMs: config.retry.maxMs,
+        }),
+      },
+      ...options.workerOptions,
     },
-    ...options.workerOptions,
-  });
+  );
   worker.on('error', (err) => logger.error({ err }, 'callback worker error'));
 
   let closing: Promise<void> | undefined;

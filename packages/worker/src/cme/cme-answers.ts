@@ -282,7 +282,8 @@ function asList(value: unknown): unknown[] {
 export function cmeAlreadyGone(action: string, outcome: Outcome<unknown>): boolean {
   return (
     action === 'Material/DeleteMaterial' &&
-    outcome.kind === 'terminal' &&
+    outcome.kind === 'failed' &&
+    outcome.error.kind === 'terminal' &&
     outcome.error.code === 'InvalidParameterValue.MaterialId'
   );
 }

@@ -130,7 +130,7 @@ export class CmeOperationRunner {
           value: { action, userId, outcome: 'already-gone', alreadyGone: true },
         };
       }
-      if (outcome.kind !== 'auth') return outcome;
+      if (outcome.kind !== 'failed' || outcome.error.kind !== 'auth') return outcome;
       const failedAt = this.#now();
       await this.tickets.invalidate(userId, ticket);
       // A ticket minted after the previous failure was made for this retry: not an expiry.

@@ -64,7 +64,7 @@ export class LoginClient {
       outcome = await pRetry(
         async () => {
           const attempt = await this.#attempt(userId, signal);
-          if (attempt.kind === 'config' && attempt.error.code === 'SignatureVerifyFail') {
+          if (attempt.kind === 'failed' && attempt.error.code === 'SignatureVerifyFail') {
             throw new ResignNeeded(attempt);
           }
           return attempt;
@@ -84,9 +84,9 @@ export class LoginClient {
     const platform = this.#options.platform;
     if (outcome.kind === 'ok') {
       logger?.info({ platform, userId, durationMs }, 'cme login succeeded');
-    } else if (outcome.kind !== 'pending') {
+    } else if (outcome.kind === 'failed') {
       logger?.warn(
-        { platform, userId, durationMs, kind: outcome.kind, code: outcome.error.code },
+        { platform, userId, durationMs, kind: outcome.error.kind, code: outcome.error.code },
         'cme login failed',
       );
     }

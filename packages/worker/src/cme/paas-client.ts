@@ -1,4 +1,4 @@
-import type { Logger, Outcome, OutcomeKind } from '@atelier/shared';
+import { type Logger, type Outcome, type OutcomeLabel, outcomeLabel } from '@atelier/shared';
 import type { Got } from 'got';
 import { cmeApiOutcome, cmeTransportOutcome } from './cme-answers.ts';
 
@@ -6,7 +6,7 @@ import { cmeApiOutcome, cmeTransportOutcome } from './cme-answers.ts';
 export interface CmeCallEvent {
   /** `ActionClass/ActionName`. */
   operation: string;
-  outcome: OutcomeKind;
+  outcome: OutcomeLabel;
   /** The provider's code (`Success`, `AuthFailure.SessionInvalid`) or ours (`NETWORK`). */
   code: string;
   durationMs: number;
@@ -64,10 +64,10 @@ export class PaasClient {
       outcome = cmeTransportOutcome(`CME ${action}`, error);
     }
     const durationMs = this.#now() - started;
-    const code =
-      outcome.kind === 'ok' || outcome.kind === 'pending' ? 'Success' : outcome.error.code;
-    this.#onCall?.({ operation: action, outcome: outcome.kind, code, durationMs });
-    this.#logger?.debug({ operation: action, outcome: outcome.kind, code, durationMs }, 'cme call');
+    const code = outcome.kind === 'failed' ? outcome.error.code : 'Success';
+    const label = outcomeLabel(outcome);
+    this.#onCall?.({ operation: action, outcome: label, code, durationMs });
+    this.#logger?.debug({ operation: action, outcome: label, code, durationMs }, 'cme call');
     return outcome;
   }
 }

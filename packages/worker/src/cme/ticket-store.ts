@@ -4,7 +4,8 @@ import {
   failure,
   type Logger,
   type Outcome,
-  type OutcomeKind,
+  type OutcomeLabel,
+  outcomeLabel,
   ProviderError,
 } from '@atelier/shared';
 import {
@@ -21,7 +22,7 @@ import { delay } from './delay.ts';
 export interface TicketRefreshEvent {
   platform: string;
   userId: string;
-  outcome: OutcomeKind;
+  outcome: OutcomeLabel;
   durationMs: number;
 }
 
@@ -232,7 +233,7 @@ export class TicketStore {
       this.#o.onRefresh?.({
         platform,
         userId,
-        outcome: outcome.kind,
+        outcome: outcomeLabel(outcome),
         durationMs: now() - started,
       });
       if (outcome.kind !== 'ok') return outcome;

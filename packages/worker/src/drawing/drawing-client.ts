@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import type { DrawingConfig, DrawingTask, Logger, Outcome, OutcomeKind } from '@atelier/shared';
-import { requireDrawingProvider } from '@atelier/shared';
+import type { DrawingConfig, DrawingTask, Logger, Outcome, OutcomeLabel } from '@atelier/shared';
+import { outcomeLabel, requireDrawingProvider } from '@atelier/shared';
 import got, { type Got, RequestError } from 'got';
 import {
   type DrawingHttpAnswer,
@@ -19,7 +19,7 @@ import { encodeFormBody, FORM_CONTENT_TYPE } from './form-body.ts';
 /** One finished provider call, for metrics. */
 export interface DrawingCall {
   operation: DrawingOperation;
-  outcome: OutcomeKind;
+  outcome: OutcomeLabel;
   /** Business code (`200`, `202`), gateway code (`APIGW.0308`) or ours (`NETWORK`, `HTTP_503`). */
   code: string;
   durationMs: number;
@@ -156,7 +156,7 @@ export class DrawingClient {
     }
     const durationMs = Math.round(performance.now() - started);
     this.#record(
-      { operation, outcome: outcome.kind, code: codeOf(outcome), durationMs, httpStatus },
+      { operation, outcome: outcomeLabel(outcome), code: codeOf(outcome), durationMs, httpStatus },
       outcome,
       auth.canonicalRequest,
     );
@@ -164,7 +164,7 @@ export class DrawingClient {
   }
 
   #record(call: DrawingCall, outcome: Outcome<unknown>, canonicalRequest: string | undefined) {
-    if (outcome.kind === 'config') {
+    if (outcome.kind === 'failed' && outcome.error.kind === 'config') {
       this.#logger.error(
         {
           ...call,
@@ -187,7 +187,7 @@ export class DrawingClient {
 }
 
 function codeOf(outcome: Outcome<unknown>): string {
-  return outcome.kind === 'ok' || outcome.kind === 'pending' ? '200' : outcome.error.code;
+  return outcome.kind === 'failed' ? outcome.error.code : '200';
 }
 
 function endpoint(baseUrl: string, path: string): URL {

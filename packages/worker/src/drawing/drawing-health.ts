@@ -1,6 +1,5 @@
 import { atelierKeys, type Logger } from '@atelier/shared';
-import type { RedisClient } from '@atelier/store';
-import type { Queue } from 'bullmq';
+import { LuaScript, type RedisClient } from '@atelier/store';
 
 export interface OutageWindow {
   code: string;
@@ -15,16 +14,16 @@ export type Gate =
 export interface DrawingHealthOptions {
   redis: RedisClient;
   prefix: string;
-  queue: Queue;
   logger: Logger;
   /** `DRAWING_MAINTENANCE_BACKOFF_MS`: the window's length, and each re-opening after a failed probe. */
   backoffMs: number;
   /** `DRAWING_OUTAGE_STREAK`: consecutive 500/501 answers that open the window. */
   streak: number;
-  /** How long a process trusts what it last read. */
-  cacheMs?: number;
   onWindow?: (open: boolean) => void;
 }
+
+/** How long a process trusts what it last read. */
+const CACHE_MS = 200;
 
 interface HealthState {
   at: number;
@@ -32,8 +31,11 @@ interface HealthState {
   streak: number;
 }
 
-/** Counts a maintenance answer; opens (or re-opens) the window at the streak. Returns the window or nil. */
-const RECORD_MAINTENANCE = `
+/**
+ * Counts a maintenance answer; opens (or re-opens) the window at the streak. Returns the window
+ * or nil. KEYS: streak, outage, probe; ARGV: streak length, code, now, ttl, backoff.
+ */
+const RECORD_MAINTENANCE = new LuaScript(`
 local n = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 local open = redis.call('GET', KEYS[2])
@@ -49,13 +51,14 @@ if open or n >= tonumber(ARGV[1]) then
   return w
 end
 return false
-`;
+`);
 
 /**
  * Provider-wide health of the drawing API, shared by all workers through Redis: a streak of
- * 500/501 answers opens an outage window (the queue is rate-limited for its length, so no
- * submits or polls hit the provider); after it, exactly one job probes; its success closes
- * the window, another maintenance answer re-opens it. Jobs keep their attempts throughout.
+ * 500/501 answers opens an outage window (the job that meets it holds the queue for its
+ * length, so no submits or polls hit the provider); after it, exactly one job probes; its
+ * success closes the window, another maintenance answer re-opens it. Jobs keep their attempts
+ * throughout.
  */
 export class DrawingHealth {
   readonly #o: Required<DrawingHealthOptions>;
@@ -64,7 +67,7 @@ export class DrawingHealth {
   #reading: Promise<HealthState> | undefined;
 
   constructor(options: DrawingHealthOptions) {
-    this.#o = { cacheMs: 200, onWindow: () => undefined, ...options };
+    this.#o = { onWindow: () => undefined, ...options };
     this.#keys = atelierKeys(options.prefix).drawing;
   }
 
@@ -84,26 +87,21 @@ export class DrawingHealth {
     return { go: false, until: now + Math.min(this.#o.backoffMs, 2000), reason: 'probe' };
   }
 
-  /** A 500/501 answer. Returns the open window, if this answer opened or extended one. */
+  /**
+   * A 500/501 answer. Returns the window, if this answer opened or extended one (or met one
+   * still open); the caller holds the queue until it ends.
+   */
   async recordMaintenance(code: string, now = Date.now()): Promise<OutageWindow | undefined> {
     const ttl = Math.max(this.#o.backoffMs * 10, 60_000);
-    const json = await this.#o.redis.eval(
-      RECORD_MAINTENANCE,
-      3,
-      this.#keys.maintenanceStreak,
-      this.#keys.outage,
-      this.#keys.probe,
-      String(this.#o.streak),
-      code,
-      String(now),
-      String(ttl),
-      String(this.#o.backoffMs),
+    const json = await RECORD_MAINTENANCE.run(
+      this.#o.redis,
+      [this.#keys.maintenanceStreak, this.#keys.outage, this.#keys.probe],
+      [this.#o.streak, code, now, ttl, this.#o.backoffMs],
     );
     this.#cached = undefined;
     if (typeof json !== 'string') return undefined;
     const window = JSON.parse(json) as OutageWindow;
     if (window.until > now) {
-      await this.#o.queue.rateLimit(window.until - now);
       if (window.openedAt === now) {
         this.#o.logger.error(
           { code, untilMs: window.until },
@@ -136,7 +134,7 @@ export class DrawingHealth {
 
   async #state(now: number, fresh = false) {
     if (fresh) return this.#read(now);
-    if (this.#cached && now - this.#cached.at < this.#o.cacheMs) return this.#cached;
+    if (this.#cached && now - this.#cached.at < CACHE_MS) return this.#cached;
     // Jobs that find the cache stale together share one read.
     this.#reading ??= this.#read(now).finally(() => {
       this.#reading = undefined;

@@ -13,6 +13,7 @@ import {
   toIssues,
 } from '@atelier/shared';
 import type { Step, StepContext, StepProcessor } from '../runtime/step.ts';
+import type { WorkerObserver } from '../worker-observer.ts';
 import type { DrawingHealth } from './drawing-health.ts';
 import { LearnedPollTiming } from './learned-poll-timing.ts';
 import { INLINE_POLL_MS, planNextPoll } from './poll-planner.ts';
@@ -26,44 +27,55 @@ export interface DrawingProvider {
   ): Promise<Outcome<{ images: string[]; createTime?: string }>>;
 }
 
-export interface DrawingProcessorOptions {
+export interface DrawingProcessorDeps {
   provider: DrawingProvider;
   config: DrawingConfig;
   timing: LearnedPollTiming;
   health: DrawingHealth;
-  /** Observes finished tasks (metrics, benchmarks). */
-  onFinished?: (info: { polls: number; submittedAt: number; finishedAt: number }) => void;
-  onPoll?: (info: { done: boolean; lateMs: number }) => void;
+  /** Hears polls and finished tasks (metrics, benchmarks). */
+  observer: Pick<WorkerObserver, 'drawingPoll' | 'drawingFinished'>;
 }
 
 type DrawingStep = Step<DrawingJobData, DrawingResult>;
+type DrawingContext = StepContext<DrawingJobData>;
 
 /**
- * A drawing job as a step job: submit → persist taskId → (delayed) poll → … → done.
+ * A drawing job as a step job: submit → persist taskId → (delayed) poll → … → complete.
  * A job that has a taskId never submits again: whatever crashed, it only polls. Pending
  * tasks wait in the delayed set, so polling never holds a worker slot.
  */
-export function createDrawingProcessor(
-  options: DrawingProcessorOptions,
-): StepProcessor<DrawingJobData, DrawingResult> {
-  const { provider, config, timing, health } = options;
-  const taskSchema = drawingTaskSchema(config.limits);
+export class DrawingProcessor implements StepProcessor<DrawingJobData, DrawingResult> {
+  readonly #deps: DrawingProcessorDeps;
+  readonly #taskSchema: ReturnType<typeof drawingTaskSchema>;
 
-  return async (context) => {
-    const { job } = context;
-    const data = job.data;
+  constructor(deps: DrawingProcessorDeps) {
+    this.#deps = deps;
+    this.#taskSchema = drawingTaskSchema(deps.config.limits);
+  }
+
+  async run(context: DrawingContext): Promise<DrawingStep> {
+    const data = context.job.data;
     const state: DrawingJobState = { polls: 0, ...data.state };
-    if (state.taskId) return poll(context, data, state);
+    if (state.taskId) return this.#poll(context, data, state);
+    return this.#submit(context, data, state);
+  }
 
-    const parsed = taskSchema.safeParse(data.task);
+  async #submit(
+    context: DrawingContext,
+    data: DrawingJobData,
+    state: DrawingJobState,
+  ): Promise<DrawingStep> {
+    const { provider, health } = this.#deps;
+    const parsed = this.#taskSchema.safeParse(data.task);
     if (!parsed.success) {
       const issues = toIssues(parsed.error.issues, 'task');
-      return fail(
-        new AtelierError(`invalid drawing payload: ${issues.map((i) => i.message).join('; ')}`, {
-          code: 'INVALID_PAYLOAD',
-          details: { issues },
-        }),
-      );
+      return {
+        type: 'fail',
+        error: new AtelierError(
+          `invalid drawing payload: ${issues.map((i) => i.message).join('; ')}`,
+          { code: 'INVALID_PAYLOAD', details: { issues } },
+        ),
+      };
     }
 
     const gate = await health.gate();
@@ -75,16 +87,17 @@ export function createDrawingProcessor(
     } catch (error) {
       if (context.signal.aborted) {
         // Cancelled mid-submit: the provider may have created the task; count it as unconfirmed.
-        const next = {
+        await context.save({
           ...data,
           state: { ...state, unconfirmedSubmits: (state.unconfirmedSubmits ?? 0) + 1 },
-        };
-        await job.updateData(next);
+        });
       }
       throw error;
     }
-    if (outcome.kind === 'pending') return fail(unexpectedPending());
-    if (outcome.kind !== 'ok') return failure(outcome, data, state, job.priority);
+    if (outcome.kind === 'pending') return { type: 'retry', error: unexpectedPending() };
+    if (outcome.kind === 'failed') {
+      return this.#failure(outcome.error, data, state, context.job.priority);
+    }
 
     // Submit once: the taskId is saved before anything else can happen to this job.
     const submitted: DrawingJobState = {
@@ -94,19 +107,19 @@ export function createDrawingProcessor(
     };
     if (state.unconfirmedSubmits) submitted.unconfirmedSubmits = state.unconfirmedSubmits;
     const next: DrawingJobData = { ...data, state: submitted };
-    await job.updateData(next);
-    job.data = next;
+    await context.save(next);
     await health.recordHealthy();
     context.logger.debug({ taskId: submitted.taskId }, 'submitted');
-    return schedulePoll(context, next, submitted);
-  };
+    return this.#schedulePoll(context, next, submitted);
+  }
 
-  async function schedulePoll(
-    context: StepContext<DrawingJobData>,
+  async #schedulePoll(
+    context: DrawingContext,
     data: DrawingJobData,
     state: DrawingJobState,
     hintMs?: number,
   ): Promise<DrawingStep> {
+    const { config, timing } = this.#deps;
     const now = Date.now();
     const submittedAt = state.submittedAt ?? now;
     const learned = await timing.times(
@@ -121,31 +134,32 @@ export function createDrawingProcessor(
       ...(hintMs !== undefined ? { hintMs } : {}),
       now,
     });
-    if (next.pastDeadline) return pollTimeout(state);
+    if (next.pastDeadline) return this.#pollTimeout(state);
     const planned: DrawingJobState = { ...state, plan: next.plan };
     if (next.at - now <= INLINE_POLL_MS) {
       if (next.at > now) await sleep(next.at - now, undefined, { signal: context.signal });
-      return poll(context, { ...data, state: planned }, planned);
+      return this.#poll(context, { ...data, state: planned }, planned);
     }
     const priority = context.job.priority > 0 ? POLL_PRIORITY : undefined;
     return {
       type: 'wait',
-      untilMs: next.at,
-      data: { ...data, state: planned },
       reason: 'poll',
+      untilMs: next.at,
+      record: { ...data, state: planned },
       ...(priority !== undefined ? { priority } : {}),
     };
   }
 
-  async function poll(
-    context: StepContext<DrawingJobData>,
+  async #poll(
+    context: DrawingContext,
     data: DrawingJobData,
     state: DrawingJobState,
   ): Promise<DrawingStep> {
+    const { provider, config, health, observer } = this.#deps;
     const taskId = state.taskId as string;
     const submittedAt = state.submittedAt ?? Date.now();
     if (Date.now() >= Math.max(submittedAt, state.resumedAt ?? 0) + config.poll.deadlineMs)
-      return pollTimeout(state);
+      return this.#pollTimeout(state);
 
     const gate = await health.gate();
     if (!gate.go) return wait(data, state, jittered(gate.until), gate.reason);
@@ -158,67 +172,73 @@ export function createDrawingProcessor(
     delete polled.maintenanceSince;
     const polledData: DrawingJobData = { ...data, state: polled };
 
-    if (outcome.kind === 'ok' || outcome.kind === 'pending') {
-      await health.recordHealthy();
-      const done = outcome.kind === 'ok';
-      options.onPoll?.({ done, lateMs });
-      learn(data, state, done, now - submittedAt);
-      if (outcome.kind === 'pending')
-        return schedulePoll(context, polledData, polled, outcome.hintMs);
-      options.onFinished?.({ polls: polled.polls, submittedAt, finishedAt: now });
-      return {
-        type: 'done',
-        result: {
-          taskId,
-          images: outcome.value.images,
-          ...(outcome.value.createTime !== undefined
-            ? { createTime: outcome.value.createTime }
-            : {}),
-          polls: polled.polls,
-          submittedAt,
-          finishedAt: now,
-        },
-      };
+    if (outcome.kind === 'failed') {
+      return this.#failure(outcome.error, polledData, polled, context.job.priority);
     }
-    return failure(outcome, polledData, polled, context.job.priority);
+    await health.recordHealthy();
+    const done = outcome.kind === 'ok';
+    observer.drawingPoll?.({ done, lateMs });
+    this.#learn(data, state, done, now - submittedAt);
+    if (outcome.kind === 'pending') {
+      return this.#schedulePoll(context, polledData, polled, outcome.hintMs);
+    }
+    observer.drawingFinished?.({ polls: polled.polls, submittedAt, finishedAt: now });
+    return {
+      type: 'complete',
+      result: {
+        taskId,
+        images: outcome.value.images,
+        ...(outcome.value.createTime !== undefined ? { createTime: outcome.value.createTime } : {}),
+        polls: polled.polls,
+        submittedAt,
+        finishedAt: now,
+      },
+    };
   }
 
-  function learn(data: DrawingJobData, state: DrawingJobState, done: boolean, elapsedMs: number) {
+  #learn(data: DrawingJobData, state: DrawingJobState, done: boolean, elapsedMs: number): void {
     const plan = state.plan;
     if (plan?.by !== 'first' && plan?.by !== 'second') return;
     const shape = LearnedPollTiming.shape(data.task.resolution, data.task.num);
-    timing.observe(shape, plan.by, done, plan.offsetMs, done ? elapsedMs : undefined);
+    this.#deps.timing.observe(shape, plan.by, done, plan.offsetMs, done ? elapsedMs : undefined);
   }
 
-  async function failure(
-    outcome: Exclude<Outcome<unknown>, { kind: 'ok' | 'pending' }>,
+  /**
+   * A failed call. A submit that may have created a task is counted (and, past the limit, not
+   * repeated); a maintenance answer waits without using an attempt — until maintenance has
+   * lasted too long; anything else goes to the runner as it is.
+   */
+  async #failure(
+    error: ProviderError,
     data: DrawingJobData,
     state: DrawingJobState,
     priority: number,
   ): Promise<DrawingStep> {
-    const { error } = outcome;
+    const { config, health } = this.#deps;
     if (!state.taskId && submitMayHaveCreatedTask(error)) {
       const unconfirmed = (state.unconfirmedSubmits ?? 0) + 1;
-      const counted: DrawingJobState = { ...state, unconfirmedSubmits: unconfirmed };
+      const record = { ...data, state: { ...state, unconfirmedSubmits: unconfirmed } };
       if (unconfirmed >= config.unconfirmedSubmitLimit) {
-        return fail(
-          new ProviderError(
+        return {
+          type: 'fail',
+          error: new ProviderError(
             `${unconfirmed} submits ended without a readable answer (${error.code}); the provider may have ` +
               'created tasks for them: not submitting again (replay to try once more)',
             { provider: 'drawing', kind: 'terminal', code: 'SUBMIT_UNCONFIRMED' },
           ),
-          { ...data, state: counted },
-        );
+          record,
+        };
       }
-      return fail(error, { ...data, state: counted });
+      return { type: 'retry', error, record };
     }
-    if (outcome.kind !== 'outage') return fail(error, { ...data, state });
+    if (error.kind !== 'outage') return { type: 'retry', error, record: { ...data, state } };
 
     const now = Date.now();
     const since = state.maintenanceSince ?? now;
     if (now - since > config.maintenanceMaxMs) {
-      return fail(
-        new ProviderError(
+      return {
+        type: 'fail',
+        error: new ProviderError(
           `provider in maintenance for over ${config.maintenanceMaxMs} ms (${error.message})`,
           {
             provider: 'drawing',
@@ -229,32 +249,31 @@ export function createDrawingProcessor(
               : {}),
           },
         ),
-        { ...data, state },
-      );
+        record: { ...data, state },
+      };
     }
     const window = await health.recordMaintenance(error.code, now);
-    const until = window && window.until > now ? window.until : now + config.maintenanceBackoffMs;
-    const waiting: DrawingJobState = { ...state, maintenanceSince: since };
-    const history = [
-      ...(data.history ?? []),
-      { attempt: 0, at: now, code: error.code, message: error.message },
-    ].slice(-20);
+    const open = window !== undefined && window.until > now;
     return {
       type: 'wait',
-      untilMs: jittered(until),
-      data: { ...data, state: waiting, history },
       reason: 'maintenance',
+      untilMs: jittered(open ? window.until : now + config.maintenanceBackoffMs),
+      record: { ...data, state: { ...state, maintenanceSince: since } },
+      note: error,
+      // An open outage window holds the whole queue: no submits or polls until it ends.
+      ...(open ? { holdQueueUntilMs: window.until } : {}),
       ...(priority > 0 && state.taskId ? { priority: POLL_PRIORITY } : {}),
     };
   }
 
-  function pollTimeout(state: DrawingJobState): DrawingStep {
-    return fail(
-      new AtelierError(
-        `task ${state.taskId} not finished within ${config.poll.deadlineMs} ms; the taskId is kept: a replay resumes polling`,
+  #pollTimeout(state: DrawingJobState): DrawingStep {
+    return {
+      type: 'fail',
+      error: new AtelierError(
+        `task ${state.taskId} not finished within ${this.#deps.config.poll.deadlineMs} ms; the taskId is kept: a replay resumes polling`,
         { code: 'POLL_TIMEOUT' },
       ),
-    );
+    };
   }
 }
 
@@ -291,11 +310,7 @@ function wait(
   untilMs: number,
   reason: 'outage' | 'probe',
 ): DrawingStep {
-  return { type: 'wait', untilMs, data: { ...data, state }, reason };
-}
-
-function fail(error: AtelierError, data?: DrawingJobData): DrawingStep {
-  return data ? { type: 'fail', error, data } : { type: 'fail', error };
+  return { type: 'wait', reason, untilMs, record: { ...data, state } };
 }
 
 /** Spreads a herd of jobs released at one instant over the next 10% of the wait (at most 5 s). */

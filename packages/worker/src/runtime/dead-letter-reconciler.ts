@@ -26,9 +26,10 @@ export interface DeadLetterReconcilerOptions {
    * dropped. Unset: the index is not pruned.
    */
   batchMaxAgeMs?: number;
-  /** Page size when walking a failed set. */
-  pageSize?: number;
 }
+
+/** Page size when walking a failed set. */
+const PAGE_SIZE = 500;
 
 /** Jobs finished this long before the watermark are read again (clock skew between workers). */
 const OVERLAP_MS = 60_000;
@@ -47,7 +48,6 @@ export class DeadLetterReconciler {
 
   constructor(options: DeadLetterReconcilerOptions) {
     this.#o = {
-      pageSize: 500,
       deadLetterMaxAgeMs: Number.POSITIVE_INFINITY,
       batchMaxAgeMs: Number.POSITIVE_INFINITY,
       ...options,
@@ -98,15 +98,12 @@ export class DeadLetterReconciler {
   }
 
   async #reconcile(queue: Queue): Promise<number> {
-    const watermarkKey = `${atelierKeys(this.#o.prefix).deadLetters.entries}:watermark:${queue.name}`;
+    const watermarkKey = atelierKeys(this.#o.prefix).deadLetters.watermark(queue.name);
     const watermark = Number((await this.#o.redis.get(watermarkKey)) ?? 0);
     let newest = watermark;
     let added = 0;
-    for (let start = 0; ; start += this.#o.pageSize) {
-      const jobs = (await queue.getFailed(
-        start,
-        start + this.#o.pageSize - 1,
-      )) as Job<AnyJobData>[];
+    for (let start = 0; ; start += PAGE_SIZE) {
+      const jobs = (await queue.getFailed(start, start + PAGE_SIZE - 1)) as Job<AnyJobData>[];
       if (jobs.length === 0) break;
       let reachedWatermark = false;
       for (const job of jobs) {
@@ -128,7 +125,7 @@ export class DeadLetterReconciler {
           'reconciled a failed job into the dead-letter queue',
         );
       }
-      if (reachedWatermark || jobs.length < this.#o.pageSize) break;
+      if (reachedWatermark || jobs.length < PAGE_SIZE) break;
     }
     if (newest > watermark) await this.#o.redis.set(watermarkKey, String(newest));
     return added;

@@ -15,85 +15,102 @@ import {
   type RedisClient,
 } from '@atelier/store';
 import { type BackoffStrategy, Queue, Worker, type WorkerOptions } from 'bullmq';
-import { createJobProcessor, type JobRunnerOptions } from './job-runner.ts';
+import type { WorkerObserver } from '../worker-observer.ts';
 import type { JobSettlement } from './job-settlement.ts';
+import { reportJobStep } from './job-step-report.ts';
 import type { StepProcessor } from './step.ts';
+import { StepRunner } from './step-runner.ts';
 
-export interface QueueWorkerOptions<D extends AnyJobData, R extends DrawingResult | CmeResult> {
-  name: QueueName;
-  /** Builds the processor once the queue handle exists (outage windows rate-limit it). */
-  processor: (queue: Queue) => StepProcessor<D, R>;
+/** What the job queues (drawing, CME) of one worker process share. */
+export interface JobQueueDeps {
   connection: RedisClient;
   prefix: string;
-  concurrency: number;
+  logger: Logger;
   settlement: JobSettlement;
   deadLetters: DeadLetterStore;
-  logger: Logger;
   backoffStrategy: BackoffStrategy;
-  throttleMs: number;
   retention: RetentionOptions;
-  /** Material for the halt fingerprint (never stored as such). */
-  credentials: string[];
-  onStep?: JobRunnerOptions['onStep'];
+  observer: WorkerObserver;
   /** Tests shorten lock and stall timings. */
   workerOptions?: Partial<WorkerOptions>;
 }
 
-export interface QueueWorker {
+export interface QueueWorkerOptions<D extends AnyJobData, R extends DrawingResult | CmeResult> {
+  deps: JobQueueDeps;
   name: QueueName;
-  queue: Queue;
-  worker: Worker;
-  halt: QueueHalt;
+  processor: StepProcessor<D, R>;
+  concurrency: number;
+  /** Queue-wide pause after a throttling answer without its own hint. */
+  throttleMs: number;
+  /** Material for the halt fingerprint (never stored as such). */
+  credentials: string[];
+}
+
+export interface QueueWorker {
+  readonly name: QueueName;
+  readonly queue: Queue;
+  readonly worker: Worker;
+}
+
+/** A started job queue and what else it owns (provider clients), closed after its worker. */
+export interface StartedJobQueue {
+  readonly queueWorker: QueueWorker;
+  close(): Promise<void>;
 }
 
 /**
- * One BullMQ worker and its queue handle, wired to the job runner. Manual rate limiting
+ * One BullMQ worker and its queue handle, wired to the step runner. Manual rate limiting
  * (`queue.rateLimit`, used for throttling and outage windows) only takes effect when the
  * worker has a limiter, so it gets one far above any real rate.
  */
 export async function startQueueWorker<D extends AnyJobData, R extends DrawingResult | CmeResult>(
   options: QueueWorkerOptions<D, R>,
 ): Promise<QueueWorker> {
-  const logger = options.logger.child({ queue: options.name });
-  const queue = new Queue(options.name, {
-    connection: options.connection,
-    prefix: options.prefix,
-    defaultJobOptions: defaultJobOptions(options.name, options.retention),
+  const { deps, name } = options;
+  const { connection, prefix } = deps;
+  const logger = deps.logger.child({ queue: name });
+  const queue = new Queue(name, {
+    connection,
+    prefix,
+    defaultJobOptions: defaultJobOptions(name, deps.retention),
   });
   const halt = new QueueHalt({
     queue,
-    redis: options.connection,
-    prefix: options.prefix,
+    redis: connection,
+    prefix,
     logger,
     credentials: options.credentials,
   });
   await halt.resumeIfCredentialsChanged();
 
-  const processor = createJobProcessor(options.processor(queue), {
+  const runner = new StepRunner<D, R>({
     queue,
-    settlement: options.settlement,
-    deadLetters: options.deadLetters,
-    halt,
     logger,
-    throttleMs: options.throttleMs,
-    recentErrors: new RecentErrors(options.connection, options.prefix),
-    ...(options.onStep ? { onStep: options.onStep } : {}),
+    processor: options.processor,
+    books: {
+      settlement: deps.settlement,
+      throttleMs: options.throttleMs,
+      deadLetters: deps.deadLetters,
+      halt,
+      recentErrors: new RecentErrors(connection, prefix),
+    },
+    report: reportJobStep(name, (event) => deps.observer.step?.(event)),
   });
-  const worker = new Worker<D, R>(options.name, processor, {
-    connection: options.connection,
-    prefix: options.prefix,
+  const worker = new Worker<D, R>(name, (job, token, signal) => runner.run(job, token, signal), {
+    connection,
+    prefix,
     concurrency: options.concurrency,
     limiter: { max: LIMITER_MAX, duration: 1000 },
     maxStalledCount: 10,
     // After a manual rate limit ends BullMQ may sit in a blocking wait for the full drain delay
     // (5 s by default) before it looks again: keep that wait short.
     drainDelay: 1,
-    settings: { backoffStrategy: options.backoffStrategy },
+    settings: { backoffStrategy: deps.backoffStrategy },
     // Per-minute completed/failed counts for the dashboard's rates (one day kept).
     metrics: { maxDataPoints: 24 * 60 },
-    ...options.workerOptions,
+    ...deps.workerOptions,
   });
   worker.on('error', (err) => logger.error({ err }, 'worker error'));
   await worker.waitUntilReady();
-  return { name: options.name, queue, worker: worker as unknown as Worker, halt };
+  return { name, queue, worker: worker as unknown as Worker };
 }

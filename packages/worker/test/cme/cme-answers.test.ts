@@ -1,4 +1,4 @@
-import { isProviderError, type Outcome } from '@atelier/shared';
+import { isProviderError, type Outcome, outcomeLabel } from '@atelier/shared';
 import { describe, expect, it } from 'vitest';
 import {
   classifyCmeCode,
@@ -17,12 +17,9 @@ import {
 const json = (value: unknown, status = 200) => ({ status, body: JSON.stringify(value) });
 
 function errorOf(outcome: Outcome<unknown>) {
-  if (outcome.kind === 'ok' || outcome.kind === 'pending') {
-    throw new Error(`expected a failure, got ${outcome.kind}`);
-  }
+  if (outcome.kind !== 'failed') throw new Error(`expected a failure, got ${outcome.kind}`);
   expect(isProviderError(outcome.error)).toBe(true);
   expect(outcome.error.provider).toBe('cme');
-  expect(outcome.error.kind).toBe(outcome.kind);
   return outcome.error;
 }
 
@@ -151,7 +148,9 @@ describe('cmeApiOutcome', () => {
   });
 
   it('AuthFailure → auth', () => {
-    expect(cmeApiOutcome('x', json({ Code: 'AuthFailure.SessionInvalid' })).kind).toBe('auth');
+    expect(outcomeLabel(cmeApiOutcome('x', json({ Code: 'AuthFailure.SessionInvalid' })))).toBe(
+      'auth',
+    );
   });
 
   it('the cloud-API error envelope is understood too', () => {
@@ -284,12 +283,16 @@ describe('cmeLoginOutcome', () => {
   });
 
   it('transient login codes → retryable; other codes follow the table', () => {
-    expect(cmeLoginOutcome(json({ Code: 'InternalError' }), who).kind).toBe('retryable');
+    expect(outcomeLabel(cmeLoginOutcome(json({ Code: 'InternalError' }), who))).toBe('retryable');
     expect(
-      cmeLoginOutcome(json({ Response: { Error: { Code: 'AuthFailure.SecretIdNotFound' } } }), who)
-        .kind,
+      outcomeLabel(
+        cmeLoginOutcome(
+          json({ Response: { Error: { Code: 'AuthFailure.SecretIdNotFound' } } }),
+          who,
+        ),
+      ),
     ).toBe('config');
-    expect(cmeLoginOutcome(json({ Code: 'InvalidParameterValue.UserId' }), who).kind).toBe(
+    expect(outcomeLabel(cmeLoginOutcome(json({ Code: 'InvalidParameterValue.UserId' }), who))).toBe(
       'terminal',
     );
     expect(classifyLoginCode('AuthFailure.SessionInvalid').kind).toBe('config');

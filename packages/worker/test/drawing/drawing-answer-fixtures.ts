@@ -17,10 +17,9 @@ export function answer(
 
 /** Asserts a failure outcome of `kind` with `code` and returns its error. */
 export function failed(outcome: Outcome<unknown>, kind: string, code: string): ProviderError {
-  expect(outcome.kind).toBe(kind);
-  if (!('error' in outcome)) throw new Error(`expected a failure, got ${outcome.kind}`);
+  if (outcome.kind !== 'failed') throw new Error(`expected a failure, got ${outcome.kind}`);
+  expect(outcome.error.kind).toBe(kind);
   expect(outcome.error.code).toBe(code);
   expect(outcome.error.provider).toBe('drawing');
-  expect(outcome.error.kind).toBe(kind);
   return outcome.error;
 }

@@ -1,5 +1,12 @@
 import { Writable } from 'node:stream';
-import { createLogger, type DrawingTask, type Logger, type Outcome, Secret } from '@atelier/shared';
+import {
+  createLogger,
+  type DrawingTask,
+  type Logger,
+  type Outcome,
+  outcomeLabel,
+  Secret,
+} from '@atelier/shared';
 import { DrawingSimulator, type DrawingSimulatorOptions } from '@atelier/simulator';
 import { afterEach, describe, expect, it } from 'vitest';
 import { gatewayCanonicalRequest } from '../../src/drawing/drawing-answers.ts';
@@ -57,12 +64,13 @@ function task(text: string): DrawingTask {
 }
 
 function expectFailure(outcome: Outcome<unknown>, kind: string, code: string) {
-  expect({ kind: outcome.kind, code: 'error' in outcome ? outcome.error.code : undefined }).toEqual(
-    {
-      kind,
-      code,
-    },
-  );
+  expect({
+    kind: outcomeLabel(outcome),
+    code: 'error' in outcome ? outcome.error.code : undefined,
+  }).toEqual({
+    kind,
+    code,
+  });
   if (!('error' in outcome)) throw new Error('unreachable');
   return outcome.error;
 }

@@ -1,5 +1,12 @@
 import { Writable } from 'node:stream';
-import { createLogger, type DrawingTask, type Logger, loadConfig, Secret } from '@atelier/shared';
+import {
+  createLogger,
+  type DrawingTask,
+  type Logger,
+  loadConfig,
+  outcomeLabel,
+  Secret,
+} from '@atelier/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signApigRequest } from '../../src/drawing/apig-signer.ts';
 import { createDrawingAuth, type DrawingAuth } from '../../src/drawing/drawing-auth.ts';
@@ -136,7 +143,7 @@ describe('DrawingClient against a local HTTP server', () => {
   it('reports every call to onCall with outcome, code, status and duration', async () => {
     const { client, calls } = await setup((_req, res) => json(res, { code: 202, msg: '违规' }));
     const outcome = await client.submit(TASK);
-    expect(outcome.kind).toBe('terminal');
+    expect(outcomeLabel(outcome)).toBe('terminal');
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({
       operation: 'submit',
@@ -150,7 +157,7 @@ describe('DrawingClient against a local HTTP server', () => {
   it('a dropped connection → retryable NETWORK, not a throw', async () => {
     const { client, calls } = await setup((_req, res) => res.socket?.destroy());
     const outcome = await client.submit(TASK);
-    expect(outcome.kind).toBe('retryable');
+    expect(outcomeLabel(outcome)).toBe('retryable');
     expect('error' in outcome && outcome.error.code).toBe('NETWORK');
     expect(calls[0]).toMatchObject({ outcome: 'retryable', code: 'NETWORK' });
     expect(calls[0]?.httpStatus).toBeUndefined();
@@ -165,7 +172,7 @@ describe('DrawingClient against a local HTTP server', () => {
       { requestTimeoutMs: 100 },
     );
     const outcome = await client.submit(TASK);
-    expect(outcome.kind).toBe('retryable');
+    expect(outcomeLabel(outcome)).toBe('retryable');
     expect('error' in outcome && outcome.error.code).toBe('TIMEOUT');
   });
 
@@ -210,7 +217,7 @@ describe('DrawingClient against a local HTTP server', () => {
       ),
     );
     const outcome = await client.submit(TASK);
-    expect(outcome.kind).toBe('config');
+    expect(outcomeLabel(outcome)).toBe('config');
     const line = lines.find((l) => l.level === 50);
     expect(line).toMatchObject({
       operation: 'submit',

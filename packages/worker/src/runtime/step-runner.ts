@@ -1,0 +1,217 @@
+import { type AnyJobData, AtelierError, hasCode, type Logger, lazyChild } from '@atelier/shared';
+import {
+  type DeadLetterStore,
+  LIMITER_MAX,
+  type QueueHalt,
+  type RecentErrors,
+} from '@atelier/store';
+import {
+  DelayedError,
+  type Job,
+  type Queue,
+  UnrecoverableError,
+  WaitingError,
+  Worker,
+} from 'bullmq';
+import type { JobEnding } from './job-writes.ts';
+import { JobWrites } from './job-writes.ts';
+import type { Step, StepProcessor } from './step.ts';
+import { type Decision, decideStep, failureKind } from './step-decision.ts';
+
+/** Drawing and CME jobs: their ends are settled, their attempts kept, their queue can halt. */
+export interface JobBooks<D, R> {
+  settlement: JobEnding<D, R>;
+  /** Queue-wide pause after a throttling answer without its own hint. */
+  throttleMs: number;
+  /** Looked up to refuse a job that an earlier run already dead-lettered. */
+  deadLetters: DeadLetterStore;
+  halt: QueueHalt;
+  /** Where failure codes are recorded for the dashboard. */
+  recentErrors: RecentErrors;
+}
+
+/** One run of a processor, as the runner saw it (metrics and the queue's own log lines). */
+export interface StepRun<D, R> {
+  job: Job<D>;
+  logger: Logger;
+  step: Step<D, R>;
+  decision: Decision<D, R>;
+  /** From the start of the run until the processor returned. */
+  durationMs: number;
+}
+
+export interface StepRunnerOptions<D, R> {
+  queue: Queue;
+  logger: Logger;
+  processor: StepProcessor<D, R>;
+  /** Unset for callbacks: nothing to settle, no attempt history, no halt. */
+  books?: JobBooks<D, R>;
+  /** Bindings of each run's logger (default `{jobId, attempt}`). */
+  logBindings?: (job: Job<D>) => Record<string, unknown>;
+  /** Hears every run once its writes are made; must not throw. */
+  report?: (run: StepRun<D, R>) => void;
+}
+
+/** Attempt records kept per job (newest). */
+const MAX_HISTORY = 20;
+
+/**
+ * THE place where a processor's step becomes BullMQ control flow (`decideStep` decides, this
+ * carries it out; every write goes through the run's `JobWrites`):
+ * - complete → settle (batch, callback), complete
+ * - delay → save the record + move to delayed in one script, `DelayedError` (slot freed, no
+ *   attempt used); an outage window first holds the whole queue (`queue.rateLimit`)
+ * - slow-queue → `queue.rateLimit`, `RateLimitError` (job back to wait, no attempt used)
+ * - halt → pause the queue (`QueueHalt`), keep the job delayed
+ * - retry → record the attempt, throw for BullMQ backoff
+ * - dead → dead letter, `UnrecoverableError`
+ * Unexpected exceptions count as retryable `INTERNAL` failures; a malformed payload never
+ * crashes the worker; a cancelled run hands its job back untouched (`WaitingError`).
+ */
+export class StepRunner<D, R> {
+  readonly #o: StepRunnerOptions<D, R>;
+
+  constructor(options: StepRunnerOptions<D, R>) {
+    this.#o = options;
+  }
+
+  /** The BullMQ processor. */
+  async run(job: Job<D>, token?: string, signal?: AbortSignal): Promise<R> {
+    const started = performance.now();
+    const { books } = this.#o;
+    const logger = lazyChild(this.#o.logger, this.#o.logBindings?.(job) ?? defaultBindings(job));
+    const writes = new JobWrites(job, token ?? '', books?.settlement);
+    if (books && (await this.#alreadyDead(job as Job<D & AnyJobData>, books))) {
+      // A previous run dead-lettered it and died before BullMQ recorded the failure.
+      throw new UnrecoverableError('[ALREADY_DEAD] the job is already in the dead-letter queue');
+    }
+
+    let step: Step<D, R>;
+    try {
+      step = await this.#o.processor.run({
+        job,
+        signal: signal ?? new AbortController().signal,
+        logger,
+        save: (record) => writes.save(record),
+      });
+    } catch (error) {
+      if (signal?.aborted) {
+        // Cancelled (shutdown past its grace period): hand the job back untouched; no attempt used.
+        logger.warn(
+          { reason: String(signal.reason ?? 'aborted') },
+          'job cancelled: handing it back to the queue',
+        );
+        await writes.handBack();
+        throw new WaitingError('handed back');
+      }
+      logger.error({ err: error }, 'processor failed unexpectedly');
+      step = { type: 'retry', error: toAtelierError(error) };
+    }
+    const durationMs = Math.round(performance.now() - started);
+
+    const decision = decideStep(
+      step,
+      {
+        record: job.data,
+        attemptsMade: job.attemptsMade,
+        maxAttempts: job.opts.attempts ?? 1,
+        now: Date.now(),
+      },
+      books
+        ? { maxHistory: MAX_HISTORY, queueWide: { throttleMs: books.throttleMs } }
+        : { maxHistory: 0 },
+    );
+    if (step.type === 'retry' || step.type === 'fail') {
+      await books?.recentErrors
+        .record({
+          at: Date.now(),
+          queue: this.#o.queue.name,
+          jobId: job.id ?? '',
+          code: step.error.code,
+          kind: failureKind(step.error),
+        })
+        .catch((err) => logger.warn({ err }, 'could not record the error code'));
+    }
+    return this.#carryOut(decision, writes, { job, logger, step, decision, durationMs });
+  }
+
+  async #carryOut(
+    decision: Decision<D, R>,
+    writes: JobWrites<D, R>,
+    run: StepRun<D, R>,
+  ): Promise<R> {
+    const { queue } = this.#o;
+    switch (decision.action) {
+      case 'complete':
+        await writes.completed(decision.result);
+        this.#o.report?.(run);
+        return decision.result;
+      case 'delay':
+        if (decision.holdQueueForMs !== undefined) await queue.rateLimit(decision.holdQueueForMs);
+        await writes.delay(decision.untilMs, decision.record, decision.priority);
+        this.#o.report?.(run);
+        throw new DelayedError(
+          `waiting (${decision.reason}) until ${new Date(decision.untilMs).toISOString()}`,
+        );
+      case 'slow-queue':
+        // One pause per storm: answers that arrive during a pause do not push its end further out.
+        if ((await queue.getRateLimitTtl(LIMITER_MAX)) <= 0) await queue.rateLimit(decision.forMs);
+        await writes.save(decision.record);
+        this.#o.report?.(run);
+        throw Worker.RateLimitError();
+      case 'halt':
+        await this.#o.books?.halt.halt(decision.error);
+        await writes.delay(decision.untilMs, decision.record);
+        this.#o.report?.(run);
+        throw new DelayedError('queue halted');
+      case 'retry': {
+        const { error } = decision;
+        await writes.save(decision.record);
+        this.#o.report?.(run);
+        throw new AtelierError(failedReason(error), {
+          code: error.code,
+          retryable: true,
+          ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+        });
+      }
+      case 'dead':
+        await writes.dead(decision.record, decision.error, decision.history);
+        this.#o.report?.(run);
+        throw new UnrecoverableError(failedReason(decision.error));
+    }
+  }
+
+  /**
+   * A job can only be dead-lettered after a failed attempt was recorded in its history (or,
+   * filed by the reconciler, it has been replayed since); other jobs skip the look-up (the hot
+   * path of healthy jobs).
+   */
+  async #alreadyDead(job: Job<D & AnyJobData>, books: JobBooks<D, R>): Promise<boolean> {
+    if (!job.id || !(job.data.history?.length || job.data.meta.replays)) return false;
+    const filed = await books.deadLetters.get(job.id);
+    if (filed && (filed.meta.replays ?? 0) >= (job.data.meta.replays ?? 0)) return true;
+    if (filed) {
+      // Filed before the replay that queued this run, which has not removed it yet (or died
+      // before it could): that filing is over.
+      await books.deadLetters.remove(job.id, filed);
+    }
+    return false;
+  }
+}
+
+function defaultBindings(job: Job<unknown>): Record<string, unknown> {
+  return { jobId: job.id, attempt: job.attemptsMade + 1 };
+}
+
+/** The `[CODE] message` form `parseFailedReason` reads back. */
+function failedReason(error: AtelierError): string {
+  return `[${error.code}] ${error.message}`;
+}
+
+/** Any thrown value as a retryable `INTERNAL` error (keeps a code the thrower set). */
+export function toAtelierError(error: unknown): AtelierError {
+  if (error instanceof AtelierError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = hasCode(error) && /^[A-Z][A-Z0-9_.]+$/.test(error.code) ? error.code : 'INTERNAL';
+  return new AtelierError(message, { code, retryable: true, cause: error });
+}

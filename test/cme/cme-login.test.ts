@@ -2,6 +2,7 @@ import { outcomeLabel, Secret } from '@atelier/shared';
 import { createCmeHttp, LoginClient } from '@atelier/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { type CmeHarness, PLATFORM, SECRET_ID, startCmeHarness } from './cme-harness.ts';
 
 const ctx = new RedisTestContext();
@@ -109,7 +110,9 @@ describe('CME login client against the simulator', () => {
     h.simulator.setFaults({ actions: ['Login'], delayMs: 2000 });
     const controller = new AbortController();
     const pending = loginClient(h).login('user_001', controller.signal);
-    setTimeout(() => controller.abort(new Error('job cancelled')), 50);
+    // Abort while the login is in flight: the simulator holds its answer for 2 s.
+    await waitFor(() => h.simulator.counters().logins.attempts === 1, { what: 'the login call' });
+    controller.abort(new Error('job cancelled'));
     await expect(pending).rejects.toThrow('job cancelled');
   });
 });

@@ -2,6 +2,7 @@ import type { CmeOperation, Outcome } from '@atelier/shared';
 import type { CmeCallEvent } from '@atelier/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../support/redis-context.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { PLATFORM, seedMaterials, startCmeHarness } from './cme-harness.ts';
 
 const ctx = new RedisTestContext();
@@ -266,7 +267,9 @@ describe('CmeOperationRunner against the simulator', () => {
       { userId: USER, action: 'Material/DeleteMaterial', params: { MaterialId: 'm' } },
       controller.signal,
     );
-    setTimeout(() => controller.abort(new Error('shutting down')), 50);
+    // Abort while the call is in flight: the simulator holds its answer for 2 s.
+    await waitFor(() => h.simulator.counters().apiCalls.total === 1, { what: 'the API call' });
+    controller.abort(new Error('shutting down'));
     await expect(pending).rejects.toThrow('shutting down');
     expect(Date.now() - started).toBeLessThan(1000);
   });

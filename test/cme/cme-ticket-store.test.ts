@@ -251,6 +251,8 @@ describe('TicketStore', () => {
     const controller = new AbortController();
     const leaving = s.get('u1', controller.signal);
     const staying = s.get('u1');
+    // Both wait on the one login, which is under way when the first caller leaves.
+    await waitFor(() => fake.calls === 1, { what: 'the login to start' });
     controller.abort(new Error('job cancelled'));
     await expect(leaving).rejects.toThrow('job cancelled');
     expect(ok(await staying).authorization).toBe('tk-1');

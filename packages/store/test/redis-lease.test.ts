@@ -1,6 +1,7 @@
 import { RedisLease } from '@atelier/store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../../../test/support/redis-context.ts';
+import { waitFor } from '../../../test/support/wait-for.ts';
 
 const ctx = new RedisTestContext();
 afterEach(() => ctx.cleanup());
@@ -15,7 +16,7 @@ describe('RedisLease', () => {
     expect(await first?.renew()).toBe(true);
     expect(await redis.pttl(key)).toBeGreaterThan(100);
 
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(async () => (await redis.exists(key)) === 0, { what: 'the lease to expire' });
     // Expired: someone else takes it; the first holder can neither renew nor release it.
     const second = await RedisLease.acquire(redis, key, 10_000);
     expect(second).toBeDefined();

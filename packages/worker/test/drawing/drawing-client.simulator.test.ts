@@ -9,6 +9,7 @@ import {
 } from '@atelier/shared';
 import { DrawingSimulator, type DrawingSimulatorOptions } from '@atelier/simulator';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../../test/support/wait-for.ts';
 import { gatewayCanonicalRequest } from '../../src/drawing/drawing-answers.ts';
 import { createDrawingAuth } from '../../src/drawing/drawing-auth.ts';
 import { DrawingClient } from '../../src/drawing/drawing-client.ts';
@@ -207,7 +208,7 @@ describe('DrawingClient against the DrawingSimulator (apig signatures verified b
     simulator.script('aborted', { submit: [{ delayMs: 10_000 }] });
     const controller = new AbortController();
     const pending = client.submit(task('aborted'), controller.signal);
-    while (simulator.counters().submits === 0) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => simulator.counters().submits === 1, { what: 'the submit to arrive' });
     const reason = new Error('job cancelled');
     controller.abort(reason);
     await expect(pending).rejects.toBe(reason);

@@ -39,5 +39,13 @@ describe('callback replay protection', () => {
       reason: 'signature_mismatch',
     });
     expect(hook.accepted).toHaveLength(1);
+    // The delivery job itself is untouched by the replays: delivered once, on its first attempt.
+    expect(await h.settled('d_5.completed.0')).toEqual({
+      state: 'completed',
+      failedReason: '',
+      attempts: 1,
+    });
+    expect((await h.queue.getJob('d_5.completed.0'))?.returnvalue).toEqual({ status: 204 });
+    expect(h.deliveries.map((d) => d.status)).toEqual(['delivered']);
   });
 });

@@ -30,12 +30,24 @@ describe('replaying dead letters', () => {
     const entry = await stack.dead(id);
     expect(entry.code).toBe('POLL_TIMEOUT');
 
+    const replayedAt = Date.now();
     await producer.replayDeadLetter(id);
     expect(await stack.deadLetters.has(id)).toBe(false);
     const job = await stack.completed(id);
     expect(job.returnvalue.taskId).toBe(entry.taskId);
     expect(stack.sim.submitsFor('timed out')).toBe(1);
-    expect((await producer.getJob(id)).state).toBe('completed');
+    // The replayed run: one more replay, the same task polled from the replay on, the first
+    // run's failure kept in the history, and an attempt count started afresh.
+    expect(job.data.meta.replays).toBe(1);
+    expect(job.data.state).toMatchObject({ taskId: entry.taskId });
+    expect(job.data.state?.resumedAt).toBeGreaterThanOrEqual(replayedAt);
+    expect(job.data.history?.map((h) => h.code)).toEqual(['POLL_TIMEOUT']);
+    expect(job.attemptsMade).toBe(1);
+    expect(await producer.getJob(id)).toMatchObject({
+      state: 'completed',
+      attempts: 1,
+      result: { taskId: entry.taskId },
+    });
   });
 
   it('replaying a dead batch item keeps the batch counters exact', async () => {
@@ -61,7 +73,8 @@ describe('replaying dead letters', () => {
 
     const [dead] = (await producer.listDeadLetters({ batchId: id })).items;
     expect(dead?.code).toBe('202');
-    await producer.replayDeadLetter(dead?.id as string);
+    const deadId = dead?.id as string;
+    await producer.replayDeadLetter(deadId);
     const after = await waitFor(
       async () => {
         const batch = await producer.getBatch(id);
@@ -79,6 +92,13 @@ describe('replaying dead letters', () => {
     const lines = [];
     for await (const line of producer.batchResults(id)) lines.push(line);
     expect(lines.map((l) => l.state)).toEqual(['completed', 'completed', 'completed']);
+    // The replayed item itself: completed on its second submit, one replay, the refusal kept.
+    const replayed = await stack.completed(deadId);
+    expect(replayed.data.meta).toMatchObject({ batchId: id, batchIndex: 1, replays: 1 });
+    expect(replayed.data.history?.map((h) => h.code)).toEqual(['202']);
+    expect(replayed.returnvalue.images.length).toBeGreaterThan(0);
+    expect(lines[1]).toMatchObject({ state: 'completed', taskId: replayed.returnvalue.taskId });
+    expect(stack.sim.submitsFor('item one')).toBe(2);
   });
 
   it('a replay that died after retrying the job, before removing the entry, loses nothing', async () => {
@@ -99,8 +119,12 @@ describe('replaying dead letters', () => {
     await job?.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
 
     // The replayed run removes the stale filing itself, and completes: completed, not dead.
-    await stack.completed(id);
+    const replayed = await stack.completed(id);
     expect(await stack.deadLetters.get(id)).toBeUndefined();
+    expect(replayed.data.meta.replays).toBe(1);
+    expect(replayed.data.history?.map((h) => h.code)).toEqual(['202']);
+    expect(replayed.returnvalue.taskId).toBe(replayed.data.state?.taskId);
+    expect((await producer.getJob(id)).state).toBe('completed');
     expect(stack.sim.submitsFor('dies once')).toBe(2); // 202 refused the first: nothing billed
     // A replay that comes round again finds nothing to do, and cannot remove a newer filing.
     await expect(producer.replayDeadLetter(id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
@@ -133,5 +157,15 @@ describe('replaying dead letters', () => {
     expect(second.failedAt).toBeGreaterThanOrEqual(first.failedAt);
     expect(await stack.deadLetters.remove(id, first)).toBeUndefined();
     expect(await stack.deadLetters.get(id)).toMatchObject({ code: '202', meta: { replays: 1 } });
+    // The replayed job failed for good again, its history holding both refusals.
+    expect(second.history.map((h) => h.code)).toEqual(['202', '202']);
+    const job = await stack.job(id);
+    expect(job?.failedReason).toMatch(/^\[202\] /);
+    expect(job?.attemptsMade).toBe(1);
+    expect(job?.data.history).toEqual(second.history);
+    expect(await producer.getJob(id)).toMatchObject({
+      state: 'dead',
+      error: { code: '202' },
+    });
   });
 });

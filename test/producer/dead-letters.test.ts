@@ -231,6 +231,16 @@ describe('replay', () => {
     const job = (await api.cmeQueue.getJob('cm_gone')) as Job<CmeJobData>;
     expect(job.name).toBe('Material/DeleteMaterial');
     expect(job.data).toMatchObject({ kind: 'cme', operation, meta: { replays: 1 } });
+    expect(job.data.history).toEqual(entry('cm_gone').history);
+    expect(['waiting', 'prioritized']).toContain(await job.getState());
+    expect(job.attemptsMade).toBe(0);
+    expect(job.opts.attempts).toBeGreaterThan(1);
+    // Waiting again after a failure it keeps in its history: `retrying`, no attempt made yet.
+    expect((await api.call({ method: 'GET', url: '/v1/jobs/cm_gone' })).json()).toMatchObject({
+      kind: 'cme',
+      state: 'retrying',
+      attempts: 0,
+    });
   });
 
   it('refuses (409, entry kept) while the job is not failed yet: a worker is still filing it', async () => {
@@ -245,6 +255,10 @@ describe('replay', () => {
     expect(res.json().error.code).toBe('REPLAY_CONFLICT');
     expect(res.headers['retry-after']).toBe('1');
     expect(await store(api).has(id)).toBe(true);
+    // The job is left as it was: still queued, never replayed.
+    const untouched = (await api.drawingQueue.getJob(id)) as Job<DrawingJobData>;
+    expect(['waiting', 'prioritized']).toContain(await untouched.getState());
+    expect(untouched.data.meta.replays).toBeUndefined();
 
     const bulk = await api.call({
       method: 'POST',
@@ -253,6 +267,7 @@ describe('replay', () => {
     });
     expect(bulk.json()).toEqual({ replayed: 0 });
     expect(await store(api).has(id)).toBe(true);
+    expect((await api.drawingQueue.getJob(id))?.data.meta.replays).toBeUndefined();
   });
 
   it('runs one replay of an entry at a time: another one meanwhile gets 409 and changes nothing', async () => {
@@ -284,6 +299,9 @@ describe('replay', () => {
     expect(await store(api).has(id)).toBe(false);
     const job = (await api.drawingQueue.getJob(id)) as Job<DrawingJobData>;
     expect(job.data.meta.replays).toBe(1);
+    expect(['waiting', 'prioritized']).toContain(await job.getState());
+    expect(job.attemptsMade).toBe(0);
+    expect(job.data.state).toMatchObject({ taskId: 'task-77' });
     expect(await redis.exists(lease)).toBe(0);
   });
 
@@ -312,7 +330,17 @@ describe('replay', () => {
     expect(res.statusCode).toBe(202);
     expect(res.json()).toEqual({ replayed: 2 });
     expect(await dl.ids()).toEqual(['dr_3']);
-    expect(await api.drawingQueue.getJob('dr_1')).toBeDefined();
+    for (const id of ['dr_1', 'dr_2']) {
+      const job = (await api.drawingQueue.getJob(id)) as Job<DrawingJobData>;
+      expect(['waiting', 'prioritized']).toContain(await job.getState());
+      expect(job.data).toMatchObject({
+        kind: 'drawing',
+        task: { ...DRAWING, num: 1 },
+        meta: { replays: 1 },
+        history: entry(id).history,
+      });
+    }
+    expect(await api.drawingQueue.getJob('dr_3')).toBeUndefined();
 
     const all = await api.call({
       method: 'POST',
@@ -321,6 +349,9 @@ describe('replay', () => {
     });
     expect(all.json()).toEqual({ replayed: 1 });
     expect(await dl.count()).toBe(0);
+    const third = (await api.drawingQueue.getJob('dr_3')) as Job<DrawingJobData>;
+    expect(['waiting', 'prioritized']).toContain(await third.getState());
+    expect(third.data.meta.replays).toBe(1);
   });
 });
 

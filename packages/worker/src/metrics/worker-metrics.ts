@@ -92,7 +92,7 @@ export class WorkerMetrics implements WorkerObserver {
     }
   }
 
-  drawingCall: WorkerObserver['drawingCall'] = (call) => {
+  readonly drawingCall: WorkerObserver['drawingCall'] = (call) => {
     this.#providerCalls.inc({
       provider: 'drawing',
       operation: call.operation,
@@ -105,20 +105,20 @@ export class WorkerMetrics implements WorkerObserver {
     );
   };
 
-  drawingPoll: WorkerObserver['drawingPoll'] = (event) => {
+  readonly drawingPoll: WorkerObserver['drawingPoll'] = (event) => {
     this.#polls.inc({ result: event.done ? 'done' : 'pending' });
     this.#pollLateness.observe(event.lateMs / 1000);
   };
 
-  drawingFinished: WorkerObserver['drawingFinished'] = (event) => {
+  readonly drawingFinished: WorkerObserver['drawingFinished'] = (event) => {
     this.#pollsPerTask.observe(event.polls);
   };
 
-  outageWindow: WorkerObserver['outageWindow'] = (open) => {
+  readonly outageWindow: WorkerObserver['outageWindow'] = (open) => {
     this.#outage.set(open ? 1 : 0);
   };
 
-  cmeCall: WorkerObserver['cmeCall'] = (event) => {
+  readonly cmeCall: WorkerObserver['cmeCall'] = (event) => {
     this.#providerCalls.inc({
       provider: 'cme',
       operation: event.operation,
@@ -131,26 +131,26 @@ export class WorkerMetrics implements WorkerObserver {
     );
   };
 
-  ticketRefresh: WorkerObserver['ticketRefresh'] = (event) => {
+  readonly ticketRefresh: WorkerObserver['ticketRefresh'] = (event) => {
     this.#ticketRefreshes.inc({ platform: event.platform, outcome: event.outcome });
   };
 
-  step: WorkerObserver['step'] = (event) => {
+  readonly step: WorkerObserver['step'] = (event) => {
     this.#steps.inc({ queue: event.queue, step: event.step, kind: event.kind ?? '' });
     if (event.step === 'done' && event.ageMs !== undefined) {
       this.#jobSeconds.observe({ queue: event.queue }, event.ageMs / 1000);
     }
   };
 
-  deadLetter: WorkerObserver['deadLetter'] = (entry) => {
+  readonly deadLetter: WorkerObserver['deadLetter'] = (entry) => {
     this.#deadLetters.inc({ queue: entry.queue, code: entry.code });
   };
 
-  callbackDelivery: WorkerObserver['callbackDelivery'] = (info) => {
+  readonly callbackDelivery: WorkerObserver['callbackDelivery'] = (info) => {
     this.#callbacks.inc({ event: info.event, status: info.status });
   };
 
-  callbackUnsent: WorkerObserver['callbackUnsent'] = (event) => {
+  readonly callbackUnsent: WorkerObserver['callbackUnsent'] = (event) => {
     this.#callbacksUnsent.inc({ event });
   };
 

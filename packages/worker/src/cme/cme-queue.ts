@@ -24,23 +24,17 @@ export async function startCmeQueue(
     onCall: (event) => observer.cmeCall?.(event),
     onRefresh: (event) => observer.ticketRefresh?.(event),
   });
-  const close = async () => operations.close();
-  try {
-    const queueWorker = await startQueueWorker({
-      deps,
-      name: QUEUE_NAMES.cme,
-      processor: new CmeProcessor(operations),
-      concurrency: config.concurrency,
-      throttleMs: CME_THROTTLE_MS,
-      credentials: [
-        config.platform ?? '',
-        config.secretId?.reveal() ?? '',
-        config.secretKey?.reveal() ?? '',
-      ],
-    });
-    return { queueWorker, close };
-  } catch (error) {
-    await close().catch(() => undefined);
-    throw error;
-  }
+  return startQueueWorker({
+    deps,
+    name: QUEUE_NAMES.cme,
+    processor: new CmeProcessor(operations),
+    concurrency: config.concurrency,
+    throttleMs: CME_THROTTLE_MS,
+    credentials: [
+      config.platform ?? '',
+      config.secretId?.reveal() ?? '',
+      config.secretKey?.reveal() ?? '',
+    ],
+    close: async () => operations.close(),
+  });
 }

@@ -35,27 +35,21 @@ export async function startDrawingQueue(
     streak: config.outageStreak,
     onWindow: (open) => observer.outageWindow?.(open),
   });
-  const close = async () => {
-    provider.close();
-    await timing.close();
-  };
-  try {
-    const queueWorker = await startQueueWorker({
-      deps,
-      name: QUEUE_NAMES.drawing,
-      processor: new DrawingProcessor({ provider, config, timing, health, observer }),
-      concurrency: config.concurrency,
-      throttleMs: config.throttleMs,
-      credentials: [
-        config.authMode,
-        config.appKey ?? '',
-        config.appSecret?.reveal() ?? '',
-        config.appCode?.reveal() ?? '',
-      ],
-    });
-    return { queueWorker, close };
-  } catch (error) {
-    await close().catch(() => undefined);
-    throw error;
-  }
+  return startQueueWorker({
+    deps,
+    name: QUEUE_NAMES.drawing,
+    processor: new DrawingProcessor({ provider, config, timing, health, observer }),
+    concurrency: config.concurrency,
+    throttleMs: config.throttleMs,
+    credentials: [
+      config.authMode,
+      config.appKey ?? '',
+      config.appSecret?.reveal() ?? '',
+      config.appCode?.reveal() ?? '',
+    ],
+    close: async () => {
+      provider.close();
+      await timing.close();
+    },
+  });
 }

@@ -44,6 +44,8 @@ export interface QueueWorkerOptions<D extends AnyJobData, R extends DrawingResul
   throttleMs: number;
   /** Material for the halt fingerprint (never stored as such). */
   credentials: string[];
+  /** Closes what else the queue owns (provider clients), after its worker; also if it fails to start. */
+  close(): Promise<void>;
 }
 
 export interface QueueWorker {
@@ -58,12 +60,24 @@ export interface StartedJobQueue {
   close(): Promise<void>;
 }
 
+/** Starts a job queue's worker; what the queue owns is closed again when that fails. */
+export async function startQueueWorker<D extends AnyJobData, R extends DrawingResult | CmeResult>(
+  options: QueueWorkerOptions<D, R>,
+): Promise<StartedJobQueue> {
+  try {
+    return { queueWorker: await startWorker(options), close: options.close };
+  } catch (error) {
+    await options.close().catch(() => undefined);
+    throw error;
+  }
+}
+
 /**
  * One BullMQ worker and its queue handle, wired to the step runner. Manual rate limiting
  * (`queue.rateLimit`, used for throttling and outage windows) only takes effect when the
  * worker has a limiter, so it gets one far above any real rate.
  */
-export async function startQueueWorker<D extends AnyJobData, R extends DrawingResult | CmeResult>(
+async function startWorker<D extends AnyJobData, R extends DrawingResult | CmeResult>(
   options: QueueWorkerOptions<D, R>,
 ): Promise<QueueWorker> {
   const { deps, name } = options;

@@ -11,8 +11,8 @@ export interface BetweenReads {
 }
 
 /**
- * Makes a race certain: the first command `redis` sends that names `key` gets its answer from
- * Redis, then `action` runs (finishing the job, say), and only then does the caller see the
+ * Makes a race certain: the first command `redis` sends that names `key` and gets an answer from
+ * Redis (not an error), then `action` runs (finishing the job, say), and only then does the caller see the
  * answer. A reader that needs a second read to answer now reads a changed world; a reader that
  * took one snapshot answers from before `action`.
  */
@@ -30,9 +30,12 @@ export function betweenReads(
       ...rest,
     );
     if (after !== undefined || !command.args.some((arg) => String(arg) === key)) return sent;
-    after = command.name;
+    // The first answer (an error, such as NOSCRIPT before a script is loaded, does not count).
     return sent.then(async (reply) => {
-      await action();
+      if (after === undefined) {
+        after = command.name;
+        await action();
+      }
       return reply;
     });
   };

@@ -14,6 +14,13 @@ export {
   DeadLetterStore,
 } from './dead-letter-store.ts';
 export { resolveHost } from './host-resolver.ts';
+export {
+  type BullmqJobState,
+  type BullmqQueueKeys,
+  type JobRecord,
+  JobSnapshot,
+  type JobSnapshotView,
+} from './job-snapshot.ts';
 export { ledgerRetention } from './ledger-retention.ts';
 export { LIMITER_MAX } from './limiter.ts';
 export { LuaScript } from './lua-script.ts';

@@ -20,6 +20,15 @@ export const JOB_STATES: readonly JobState[] = [
   'dead',
 ];
 
+/** The states a job ends in: each is answered only together with its outcome (`isSettled`). */
+export type TerminalJobState = Extract<JobState, 'completed' | 'dead'>;
+
+export const TERMINAL_STATES: readonly TerminalJobState[] = ['completed', 'dead'];
+
+export function isTerminalState(state: JobState): state is TerminalJobState {
+  return (TERMINAL_STATES as readonly JobState[]).includes(state);
+}
+
 export interface JobStatus {
   id: string;
   kind: JobKind;

@@ -8,6 +8,7 @@ import {
   type DeadLetterFilter,
   type DeadLetterPage,
   DeadLetterStore,
+  JobSnapshot,
   ledgerRetention,
   type RedisClient,
   redisReady,
@@ -106,7 +107,8 @@ export function createProducer(options: ProducerOptions): Producer {
     chunkSize: o.batchChunkSize,
     chunksInFlight: o.batchChunksInFlight,
   });
-  const status = new JobStatusReader({ queues, deadLetters, guard });
+  const snapshots = new JobSnapshot(redis, o.prefix);
+  const status = new JobStatusReader({ queues, snapshots, guard });
   const deadLetterOps = new DeadLetterOperations({
     queues,
     deadLetters,

@@ -1,12 +1,22 @@
 import { atelierKeys } from '@atelier/shared';
-import { BatchLedger, DeadLetterStore, type RedisClient, RedisLease } from '@atelier/store';
+import {
+  BatchLedger,
+  DeadLetterStore,
+  JobSnapshot,
+  type RedisClient,
+  RedisLease,
+} from '@atelier/store';
+import { QueueKeys } from 'bullmq';
 import { expect } from 'vitest';
 import { dead, deadLetter, done, T0 } from './store-fixtures.ts';
 
 const HOUR_SEC = 3600;
 
-/** How many Lua scripts the store has (ledger 8, dead-letter store 2, lease 2): all run below. */
-export const STORE_SCRIPT_COUNT = 12;
+/**
+ * How many Lua scripts the store has (ledger 8, dead-letter store 2, lease 2, job snapshot 1):
+ * all run below.
+ */
+export const STORE_SCRIPT_COUNT = 13;
 
 /** What `exerciseEveryScript` observes when every script did its work. */
 export const EXERCISED = {
@@ -31,6 +41,13 @@ export const EXERCISED = {
   deadLettersLeft: 0,
   leaseRenewed: true,
   leaseLeft: 0,
+  snapshot: {
+    state: 'completed',
+    job: { data: { kind: 'drawing' }, returnvalue: { images: ['1.png'] }, attemptsMade: 1 },
+    deadLetter: undefined,
+  },
+  snapshotOfNone: { state: 'unknown', job: undefined, deadLetter: undefined },
+  known: [true, false],
 };
 
 /**
@@ -86,6 +103,21 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
   await lease?.release();
   const leaseLeft = await redis.exists(keys.deadLetters.replayLease('dl1'));
 
+  // A completed BullMQ job, written where BullMQ keeps it (BullMQ names its keys), and one
+  // that does not exist (its snapshot looks in every place BullMQ could keep it).
+  const bullmq = new QueueKeys(prefix);
+  const drawing = { toKey: (type: string) => bullmq.toKey('drawing', type) };
+  await redis.hset(drawing.toKey('dr_s1'), {
+    data: '{"kind":"drawing"}',
+    returnvalue: '{"images":["1.png"]}',
+    atm: '1',
+  });
+  await redis.zadd(drawing.toKey('completed'), 1, 'dr_s1');
+  const snapshots = new JobSnapshot(redis, prefix);
+  const snapshot = await snapshots.read(drawing, 'dr_s1');
+  const snapshotOfNone = await snapshots.read(drawing, 'dr_s2');
+  const known = [await snapshots.known(drawing, 'dr_s1'), await snapshots.known(drawing, 'dr_s2')];
+
   return {
     created,
     enqueued,
@@ -103,5 +135,8 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
     deadLettersLeft,
     leaseRenewed,
     leaseLeft,
+    snapshot,
+    snapshotOfNone,
+    known,
   };
 }

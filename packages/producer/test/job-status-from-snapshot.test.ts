@@ -157,7 +157,7 @@ describe('jobStatusFromSnapshot', () => {
       job({ returnvalue: RESULT, attemptsMade: 1 }),
       job({ failedReason: '[E] no', attemptsMade: 1 }),
       job({ failedReason: '', attemptsMade: 1 }),
-      job({ data: undefined }),
+      job({ data: {} as DrawingJobData }),
     ];
     let terminal = 0;
     for (const state of states) {

@@ -15,8 +15,8 @@ export type BullmqJobState =
 
 /** What a status answer needs of a BullMQ job hash. */
 export interface JobRecord {
-  /** The job data (`undefined` when the hash holds none or it is unreadable). */
-  data: AnyJobData | undefined;
+  /** The job data, read as BullMQ reads it (`{}` when the hash holds none). */
+  data: AnyJobData;
   /** What the processor returned; present once BullMQ recorded the completion. */
   returnvalue?: AnyJobResult;
   /** Present once BullMQ recorded a failure (the last one). */
@@ -143,7 +143,8 @@ function jobRecord([
   attemptsMade,
 ]: RawSnapshot[2]): JobRecord {
   const record: JobRecord = {
-    data: parseJson(data) as AnyJobData | undefined,
+    // As BullMQ reads a job: no data is `{}`, unreadable data throws.
+    data: JSON.parse(data ?? '{}') as AnyJobData,
     // BullMQ 6 counts in `atm`; `attemptsMade` is an older job's (BullMQ reads it first).
     attemptsMade: Number(attemptsMade ?? atm ?? 0),
   };
@@ -154,6 +155,7 @@ function jobRecord([
   return record;
 }
 
+/** `undefined` for none or unreadable JSON (BullMQ reads a return value so). */
 function parseJson(json: string | null): unknown {
   if (json === null) return undefined;
   try {

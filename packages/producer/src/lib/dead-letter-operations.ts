@@ -2,6 +2,8 @@ import {
   atelierKeys,
   DEFAULT_PRIORITY,
   type DeadLetter,
+  type JobKind,
+  kindOfJobId,
   type Logger,
   toBullmqPriority,
 } from '@atelier/shared';
@@ -10,6 +12,8 @@ import {
   type DeadLetterFilter,
   type DeadLetterPage,
   type DeadLetterStore,
+  type JobSnapshot,
+  type JobSnapshotView,
   type RedisClient,
   RedisLease,
 } from '@atelier/store';
@@ -22,6 +26,7 @@ import type { RedisGuard } from './redis-guard.ts';
 export interface DeadLetterOperationsOptions {
   readonly queues: ProducerQueues;
   readonly deadLetters: DeadLetterStore;
+  readonly snapshots: JobSnapshot;
   readonly ledger: BatchLedger;
   readonly guard: RedisGuard;
   readonly logger: Logger;
@@ -88,22 +93,26 @@ export class DeadLetterOperations {
   }
 
   async #replayHolding(id: string): Promise<void> {
-    const { guard, deadLetters, ledger } = this.#o;
-    const entry = await guard.run(() => deadLetters.get(id));
+    const { guard, deadLetters, ledger, queues } = this.#o;
+    // The entry, the job's state and its data from one snapshot. A worker files the dead
+    // letter just before BullMQ marks the job failed: replaying in between would consume the
+    // entry and leave the job failed, the replay silently lost; and data read before the
+    // failure would lose the attempt it recorded.
+    const { kind, snapshot } = await this.#snapshot(id);
+    const { deadLetter: entry, state, job: record } = snapshot;
     if (!entry) throw new NotFoundError('dead letter', id);
-    // A worker files the dead letter just before BullMQ marks the job failed: replaying in
-    // between would consume the entry and leave the job failed, the replay silently lost.
-    const job = await guard.run(() => this.#o.queues.getJob(entry.kind, id));
-    const state = job ? await guard.run(() => job.getState()) : 'unknown';
-    if (job && state !== 'failed' && state !== 'unknown') {
+    if (record && state !== 'failed' && state !== 'unknown') {
       throw new ReplayConflictError(id, state);
     }
     const { batchId, batchIndex } = entry.meta;
     if (batchId !== undefined && batchIndex !== undefined) {
       await guard.run(() => ledger.reopen(batchId, batchIndex));
     }
-    if (job && state === 'failed') {
-      await guard.run(() => job.updateData(replayedJobData(job.data, entry)));
+    // BullMQ's handle on the failed job, to update and retry it (or none: retention removed it).
+    const job =
+      record && state === 'failed' ? await guard.run(() => queues.getJob(kind, id)) : undefined;
+    if (record && job) {
+      await guard.run(() => job.updateData(replayedJobData(record.data, entry)));
       try {
         await guard.run(() =>
           job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }),
@@ -123,14 +132,22 @@ export class DeadLetterOperations {
   }
 
   async delete(id: string): Promise<void> {
-    const { guard, deadLetters } = this.#o;
-    const entry = await guard.run(() => deadLetters.get(id));
-    if (!entry) throw new NotFoundError('dead letter', id);
-    const job = await guard.run(() => this.#o.queues.getJob(entry.kind, id));
-    if (job && (await guard.run(() => job.getState())) === 'failed') {
-      await guard.run(() => job.remove());
+    const { guard, deadLetters, queues } = this.#o;
+    const { kind, snapshot } = await this.#snapshot(id);
+    if (!snapshot.deadLetter) throw new NotFoundError('dead letter', id);
+    if (snapshot.state === 'failed') {
+      const job = await guard.run(() => queues.getJob(kind, id));
+      if (job) await guard.run(() => job.remove());
     }
     await guard.run(() => deadLetters.remove(id));
+  }
+
+  /** The job and its dead letter in one read (job ids name their kind; others have neither). */
+  async #snapshot(id: string): Promise<{ kind: JobKind; snapshot: JobSnapshotView }> {
+    const kind = kindOfJobId(id);
+    if (kind === undefined) throw new NotFoundError('dead letter', id);
+    const { guard, snapshots, queues } = this.#o;
+    return { kind, snapshot: await guard.run(() => snapshots.read(queues.forKind(kind), id)) };
   }
 
   /** Replays every entry matching the filter; returns how many were replayed. */

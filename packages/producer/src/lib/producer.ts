@@ -81,11 +81,11 @@ export function createProducer(options: ProducerOptions): Producer {
   const deadLetters = new DeadLetterStore(redis, o.prefix);
   const ledger = new BatchLedger(redis, o.prefix, ledgerRetention(o.retention));
   const callbacks = new CallbackPolicy(o.callbacks);
+  const snapshots = new JobSnapshot(redis, o.prefix);
   const single = new SingleEnqueuer({
     queues,
-    redis,
     guard,
-    deadLetters,
+    snapshots,
     callbacks,
     limits: o.limits,
   });
@@ -107,11 +107,11 @@ export function createProducer(options: ProducerOptions): Producer {
     chunkSize: o.batchChunkSize,
     chunksInFlight: o.batchChunksInFlight,
   });
-  const snapshots = new JobSnapshot(redis, o.prefix);
   const status = new JobStatusReader({ queues, snapshots, guard });
   const deadLetterOps = new DeadLetterOperations({
     queues,
     deadLetters,
+    snapshots,
     ledger,
     guard,
     logger: o.logger,

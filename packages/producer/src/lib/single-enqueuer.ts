@@ -13,7 +13,7 @@ import {
   toBullmqPriority,
   validate,
 } from '@atelier/shared';
-import type { DeadLetterStore, RedisClient } from '@atelier/store';
+import type { JobSnapshot } from '@atelier/store';
 import type { CallbackPolicy } from './callback-policy.ts';
 import { cmeJobData, drawingJobData, jobMeta } from './job-data.ts';
 import type { ProducerQueues } from './producer-queues.ts';
@@ -35,9 +35,8 @@ interface EnqueueRequest {
 
 export interface SingleEnqueuerOptions {
   readonly queues: ProducerQueues;
-  readonly redis: RedisClient;
   readonly guard: RedisGuard;
-  readonly deadLetters: DeadLetterStore;
+  readonly snapshots: JobSnapshot;
   readonly callbacks: CallbackPolicy;
   readonly limits: DrawingLimits;
 }
@@ -85,12 +84,9 @@ export class SingleEnqueuer {
     return { id, created: true };
   }
 
-  /** A job with this id exists, or its dead letter does (the job itself may be gone). */
+  /** A job with this id exists, or its dead letter does (the job itself may be gone): one read. */
   async #exists(kind: JobKind, id: string): Promise<boolean> {
-    const key = this.#o.queues.forKind(kind).toKey(id);
-    const [job, dead] = await this.#o.guard.run(() =>
-      Promise.all([this.#o.redis.exists(key), this.#o.deadLetters.has(id)]),
-    );
-    return job === 1 || dead;
+    const { guard, snapshots, queues } = this.#o;
+    return guard.run(() => snapshots.known(queues.forKind(kind), id));
   }
 }

@@ -1,4 +1,4 @@
-import type { JobStatus } from '../../lib/job-status.ts';
+import { isTerminalState, type JobStatus } from '../../lib/job-status.ts';
 import { ADMIN_PATHS } from '../admin-paths.ts';
 import { maskString } from '../mask-secrets.ts';
 import { html } from '../safe-html.ts';
@@ -8,7 +8,7 @@ import type { PageContext } from './page-context.ts';
 
 /** `/admin/jobs/:id`: where a job is (reloads itself until it is completed or dead). */
 export function jobPage(ctx: PageContext, job: JobStatus): string {
-  const final = job.state === 'completed' || job.state === 'dead';
+  const final = isTerminalState(job.state);
   const badge = job.state === 'completed' ? 'ok' : job.state === 'dead' ? 'bad' : 'warn';
   return layout(
     { ...ctx, refreshSec: final ? 0 : 2 },

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { isTerminalState } from '../../lib/job-status.ts';
 import { type CliIo, EXIT, printJson, sleep } from '../cli-io.ts';
 import { UsageError } from '../usage-error.ts';
 
@@ -50,11 +51,12 @@ export async function drawCommand(args: string[], io: CliIo): Promise<number> {
       const status = await env.producer.getJob(id);
       if (status.state !== previous) io.stderr.write(`${id}: ${status.state}\n`);
       previous = status.state;
+      // A terminal state always comes with its outcome (the status is read in one snapshot).
       if (status.state === 'completed') {
         printJson(io.stdout, status.result);
         return EXIT.ok;
       }
-      if (status.state === 'dead') {
+      if (isTerminalState(status.state)) {
         io.stderr.write(`${id} failed: [${status.error?.code}] ${status.error?.message}\n`);
         return EXIT.failure;
       }

@@ -155,23 +155,29 @@ export class BatchLedger {
   }
 
   async get(id: string): Promise<BatchInfo | undefined> {
-    const raw = await this.#redis.hgetall(this.#keys.meta(id));
-    if (!raw.total) return undefined;
-    const total = Number(raw.total);
-    const completed = Number(raw.completed ?? 0);
-    const dead = Number(raw.dead ?? 0);
-    return {
-      id,
-      total,
-      completed,
-      dead,
-      pending: total - completed - dead,
-      state: raw.state === 'completed' ? 'completed' : 'open',
-      createdAt: Number(raw.createdAt),
-      enqueued: Number(raw.enqueued ?? 0),
-      ...(raw.callbackUrl ? { callbackUrl: raw.callbackUrl } : {}),
-      ...(raw.completedAt ? { completedAt: Number(raw.completedAt) } : {}),
-    };
+    return batchInfo(id, await this.#redis.hgetall(this.#keys.meta(id)));
+  }
+
+  /**
+   * The batch record and the result lines of a range of item indexes (missing = still
+   * pending), read in one `MULTI`: the lines are those of the record read with them (a batch
+   * that expires meanwhile is gone from both). `undefined` when there is no such batch.
+   */
+  async page(
+    id: string,
+    fromIndex: number,
+    count: number,
+  ): Promise<{ batch: BatchInfo; lines: Array<BatchItemResult | undefined> } | undefined> {
+    const fields = Array.from({ length: Math.max(0, count) }, (_, i) => String(fromIndex + i));
+    const tx = this.#redis.multi().hgetall(this.#keys.meta(id));
+    if (fields.length > 0) tx.hmget(this.#keys.items(id), ...fields);
+    const replies = await tx.exec();
+    if (!replies) throw new Error('the batch read transaction was aborted');
+    for (const [error] of replies) if (error) throw error;
+    const batch = batchInfo(id, replies[0]?.[1] as Record<string, string>);
+    if (!batch) return undefined;
+    const values = (replies[1]?.[1] ?? []) as Array<string | null>;
+    return { batch, lines: values.map((v) => (v ? resultLine(v) : undefined)) };
   }
 
   /** Settled result lines for a range of item indexes (missing = still pending). */
@@ -183,7 +189,7 @@ export class BatchLedger {
     if (count <= 0) return [];
     const fields = Array.from({ length: count }, (_, i) => String(fromIndex + i));
     const values = await this.#redis.hmget(this.#keys.items(id), ...fields);
-    return values.map((v) => (v ? (JSON.parse(v.slice(2)) as BatchItemResult) : undefined));
+    return values.map((v) => (v ? resultLine(v) : undefined));
   }
 
   /** Batch ids, newest first. */
@@ -230,4 +236,29 @@ export class BatchLedger {
     const k = this.#keys;
     return [k.meta(id), k.items(id), k.open, k.gone(id)];
   }
+}
+
+/** A batch record from its hash (`undefined`: no record). */
+function batchInfo(id: string, raw: Record<string, string>): BatchInfo | undefined {
+  if (!raw.total) return undefined;
+  const total = Number(raw.total);
+  const completed = Number(raw.completed ?? 0);
+  const dead = Number(raw.dead ?? 0);
+  return {
+    id,
+    total,
+    completed,
+    dead,
+    pending: total - completed - dead,
+    state: raw.state === 'completed' ? 'completed' : 'open',
+    createdAt: Number(raw.createdAt),
+    enqueued: Number(raw.enqueued ?? 0),
+    ...(raw.callbackUrl ? { callbackUrl: raw.callbackUrl } : {}),
+    ...(raw.completedAt ? { completedAt: Number(raw.completedAt) } : {}),
+  };
+}
+
+/** An item's stored line: `<c|d>|<json>`. */
+function resultLine(value: string): BatchItemResult {
+  return JSON.parse(value.slice(2)) as BatchItemResult;
 }

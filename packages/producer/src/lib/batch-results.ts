@@ -8,20 +8,25 @@ const PAGE = 1000;
 /**
  * One result line per item of a batch, in input order, read from the ledger a page at a
  * time (a 100k-item batch never sits in memory at once). Items not settled yet are `pending`.
+ * Each page is read together with the batch record (one `MULTI`): a batch that expires while
+ * it is read ends the stream with `NotFoundError`, never with lines that say `pending`.
  */
 export async function* batchResults(
   ledger: BatchLedger,
   guard: RedisGuard,
   id: string,
 ): AsyncGenerator<BatchItemResult> {
-  const info = await guard.run(() => ledger.get(id));
-  if (!info) throw new NotFoundError('batch', id);
-  for (let from = 0; from < info.total; from += PAGE) {
-    const count = Math.min(PAGE, info.total - from);
-    const rows = await guard.run(() => ledger.results(id, from, count));
+  let total = 0;
+  let from = 0;
+  do {
+    const page = await guard.run(() => ledger.page(id, from, PAGE));
+    if (!page) throw new NotFoundError('batch', id);
+    total = page.batch.total;
+    const count = Math.min(PAGE, total - from);
     for (let i = 0; i < count; i++) {
       const index = from + i;
-      yield rows[i] ?? { index, jobId: batchItemJobId(id, index), state: 'pending' };
+      yield page.lines[i] ?? { index, jobId: batchItemJobId(id, index), state: 'pending' };
     }
-  }
+    from += PAGE;
+  } while (from < total);
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type AttemptRecord,
+  atelierKeys,
   type DeadLetter,
   type DrawingJobData,
   QUEUE_NAMES,
@@ -71,5 +72,36 @@ describe('replaying a dead letter while the worker is still failing its job', ()
     expect(await api.producer.getDeadLetter(id).catch((e: { code?: string }) => e.code)).toBe(
       'NOT_FOUND',
     );
+  });
+});
+
+describe('listing dead letters while one is removed', () => {
+  it('counts exactly the entries it lists', async () => {
+    const api = await startApi(ctx);
+    const store = new DeadLetterStore(ctx.connection(), api.prefix);
+    const entries = ['dr_l1', 'dr_l2', 'dr_l3'].map(
+      (id, i): DeadLetter => ({
+        id,
+        queue: 'drawing',
+        kind: 'drawing',
+        code: FAILURE.code,
+        message: FAILURE.message,
+        attempts: 1,
+        history: [FAILURE],
+        request: { ...DRAWING, num: 1 },
+        meta: { enqueuedAt: 1 },
+        failedAt: 1000 + i,
+      }),
+    );
+    for (const entry of entries) await store.insert(entry);
+    // An operator deletes one while the page is read.
+    const hook = betweenReads(api.producer.redis, atelierKeys(api.prefix).deadLetters.byTime, () =>
+      store.remove('dr_l2'),
+    );
+    const page = await api.producer.listDeadLetters({}, { limit: 50 });
+    hook.restore();
+
+    expect(hook.after).toBeDefined();
+    expect(page.total).toBe(page.items.length);
   });
 });

@@ -47,6 +47,22 @@ return json
 `);
 
 /**
+ * A page of entries of one index, newest first, with how many the index holds in the time
+ * range: count, ids and entries in one script (a page never counts an entry it lacks).
+ * KEYS: index, entries. ARGV: max, min, offset, limit. Returns {total, entry JSON...}.
+ */
+const PAGE = new LuaScript(`
+local total = redis.call('ZCOUNT', KEYS[1], ARGV[2], ARGV[1])
+local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', ARGV[3], ARGV[4])
+local page = {total}
+for i = 1, #ids, 500 do
+  local entries = redis.call('HMGET', KEYS[2], unpack(ids, i, math.min(i + 499, #ids)))
+  for _, json in ipairs(entries) do if json then page[#page + 1] = json end end
+end
+return page
+`);
+
+/**
  * The dead-letter queue: one entry per job id, in Redis under the deployment's prefix.
  * Used by workers (insert), the API, CLI and dashboard (list, get, remove for replay/purge).
  */
@@ -101,22 +117,23 @@ export class DeadLetterStore {
   ): Promise<DeadLetterPage> {
     const { offset = 0, limit = 50 } = page;
     const plan = await this.#plan(filter);
-    let total: number;
-    let slice: string[];
-    if (plan.needsCheck) {
-      const ids = await this.#matching(filter, plan);
-      total = ids.length;
-      slice = ids.slice(offset, offset + limit);
-    } else {
-      // One index answers the filter: count it and read only the page (the index may be huge).
-      [total, slice] = await Promise.all([
-        this.#redis.zcount(plan.index, plan.min, plan.max),
-        this.#redis.zrevrangebyscore(plan.index, plan.max, plan.min, 'LIMIT', offset, limit),
-      ]);
+    if (!plan.needsCheck) {
+      // One index answers the filter: count it and read only the page (the index may be
+      // huge), in one script.
+      const [total, ...items] = (await PAGE.run(
+        this.#redis,
+        [plan.index, this.#keys.entries],
+        [plan.max, plan.min, offset, limit],
+      )) as [number, ...string[]];
+      return { total, items: items.map((j) => JSON.parse(j) as DeadLetter) };
     }
+    // Several indexes: the matching ids first, then their entries (one removed in between is
+    // left out of the page).
+    const ids = await this.#matching(filter, plan);
+    const slice = ids.slice(offset, offset + limit);
     const items = slice.length === 0 ? [] : await this.#redis.hmget(this.#keys.entries, ...slice);
     return {
-      total,
+      total: ids.length,
       items: items.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as DeadLetter),
     };
   }
@@ -178,6 +195,22 @@ export class DeadLetterStore {
 
   async count(): Promise<number> {
     return this.#redis.hlen(this.#keys.entries);
+  }
+
+  /** How many entries there are, in all and per code, read together (one `MULTI`). */
+  async counts(): Promise<{ total: number; byCode: Record<string, number> }> {
+    const replies = await this.#redis
+      .multi()
+      .hlen(this.#keys.entries)
+      .hgetall(this.#keys.codes)
+      .exec();
+    if (!replies) throw new Error('the dead-letter count transaction was aborted');
+    for (const [error] of replies) if (error) throw error;
+    const byCode = (replies[1]?.[1] ?? {}) as Record<string, string>;
+    return {
+      total: Number(replies[0]?.[1] ?? 0),
+      byCode: Object.fromEntries(Object.entries(byCode).map(([code, n]) => [code, Number(n)])),
+    };
   }
 
   /** Removes entries older than `olderThanMs` epoch; returns how many. */

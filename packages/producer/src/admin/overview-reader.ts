@@ -77,11 +77,10 @@ export class OverviewReader {
   }
 
   async read(now: number, batchLimit = 20): Promise<Overview> {
-    const [queues, batches, byCode, total, outage, tickets, errors] = await Promise.all([
+    const [queues, batches, { total, byCode }, outage, tickets, errors] = await Promise.all([
       Promise.all(this.#o.queues.all().map((queue) => this.#queue(queue, now))),
       this.#batches(batchLimit),
-      this.#deadLetters.countByCode(),
-      this.#deadLetters.count(),
+      this.#deadLetters.counts(),
       this.#outage(now),
       listCmeTickets(this.#o.redis, this.#o.prefix, now),
       this.#recentErrors.list(),

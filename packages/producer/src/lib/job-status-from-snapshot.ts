@@ -26,7 +26,7 @@ const OUTCOME_PRESENT: Record<TerminalJobState, (status: JobStatus) => boolean> 
  *
  * The dead letter decides first (`dead` even when retention removed the BullMQ job) — unless
  * it is a filing from before a replay that has not removed it yet (the job was replayed since:
- * its data counts more replays), as the worker's runner decides. Otherwise BullMQ's state and
+ * its data counts more replays), as the worker's step runner decides. Otherwise BullMQ's state and
  * the job data decide: a drawing with a taskId that is not finished is `polling`.
  */
 export function jobStatusFromSnapshot(

@@ -26,6 +26,7 @@ export type {
   DrawingFaultCode,
   DrawingFaultPatch,
   DrawingFaults,
+  DrawingImageFault,
   DrawingQuotaFault,
   GatewayFlavour,
 } from './drawing/drawing-faults.ts';

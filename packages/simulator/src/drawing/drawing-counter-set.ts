@@ -14,6 +14,7 @@ export type DrawingFaultKind =
   | 'drop'
   | 'malformed'
   | 'badStatus'
+  | 'image'
   | 'scripted';
 
 const FAULT_KINDS: readonly DrawingFaultKind[] = [
@@ -31,6 +32,7 @@ const FAULT_KINDS: readonly DrawingFaultKind[] = [
   'drop',
   'malformed',
   'badStatus',
+  'image',
   'scripted',
 ];
 
@@ -44,6 +46,8 @@ export interface DrawingCounters {
   tasksCreated: number;
   /** Calls refused by authentication (HTTP 401). */
   authFailures: number;
+  /** GET requests for an existing task's image (whatever they were served). */
+  imageDownloads: number;
   /** Injected faults served, per kind (a scripted answer counts as `scripted` only). */
   faults: Record<DrawingFaultKind, number>;
 }
@@ -61,6 +65,7 @@ export class DrawingCounterSet {
   #queries = 0;
   #tasksCreated = 0;
   #authFailures = 0;
+  #imageDownloads = 0;
   #faults = zeroFaults();
   readonly #submitsByText = new Map<string, number>();
   readonly #queriesByTaskId = new Map<string, number>();
@@ -85,6 +90,10 @@ export class DrawingCounterSet {
     this.#authFailures++;
   }
 
+  imageDownload(): void {
+    this.#imageDownloads++;
+  }
+
   fault(kind: DrawingFaultKind): void {
     this.#faults[kind]++;
   }
@@ -103,6 +112,7 @@ export class DrawingCounterSet {
       queries: this.#queries,
       tasksCreated: this.#tasksCreated,
       authFailures: this.#authFailures,
+      imageDownloads: this.#imageDownloads,
       faults: { ...this.#faults },
     };
   }
@@ -112,6 +122,7 @@ export class DrawingCounterSet {
     this.#queries = 0;
     this.#tasksCreated = 0;
     this.#authFailures = 0;
+    this.#imageDownloads = 0;
     this.#faults = zeroFaults();
     this.#submitsByText.clear();
     this.#queriesByTaskId.clear();

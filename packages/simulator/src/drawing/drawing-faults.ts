@@ -20,6 +20,16 @@ export type DrawingQuotaFault =
   | 'aliyun-exhausted'
   | 'aliyun-expired';
 
+/**
+ * What the image URLs serve instead of the drawn PNG: `oversized` a valid PNG padded to
+ * `bytes` (sent chunked, without Content-Length, unless `declared`), `wrong-type` an HTML page
+ * as `text/html`, `http` an empty answer with that status.
+ */
+export type DrawingImageFault =
+  | { kind: 'oversized'; bytes: number; declared?: boolean }
+  | { kind: 'wrong-type' }
+  | { kind: 'http'; status: number };
+
 /** Everything the simulator can be told to get wrong. Rates are probabilities in 0..1. */
 export interface DrawingFaults {
   submitCodeRates: DrawingCodeRates;
@@ -43,6 +53,8 @@ export interface DrawingFaults {
   /** A finished task fails for good with status `badStatus` instead of 1. */
   badStatusRate: number;
   badStatus: number;
+  /** What the image URLs serve instead of the drawn image (null: the image). */
+  image: DrawingImageFault | null;
 }
 
 export type DrawingFaultPatch = Partial<DrawingFaults>;
@@ -62,6 +74,7 @@ export function noDrawingFaults(): DrawingFaults {
     malformedRate: 0,
     badStatusRate: 0,
     badStatus: 9,
+    image: null,
   };
 }
 
@@ -131,6 +144,42 @@ function maintenance(value: unknown): DrawingFaults['maintenance'] {
   return { code: value.code, untilEpochMs: value.untilEpochMs };
 }
 
+const MAX_OVERSIZED_BYTES = 256 * 1024 * 1024;
+
+function imageFault(value: unknown): DrawingImageFault | null {
+  if (value === null) return null;
+  if (!isRecord(value)) throw new TypeError('faults.image must be null or an object with a kind');
+  switch (value.kind) {
+    case 'oversized': {
+      const { bytes, declared } = value;
+      if (
+        !Number.isInteger(bytes) ||
+        (bytes as number) < 1 ||
+        (bytes as number) > MAX_OVERSIZED_BYTES
+      ) {
+        throw new RangeError(`faults.image.bytes must be an integer in 1..${MAX_OVERSIZED_BYTES}`);
+      }
+      if (declared !== undefined && typeof declared !== 'boolean') {
+        throw new TypeError('faults.image.declared must be a boolean');
+      }
+      return { kind: 'oversized', bytes: bytes as number, ...(declared ? { declared } : {}) };
+    }
+    case 'wrong-type':
+      return { kind: 'wrong-type' };
+    case 'http':
+      if (
+        !Number.isInteger(value.status) ||
+        (value.status as number) < 200 ||
+        (value.status as number) > 599
+      ) {
+        throw new RangeError('faults.image.status must be an HTTP status in 200..599');
+      }
+      return { kind: 'http', status: value.status as number };
+    default:
+      throw new RangeError("faults.image.kind must be 'oversized', 'wrong-type' or 'http'");
+  }
+}
+
 /**
  * Validates a partial fault configuration (from code or from the admin endpoint's JSON),
  * throwing a message that names the field. Unknown fields are refused so typos surface.
@@ -177,6 +226,9 @@ export function parseDrawingFaultPatch(value: unknown): DrawingFaultPatch {
           throw new RangeError('faults.badStatus must be an integer other than 0 and 1');
         }
         patch.badStatus = given as number;
+        break;
+      case 'image':
+        patch.image = imageFault(given);
         break;
       default:
         throw new RangeError(`faults.${field} is not a fault setting`);

@@ -27,6 +27,7 @@ import { gatewayFaultReply, gatewayNotFoundReply } from './gateway-fault-reply.t
 import { QpsWindow } from './qps-window.ts';
 import { readBody } from './read-body.ts';
 import { SeededRandom } from './seeded-random.ts';
+import { sendImage } from './send-image.ts';
 
 interface Decision {
   reply: DrawingReply;
@@ -266,8 +267,10 @@ export class DrawingProvider implements DrawingControl {
       this.#send(res, rawReply(404, '{"error":"no such image"}'), 0);
       return;
     }
-    res.writeHead(200, { 'content-type': 'image/png', 'content-length': image.length });
-    res.end(headOnly ? undefined : image);
+    if (!headOnly) this.#counters.imageDownload();
+    const fault = this.#faults.image;
+    if (fault !== null && !headOnly) this.#counters.fault('image');
+    sendImage(res, image, fault, headOnly);
   }
 
   #send(res: ServerResponse, reply: DrawingReply, delayMs: number): void {

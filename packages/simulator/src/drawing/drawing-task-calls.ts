@@ -3,8 +3,8 @@ import type { DrawingFaults } from './drawing-faults.ts';
 import type { DrawingOperation } from './drawing-operation.ts';
 import { businessReply, type DrawingReply, queryReply, submitReply } from './drawing-reply.ts';
 import type { ResolvedDrawingSimulatorOptions } from './drawing-simulator-options.ts';
+import { drawnImage } from './drawn-image.ts';
 import { formatCreateTime } from './format-create-time.ts';
-import { placeholderPng } from './placeholder-png.ts';
 import { SeededRandom } from './seeded-random.ts';
 import { TaskStore } from './task-store.ts';
 import { validateSubmit } from './validate-submit.ts';
@@ -30,7 +30,6 @@ export class DrawingTaskCalls {
   readonly #faultRandom: SeededRandom;
   readonly #faults: () => DrawingFaults;
   readonly #tasks: TaskStore;
-  readonly #image = placeholderPng([0x4a, 0x90, 0xe2, 0xff]);
 
   constructor(
     options: ResolvedDrawingSimulatorOptions,
@@ -70,11 +69,16 @@ export class DrawingTaskCalls {
     return call.op === 'submit' ? this.#submit(call) : this.#query(call);
   }
 
-  /** The placeholder PNG for `/images/<taskId>/<i>.png` of an existing task, else undefined. */
+  /**
+   * The drawn PNG for `/images/<taskId>/<i>.png` of an existing task (the same bytes every
+   * time, from the task's request), else undefined.
+   */
   image(rawPath: string): Buffer | undefined {
     const match = IMAGE_PATH.exec(rawPath);
     const task = match?.[1] === undefined ? undefined : this.#tasks.get(match[1]);
-    return task !== undefined && Number(match?.[2]) < task.num ? this.#image : undefined;
+    const index = Number(match?.[2]);
+    if (task === undefined || !(index < task.num)) return undefined;
+    return drawnImage({ text: task.text, style: task.style, resolution: task.resolution, index });
   }
 
   #charge(charged: boolean): boolean | undefined {

@@ -27,6 +27,8 @@ export {
   DRAWING_AUTH_MODES,
   type DrawingAuthMode,
   type DrawingConfig,
+  type ImageStoreConfig,
+  type ImagesConfig,
   LOG_LEVELS,
   type LogLevel,
   loadConfig,
@@ -47,10 +49,20 @@ export {
 } from './errors/provider-error.ts';
 export { ValidationError, type ValidationIssue } from './errors/validation-error.ts';
 export { parseFailedReason } from './failed-reason.ts';
+export {
+  IMAGE_CONTENT_TYPES,
+  type ImageContentType,
+  type ImageExtension,
+  imageKeyContentType,
+  imageKeyFor,
+  imageUrlFor,
+  isImageKey,
+} from './image-key.ts';
 export { jobIdFor, kindOfJobId } from './job-id.ts';
 export type {
   AnyJobData,
   AnyJobResult,
+  ArchivedImage,
   AttemptRecord,
   CallbackEvent,
   CallbackJobData,

@@ -68,6 +68,18 @@ export interface CmeJobData {
 
 export type JobKind = 'drawing' | 'cme';
 
+/** One image copied into Atelier's image store (`ATELIER_IMAGE_STORE`). */
+export interface ArchivedImage {
+  /** `<jobId>/<n>.<ext>`: the name in the store. */
+  key: string;
+  /** Where Atelier's HTTP API serves it: `/v1/images/<key>`. */
+  url: string;
+  bytes: number;
+  /** Lowercase hex SHA-256 of the bytes. */
+  sha256: string;
+  contentType: string;
+}
+
 /** A finished drawing. */
 export interface DrawingResult {
   taskId: string;

@@ -113,6 +113,38 @@ describe('loadConfig', () => {
       'ATELIER_CALLBACK_ALLOW_PRIVATE',
       'true or false',
     ],
+    [
+      { ATELIER_IMAGE_STORE: 'gcs://bucket/images' },
+      'ATELIER_IMAGE_STORE',
+      'must be none, fs:<dir> or s3://<bucket>/<prefix>, got "gcs://bucket/images"',
+    ],
+    [{ ATELIER_IMAGE_STORE: '/var/images' }, 'ATELIER_IMAGE_STORE', 'must be none, fs:<dir>'],
+    [{ ATELIER_IMAGE_STORE: 'fs:' }, 'ATELIER_IMAGE_STORE', 'fs: needs a directory'],
+    [{ ATELIER_IMAGE_STORE: 's3://' }, 'ATELIER_IMAGE_STORE', 's3:// needs a bucket name'],
+    [{ ATELIER_IMAGE_STORE: 's3://My_Bucket/x' }, 'ATELIER_IMAGE_STORE', '"My_Bucket"'],
+    [
+      { ATELIER_IMAGE_STORE: 's3://bucket/a/../b', AWS_REGION: 'eu-west-1' },
+      'ATELIER_IMAGE_STORE',
+      'no "." or ".." segments',
+    ],
+    [{ ATELIER_IMAGE_STORE: 's3://bucket/images' }, 'AWS_REGION', 'is required'],
+    [
+      { ATELIER_IMAGE_STORE: 's3://bucket', AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIA1' },
+      'AWS_SECRET_ACCESS_KEY',
+      'is required when the other AWS key variable is set',
+    ],
+    [
+      { ATELIER_IMAGE_STORE: 's3://bucket', AWS_REGION: 'x', ATELIER_S3_ENDPOINT: 'minio:9000' },
+      'ATELIER_S3_ENDPOINT',
+      'must be an http(s) URL',
+    ],
+    [
+      { ATELIER_IMAGE_STORE: 's3://bucket', AWS_REGION: 'x', ATELIER_S3_FORCE_PATH_STYLE: 'y?' },
+      'ATELIER_S3_FORCE_PATH_STYLE',
+      'true or false',
+    ],
+    [{ ATELIER_IMAGE_MAX_BYTES: '1000' }, 'ATELIER_IMAGE_MAX_BYTES', 'at least 1024'],
+    [{ ATELIER_IMAGE_ALLOW_PRIVATE: 'sometimes' }, 'ATELIER_IMAGE_ALLOW_PRIVATE', 'true or false'],
   ])('rejects %j naming %s', (env, variable, rule) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);
@@ -129,6 +161,56 @@ describe('loadConfig', () => {
     [{ ...drawingEnv, ...cmeEnv, CME_PLATFORM: '' }, 'CME_PLATFORM'],
   ])('a worker without a required provider value stops, naming it (%#)', (env, variable) => {
     expect(configError(env, 'worker').variable).toBe(variable);
+  });
+
+  it('archives no images by default: 20 MiB cap, public addresses only', () => {
+    expect(loadConfig({}).images).toEqual({
+      store: { kind: 'none' },
+      maxBytes: 20 * 1024 * 1024,
+      allowPrivate: false,
+      timeoutMs: 60_000,
+    });
+    expect(loadConfig({ ATELIER_IMAGE_STORE: 'none' }).images.store).toEqual({ kind: 'none' });
+  });
+
+  it('reads an fs image store and an S3 one with its variables', () => {
+    expect(loadConfig({ ATELIER_IMAGE_STORE: 'fs:.data/images' }).images.store).toEqual({
+      kind: 'fs',
+      dir: '.data/images',
+    });
+    const s3 = loadConfig({
+      ATELIER_IMAGE_STORE: 's3://atelier-images/prod/drawings/',
+      AWS_REGION: 'eu-central-1',
+      AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 's3-secret-access-key-value',
+      ATELIER_S3_ENDPOINT: 'http://minio:9000/',
+      ATELIER_S3_FORCE_PATH_STYLE: 'true',
+      ATELIER_IMAGE_MAX_BYTES: '1048576',
+      ATELIER_IMAGE_ALLOW_PRIVATE: 'true',
+    });
+    expect(s3.images).toMatchObject({ maxBytes: 1_048_576, allowPrivate: true });
+    expect(s3.images.store).toMatchObject({
+      kind: 's3',
+      bucket: 'atelier-images',
+      prefix: 'prod/drawings',
+      region: 'eu-central-1',
+      endpoint: 'http://minio:9000',
+      forcePathStyle: true,
+      accessKeyId: 'AKIAEXAMPLE',
+    });
+    expect(JSON.stringify(s3)).not.toContain('s3-secret-access-key-value');
+    const bare = loadConfig({
+      ATELIER_IMAGE_STORE: 's3://atelier-images',
+      AWS_REGION: 'us-east-1',
+    });
+    expect(bare.images.store).toMatchObject({
+      kind: 's3',
+      prefix: '',
+      endpoint: undefined,
+      forcePathStyle: false,
+      accessKeyId: undefined,
+      secretAccessKey: undefined,
+    });
   });
 
   it('a worker that does not run a queue does not need its provider', () => {

@@ -65,6 +65,35 @@ export interface CmeConfig {
   signatureValiditySec: number;
 }
 
+/** Where finished images are archived (`ATELIER_IMAGE_STORE`). */
+export type ImageStoreConfig =
+  | { kind: 'none' }
+  /** A directory (relative paths are taken from the process's working directory). */
+  | { kind: 'fs'; dir: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** Key prefix without leading or trailing slash ('' for none). */
+      prefix: string;
+      region: string;
+      /** An S3-compatible endpoint (MinIO, R2…); undefined: AWS. */
+      endpoint: string | undefined;
+      forcePathStyle: boolean;
+      /** Both set, or both undefined (then the AWS SDK's default credential chain). */
+      accessKeyId: string | undefined;
+      secretAccessKey: Secret | undefined;
+    };
+
+export interface ImagesConfig {
+  store: ImageStoreConfig;
+  /** Largest image downloaded (held in memory while it is archived). */
+  maxBytes: number;
+  /** Allow image URLs on private and loopback addresses. */
+  allowPrivate: boolean;
+  /** Whole-download timeout per image. */
+  timeoutMs: number;
+}
+
 export interface AtelierConfig {
   redisUrl: string | undefined;
   queuePrefix: string;
@@ -84,6 +113,7 @@ export interface AtelierConfig {
     timeoutMs: number;
   };
   retention: Required<RetentionOptions>;
+  images: ImagesConfig;
   worker: {
     queues: QueueName[];
     metricsPort: number | undefined;
@@ -102,6 +132,7 @@ export type ConfigRole = 'worker' | 'api' | 'cli' | 'any';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
+const MIB = 1024 * 1024;
 
 /**
  * Reads the whole configuration from the environment once, validates it, and throws a
@@ -230,6 +261,12 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
         positive,
       ),
     },
+    images: {
+      store: imageStore(e),
+      maxBytes: e.int('ATELIER_IMAGE_MAX_BYTES', 20 * MIB, { min: 1024, max: 256 * MIB }),
+      allowPrivate: e.bool('ATELIER_IMAGE_ALLOW_PRIVATE', false),
+      timeoutMs: e.int('ATELIER_IMAGE_TIMEOUT_MS', 1 * MINUTE, positive),
+    },
     worker: {
       queues: queues as QueueName[],
       metricsPort: e.optionalInt('WORKER_METRICS_PORT', { min: 0, max: 65_535 }),
@@ -245,6 +282,68 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
 
   requireForRole(config, role);
   return config;
+}
+
+const IMAGE_STORE_FORMS = 'none, fs:<dir> or s3://<bucket>/<prefix>';
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const S3_PREFIX = /^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/;
+
+/** `ATELIER_IMAGE_STORE` and, for S3, the variables it needs; strict about the scheme. */
+function imageStore(e: EnvReader): ImageStoreConfig {
+  const raw = e.raw('ATELIER_IMAGE_STORE');
+  if (raw === undefined || raw === 'none') return { kind: 'none' };
+  if (raw.startsWith('fs:')) {
+    const dir = raw.slice(3).trim();
+    if (dir === '') {
+      throw new ConfigError(
+        'ATELIER_IMAGE_STORE',
+        'fs: needs a directory, e.g. fs:/var/lib/atelier/images',
+      );
+    }
+    return { kind: 'fs', dir };
+  }
+  if (!raw.startsWith('s3://')) {
+    throw new ConfigError('ATELIER_IMAGE_STORE', `must be ${IMAGE_STORE_FORMS}, got "${raw}"`);
+  }
+  const [bucket = '', ...rest] = raw.slice(5).split('/');
+  if (!S3_BUCKET.test(bucket)) {
+    throw new ConfigError(
+      'ATELIER_IMAGE_STORE',
+      `s3:// needs a bucket name (3-63 of a-z, 0-9, "." and "-"), got "${bucket}"`,
+    );
+  }
+  const prefix = rest.join('/').replace(/^\/+|\/+$/g, '');
+  if (
+    prefix !== '' &&
+    (!S3_PREFIX.test(prefix) || prefix.split('/').some((s) => /^\.+$/.test(s)))
+  ) {
+    throw new ConfigError(
+      'ATELIER_IMAGE_STORE',
+      `the s3:// prefix must be path segments of letters, digits and !_.*'()- (no "." or ".." segments), got "${prefix}"`,
+    );
+  }
+  const region = e.raw('AWS_REGION');
+  if (region === undefined) {
+    throw new ConfigError('AWS_REGION', 'is required when ATELIER_IMAGE_STORE is s3://…');
+  }
+  const accessKeyId = e.string('AWS_ACCESS_KEY_ID');
+  const secretAccessKey = e.secret('AWS_SECRET_ACCESS_KEY');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError(
+      accessKeyId === undefined ? 'AWS_ACCESS_KEY_ID' : 'AWS_SECRET_ACCESS_KEY',
+      'is required when the other AWS key variable is set (or leave both unset for the default credential chain)',
+    );
+  }
+  return {
+    kind: 's3',
+    bucket,
+    prefix,
+    region,
+    endpoint: e.url('ATELIER_S3_ENDPOINT'),
+    forcePathStyle: e.bool('ATELIER_S3_FORCE_PATH_STYLE', false),
+    accessKeyId,
+    secretAccessKey,
+  };
 }
 
 function requireForRole(config: AtelierConfig, role: ConfigRole): void {

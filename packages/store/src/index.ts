@@ -14,6 +14,15 @@ export {
   DeadLetterStore,
 } from './dead-letter-store.ts';
 export { resolveHost } from './host-resolver.ts';
+export { FsImageStore } from './images/fs-image-store.ts';
+export { ImageKeyError } from './images/image-key-error.ts';
+export type {
+  ImagePutInfo,
+  ImageRead,
+  ImageStore,
+  StoredImageInfo,
+} from './images/image-store.ts';
+export { openImageStore } from './images/open-image-store.ts';
 export {
   type BullmqJobState,
   type BullmqQueueKeys,

@@ -17,6 +17,17 @@ export {
 } from './cme/ticket-store.ts';
 export { DrawingClient, type DrawingClientOptions } from './drawing/drawing-client.ts';
 export type { DrawingProvider } from './drawing/drawing-processor.ts';
+export {
+  ImageArchiveError,
+  type ImageArchiveFailure,
+} from './images/image-archive-error.ts';
+export { type ArchiveOptions, ImageArchiver, type ImageSource } from './images/image-archiver.ts';
+export {
+  type DownloadedImage,
+  ImageDownloader,
+  type ImageDownloaderOptions,
+} from './images/image-downloader.ts';
+export { sniffImageType } from './images/image-type.ts';
 export { startMetricsServer } from './metrics/metrics-server.ts';
 export { WorkerMetrics } from './metrics/worker-metrics.ts';
 export { createBackoffStrategy } from './runtime/backoff.ts';

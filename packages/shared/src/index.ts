@@ -72,6 +72,7 @@ export type {
   DrawingJobData,
   DrawingJobState,
   DrawingResult,
+  FinishedTask,
   JobKind,
   JobMeta,
   JobPayloadMap,

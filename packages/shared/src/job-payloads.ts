@@ -36,6 +36,20 @@ export interface DrawingJobState {
   unconfirmedSubmits?: number;
   /** When the current 500/501 streak for this job began (maintenance back-off). */
   maintenanceSince?: number;
+  /**
+   * The provider finished the task (with an image store configured): what is left is archiving
+   * its images, so a retry, a crash or a replay resumes there (no submit, no poll).
+   */
+  finished?: FinishedTask;
+  /** Images archived so far, in order (a resumed archive only checks these). */
+  archived?: ArchivedImage[];
+}
+
+/** What the provider's last answer said of a finished task. */
+export interface FinishedTask {
+  images: string[];
+  createTime?: string;
+  finishedAt: number;
 }
 
 export interface PollPlan {
@@ -83,11 +97,15 @@ export interface ArchivedImage {
 /** A finished drawing. */
 export interface DrawingResult {
   taskId: string;
+  /** The provider's image URLs (they expire: about three months). */
   images: string[];
   createTime?: string;
   polls: number;
   submittedAt: number;
+  /** When the provider was seen to have finished the task. */
   finishedAt: number;
+  /** With an image store (`ATELIER_IMAGE_STORE`): every image, stored, in the order of `images`. */
+  archived?: ArchivedImage[];
 }
 
 /** A finished CME operation: the action's `Data` (when it returns any) and what was done. */

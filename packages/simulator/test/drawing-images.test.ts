@@ -93,10 +93,11 @@ describe('drawing simulator images', () => {
     expect(sim.counters().faults.image).toBe(2);
   });
 
-  it('serves an HTML page for the wrong-type fault and a bare status for the http fault', async () => {
+  it('serves an HTML page for wrong-type, a bare status for http, first bytes only for stall', async () => {
     const sim = await start();
     const taskId = await submit(sim, TASK);
     const url = `${sim.url}/images/${taskId}/0.png`;
+    const image = (await download(url)).bytes;
     sim.setFaults({ image: { kind: 'wrong-type' } });
     const page = await download(url);
     expect(page).toMatchObject({ status: 200, type: 'text/html; charset=utf-8' });
@@ -104,6 +105,13 @@ describe('drawing simulator images', () => {
 
     sim.setFaults({ image: { kind: 'http', status: 503 } });
     expect(await download(url)).toMatchObject({ status: 503 });
+
+    sim.setFaults({ image: { kind: 'stall' } });
+    const stalled = await fetch(url);
+    expect(stalled.headers.get('content-length')).toBe(String(image.length));
+    const reader = stalled.body?.getReader();
+    expect((await reader?.read())?.value).toEqual(new Uint8Array(image.subarray(0, 16)));
+    await reader?.cancel();
 
     sim.setFaults({ image: null });
     expect(await download(url)).toMatchObject({ status: 200, type: 'image/png' });

@@ -34,6 +34,7 @@ export { createBackoffStrategy } from './runtime/backoff.ts';
 export type {
   DrawingFinishedEvent,
   DrawingPollEvent,
+  ImageArchiveEvent,
   StepEvent,
   WorkerObserver,
 } from './worker-observer.ts';

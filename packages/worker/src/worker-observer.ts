@@ -3,6 +3,7 @@ import type { CallbackDeliveryInfo } from './callbacks/delivery-report.ts';
 import type { CmeCallEvent } from './cme/paas-client.ts';
 import type { TicketRefreshEvent } from './cme/ticket-store.ts';
 import type { DrawingCall } from './drawing/drawing-client.ts';
+import type { ImageArchiveFailure } from './images/image-archive-error.ts';
 
 /** A drawing poll as the processor saw it. */
 export interface DrawingPollEvent {
@@ -16,6 +17,11 @@ export interface DrawingFinishedEvent {
   submittedAt: number;
   finishedAt: number;
 }
+
+/** One image of a finished drawing stored, or one archive run that failed. */
+export type ImageArchiveEvent =
+  | { outcome: 'stored'; bytes: number }
+  | { outcome: 'failed'; reason: ImageArchiveFailure };
 
 export interface StepEvent {
   queue: string;
@@ -34,6 +40,7 @@ export interface WorkerObserver {
   drawingCall?(call: DrawingCall): void;
   drawingPoll?(event: DrawingPollEvent): void;
   drawingFinished?(event: DrawingFinishedEvent): void;
+  imageArchive?(event: ImageArchiveEvent): void;
   outageWindow?(open: boolean): void;
   cmeCall?(event: CmeCallEvent): void;
   ticketRefresh?(event: TicketRefreshEvent): void;

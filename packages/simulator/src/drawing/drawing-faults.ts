@@ -23,12 +23,14 @@ export type DrawingQuotaFault =
 /**
  * What the image URLs serve instead of the drawn PNG: `oversized` a valid PNG padded to
  * `bytes` (sent chunked, without Content-Length, unless `declared`), `wrong-type` an HTML page
- * as `text/html`, `http` an empty answer with that status.
+ * as `text/html`, `http` an empty answer with that status, `stall` the image's first bytes and
+ * then nothing (the answer never ends until the client gives up).
  */
 export type DrawingImageFault =
   | { kind: 'oversized'; bytes: number; declared?: boolean }
   | { kind: 'wrong-type' }
-  | { kind: 'http'; status: number };
+  | { kind: 'http'; status: number }
+  | { kind: 'stall' };
 
 /** Everything the simulator can be told to get wrong. Rates are probabilities in 0..1. */
 export interface DrawingFaults {
@@ -166,6 +168,8 @@ function imageFault(value: unknown): DrawingImageFault | null {
     }
     case 'wrong-type':
       return { kind: 'wrong-type' };
+    case 'stall':
+      return { kind: 'stall' };
     case 'http':
       if (
         !Number.isInteger(value.status) ||
@@ -176,7 +180,9 @@ function imageFault(value: unknown): DrawingImageFault | null {
       }
       return { kind: 'http', status: value.status as number };
     default:
-      throw new RangeError("faults.image.kind must be 'oversized', 'wrong-type' or 'http'");
+      throw new RangeError(
+        "faults.image.kind must be 'oversized', 'wrong-type', 'http' or 'stall'",
+      );
   }
 }
 

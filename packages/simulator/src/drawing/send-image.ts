@@ -28,6 +28,11 @@ export function sendImage(
       res.writeHead(fault.status, { 'content-length': 0 });
       res.end();
       return;
+    case 'stall':
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': image.length });
+      if (headOnly) res.end();
+      else res.write(image.subarray(0, Math.min(16, image.length)));
+      return;
     case 'oversized':
       res.writeHead(200, {
         'content-type': 'image/png',

@@ -12,6 +12,8 @@ import {
   ProviderError,
   toIssues,
 } from '@atelier/shared';
+import { ImageArchiveError } from '../images/image-archive-error.ts';
+import type { ImageArchiver } from '../images/image-archiver.ts';
 import type { Step, StepContext, StepProcessor } from '../runtime/step.ts';
 import type { WorkerObserver } from '../worker-observer.ts';
 import type { DrawingHealth } from './drawing-health.ts';
@@ -32,17 +34,23 @@ export interface DrawingProcessorDeps {
   config: DrawingConfig;
   timing: LearnedPollTiming;
   health: DrawingHealth;
-  /** Hears polls and finished tasks (metrics, benchmarks). */
-  observer: Pick<WorkerObserver, 'drawingPoll' | 'drawingFinished'>;
+  /** Hears polls, finished tasks and archived images (metrics, benchmarks). */
+  observer: Pick<WorkerObserver, 'drawingPoll' | 'drawingFinished' | 'imageArchive'>;
+  /**
+   * With an image store: a finished task's images are stored before the job completes. Without
+   * one the result keeps the provider's URLs only.
+   */
+  archiver?: ImageArchiver;
 }
 
 type DrawingStep = Step<DrawingJobData, DrawingResult>;
 type DrawingContext = StepContext<DrawingJobData>;
 
 /**
- * A drawing job as a step job: submit → persist taskId → (delayed) poll → … → complete.
- * A job that has a taskId never submits again: whatever crashed, it only polls. Pending
- * tasks wait in the delayed set, so polling never holds a worker slot.
+ * A drawing job as a step job: submit → persist taskId → (delayed) poll → … → [archive] →
+ * complete. A job that has a taskId never submits again: whatever crashed, it only polls;
+ * one whose task is finished (with an image store) never polls again: it only archives.
+ * Pending tasks wait in the delayed set, so polling never holds a worker slot.
  */
 export class DrawingProcessor implements StepProcessor<DrawingJobData, DrawingResult> {
   readonly #deps: DrawingProcessorDeps;
@@ -56,6 +64,7 @@ export class DrawingProcessor implements StepProcessor<DrawingJobData, DrawingRe
   async run(context: DrawingContext): Promise<DrawingStep> {
     const data = context.job.data;
     const state: DrawingJobState = { polls: 0, ...data.state };
+    if (state.taskId && state.finished) return this.#archive(context, data, state);
     if (state.taskId) return this.#poll(context, data, state);
     return this.#submit(context, data, state);
   }
@@ -183,17 +192,58 @@ export class DrawingProcessor implements StepProcessor<DrawingJobData, DrawingRe
       return this.#schedulePoll(context, polledData, polled, outcome.hintMs);
     }
     observer.drawingFinished?.({ polls: polled.polls, submittedAt, finishedAt: now });
-    return {
-      type: 'complete',
-      result: {
-        taskId,
-        images: outcome.value.images,
-        ...(outcome.value.createTime !== undefined ? { createTime: outcome.value.createTime } : {}),
-        polls: polled.polls,
-        submittedAt,
-        finishedAt: now,
-      },
+    const { images, createTime } = outcome.value;
+    const finished: DrawingJobState = {
+      ...polled,
+      finished: { images, ...(createTime !== undefined ? { createTime } : {}), finishedAt: now },
     };
+    if (this.#deps.archiver === undefined) return { type: 'complete', result: result(finished) };
+    // The images are known: saved before the first download, so nothing polls this task again.
+    const record: DrawingJobData = { ...data, state: finished };
+    await context.save(record);
+    return this.#archive(context, record, finished);
+  }
+
+  /**
+   * Stores the finished task's images (resuming after those already stored), then completes.
+   * A failed download or write is retried with backoff (`IMAGE_ARCHIVE_FAILED`), or dead-
+   * lettered at once when trying again cannot help (too large, not an image, refused address);
+   * either way the job keeps its taskId and its images, so a replay starts here again.
+   */
+  async #archive(
+    context: DrawingContext,
+    data: DrawingJobData,
+    state: DrawingJobState,
+  ): Promise<DrawingStep> {
+    const { archiver, observer } = this.#deps;
+    const finished = state.finished as NonNullable<DrawingJobState['finished']>;
+    if (archiver === undefined) return { type: 'complete', result: result(state) };
+    let progress: DrawingJobState = state;
+    try {
+      const archived = await archiver.archive(context.job.id ?? '', finished.images, {
+        signal: context.signal,
+        ...(state.archived ? { known: state.archived } : {}),
+        onProgress: async (archivedSoFar) => {
+          observer.imageArchive?.({ outcome: 'stored', bytes: archivedSoFar.at(-1)?.bytes ?? 0 });
+          progress = { ...state, archived: archivedSoFar };
+          await context.save({ ...data, state: progress });
+        },
+      });
+      return { type: 'complete', result: result({ ...state, archived }) };
+    } catch (error) {
+      if (!(error instanceof ImageArchiveError)) throw error;
+      observer.imageArchive?.({ outcome: 'failed', reason: error.reason });
+      context.logger.warn(
+        {
+          taskId: state.taskId,
+          code: error.code,
+          reason: error.reason,
+          retryable: error.retryable,
+        },
+        'archiving the images failed',
+      );
+      return { type: 'retry', error, record: { ...data, state: progress } };
+    }
   }
 
   #learn(data: DrawingJobData, state: DrawingJobState, done: boolean, elapsedMs: number): void {
@@ -302,6 +352,20 @@ function unexpectedPending(): ProviderError {
     kind: 'retryable',
     code: 'MALFORMED_RESPONSE',
   });
+}
+
+/** The result of a finished task (`state.finished` set), with its archived images if any. */
+function result(state: DrawingJobState): DrawingResult {
+  const finished = state.finished as NonNullable<DrawingJobState['finished']>;
+  return {
+    taskId: state.taskId as string,
+    images: finished.images,
+    ...(finished.createTime !== undefined ? { createTime: finished.createTime } : {}),
+    polls: state.polls,
+    submittedAt: state.submittedAt ?? finished.finishedAt,
+    finishedAt: finished.finishedAt,
+    ...(state.archived !== undefined ? { archived: state.archived } : {}),
+  };
 }
 
 function wait(

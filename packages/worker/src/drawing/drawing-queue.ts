@@ -1,4 +1,7 @@
-import { type DrawingConfig, QUEUE_NAMES } from '@atelier/shared';
+import { type DrawingConfig, type ImagesConfig, QUEUE_NAMES } from '@atelier/shared';
+import { openImageStore } from '@atelier/store';
+import { ImageArchiver } from '../images/image-archiver.ts';
+import { ImageDownloader } from '../images/image-downloader.ts';
 import {
   type JobQueueDeps,
   type StartedJobQueue,
@@ -9,13 +12,21 @@ import { DrawingHealth } from './drawing-health.ts';
 import { DrawingProcessor } from './drawing-processor.ts';
 import { LearnedPollTiming } from './learned-poll-timing.ts';
 
-/** The `drawing` queue: its provider client, poll timing, provider health and processor. */
+/**
+ * The `drawing` queue: its provider client, poll timing, provider health, image archive (when
+ * `ATELIER_IMAGE_STORE` names a store) and processor.
+ */
 export async function startDrawingQueue(
   deps: JobQueueDeps,
   config: DrawingConfig,
+  images: ImagesConfig,
 ): Promise<StartedJobQueue> {
   const { connection: redis, prefix, observer } = deps;
   const logger = deps.logger.child({ queue: QUEUE_NAMES.drawing });
+  // First: the only step that can fail before anything needs closing.
+  const store = await openImageStore(images.store);
+  const downloader = store ? ImageDownloader.fromConfig(images) : undefined;
+  const archiver = store && downloader ? new ImageArchiver(store, downloader) : undefined;
   const provider = DrawingClient.fromConfig(config, {
     logger,
     onCall: (call) => observer.drawingCall?.(call),
@@ -35,10 +46,23 @@ export async function startDrawingQueue(
     streak: config.outageStreak,
     onWindow: (open) => observer.outageWindow?.(open),
   });
+  logger.info(
+    archiver
+      ? { images: archiver.location, maxBytes: images.maxBytes, allowPrivate: images.allowPrivate }
+      : { images: 'none' },
+    archiver ? 'images are archived before a drawing completes' : 'images are not archived',
+  );
   return startQueueWorker({
     deps,
     name: QUEUE_NAMES.drawing,
-    processor: new DrawingProcessor({ provider, config, timing, health, observer }),
+    processor: new DrawingProcessor({
+      provider,
+      config,
+      timing,
+      health,
+      observer,
+      ...(archiver ? { archiver } : {}),
+    }),
     concurrency: config.concurrency,
     throttleMs: config.throttleMs,
     credentials: [
@@ -49,6 +73,8 @@ export async function startDrawingQueue(
     ],
     close: async () => {
       provider.close();
+      downloader?.close();
+      store?.close();
       await timing.close();
     },
   });

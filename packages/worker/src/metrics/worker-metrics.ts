@@ -48,6 +48,22 @@ export class WorkerMetrics implements WorkerObserver {
     help: '1 while this worker saw the drawing provider outage window open',
     registers: [this.registry],
   });
+  readonly #imagesArchived = new Counter({
+    name: 'atelier_images_archived_total',
+    help: 'Images of finished drawings stored in the image archive',
+    registers: [this.registry],
+  });
+  readonly #imageArchiveBytes = new Counter({
+    name: 'atelier_image_archive_bytes_total',
+    help: 'Bytes of images stored in the image archive',
+    registers: [this.registry],
+  });
+  readonly #imageArchiveFailures = new Counter({
+    name: 'atelier_image_archive_failures_total',
+    help: 'Failed archive runs (IMAGE_ARCHIVE_FAILED), by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly #ticketRefreshes = new Counter({
     name: 'atelier_cme_ticket_refreshes_total',
     help: 'CME ticket logins by platform and outcome',
@@ -112,6 +128,15 @@ export class WorkerMetrics implements WorkerObserver {
 
   readonly drawingFinished: WorkerObserver['drawingFinished'] = (event) => {
     this.#pollsPerTask.observe(event.polls);
+  };
+
+  readonly imageArchive: WorkerObserver['imageArchive'] = (event) => {
+    if (event.outcome === 'failed') {
+      this.#imageArchiveFailures.inc({ reason: event.reason });
+      return;
+    }
+    this.#imagesArchived.inc();
+    this.#imageArchiveBytes.inc(event.bytes);
   };
 
   readonly outageWindow: WorkerObserver['outageWindow'] = (open) => {

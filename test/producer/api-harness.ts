@@ -8,6 +8,7 @@ import {
   loadConfig,
   QUEUE_NAMES,
 } from '@atelier/shared';
+import { type ImageStore, openImageStore } from '@atelier/store';
 import { Queue } from 'bullmq';
 import { captureLogger } from '../support/capture-logger.ts';
 import type { RedisTestContext } from '../support/redis-context.ts';
@@ -62,6 +63,8 @@ export interface ApiHarness {
   logs: ReturnType<typeof captureLogger>;
   drawingQueue: Queue<DrawingJobData>;
   cmeQueue: Queue<CmeJobData>;
+  /** The image store the config names (`ATELIER_IMAGE_STORE`), served by `GET /v1/images/*`. */
+  images: ImageStore | undefined;
   /** `app.inject` with the API key (unless `auth` says otherwise) and JSON bodies. */
   call(options: CallOptions): Promise<CallResult>;
 }
@@ -91,7 +94,13 @@ export async function startApi(
       resolve: options.resolve ?? publicResolver,
     },
   });
-  const app = buildApi({ producer, config, logger: logs.logger });
+  const images = await openImageStore(config.images.store);
+  const app = buildApi({
+    producer,
+    config,
+    logger: logs.logger,
+    ...(images ? { images } : {}),
+  });
   const connection = ctx.connection();
   connection.on('error', () => undefined); // outage tests kill Redis under it
   const drawingQueue = new Queue<DrawingJobData>(QUEUE_NAMES.drawing, { connection, prefix });
@@ -102,6 +111,7 @@ export async function startApi(
     await producer.close();
     await drawingQueue.close();
     await cmeQueue.close();
+    images?.close();
   });
   await producer.ready();
   return {
@@ -112,6 +122,7 @@ export async function startApi(
     logs,
     drawingQueue,
     cmeQueue,
+    images,
     async call({ auth, headers, ...rest }) {
       const key = auth === undefined ? API_KEY : auth;
       return app.inject({

@@ -23,6 +23,7 @@ const ROUTES: Array<[string, string]> = [
   ['POST', '/v1/dead-letters/{id}/replay'],
   ['POST', '/v1/dead-letters/replay'],
   ['POST', '/v1/dead-letters/purge'],
+  ['GET', '/v1/images/{key}'],
   ['GET', '/healthz'],
   ['GET', '/readyz'],
   ['GET', '/metrics'],
@@ -38,7 +39,7 @@ describe('GET /openapi.json', () => {
     expect(doc.openapi).toBe('3.1.0');
     for (const [method, path] of ROUTES) {
       expect(doc.paths[path]?.[method.toLowerCase()], `${method} ${path}`).toBeDefined();
-      const url = path.replace('{id}', ':id');
+      const url = path.replace('{id}', ':id').replace('{key}', '*');
       expect(api.app.hasRoute({ method: method as 'GET', url }), `${method} ${url} is served`).toBe(
         true,
       );

@@ -1,4 +1,5 @@
 import { ConfigError, createLogger, loadConfig } from '@atelier/shared';
+import { openImageStore } from '@atelier/store';
 import { apiOptionsFromConfig, buildApi } from '../http/index.ts';
 import { createProducer, producerOptionsFromConfig } from '../index.ts';
 
@@ -23,8 +24,14 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ name: 'atelier-api', level: config.logLevel });
   const producer = createProducer(producerOptionsFromConfig(config, { logger }));
-  const app = buildApi(apiOptionsFromConfig(config, { producer, logger }));
-  app.addHook('onClose', async () => producer.close());
+  const images = await openImageStore(config.images.store);
+  const app = buildApi(
+    apiOptionsFromConfig(config, { producer, logger, ...(images ? { images } : {}) }),
+  );
+  app.addHook('onClose', async () => {
+    images?.close();
+    await producer.close();
+  });
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -83,6 +83,15 @@ export function apiSchemas(limits: DrawingLimits) {
     result: z.unknown().optional(),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
   });
+  const archivedImage = z
+    .object({
+      key: z.string().describe('<jobId>/<n>.<ext>: the name in the image store'),
+      url: z.string().describe('/v1/images/<key>: where this API serves it'),
+      bytes: z.int(),
+      sha256: z.string().describe('lowercase hex SHA-256 of the bytes'),
+      contentType: z.enum(['image/png', 'image/jpeg', 'image/webp']),
+    })
+    .describe("One element of a drawing result's archived (with ATELIER_IMAGE_STORE set)");
   const batchCreated = z.object({ id: z.string(), total: z.int() });
   const batchInfo = z.object({
     id: z.string(),
@@ -140,6 +149,7 @@ export function apiSchemas(limits: DrawingLimits) {
     deadLetterBulkBody,
     id,
     jobStatus,
+    archivedImage,
     batchCreated,
     batchInfo,
     batchResultLine,

@@ -1,4 +1,5 @@
 import type { AtelierConfig, Logger } from '@atelier/shared';
+import type { ImageStore } from '@atelier/store';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type AdminOptions, adminPlugin } from '../admin/index.ts';
 import type { Producer } from '../lib/producer.ts';
@@ -13,6 +14,7 @@ import type { RouteContext } from './route-context.ts';
 import { batchRoutes } from './routes/batch-routes.ts';
 import { deadLetterRoutes } from './routes/dead-letter-routes.ts';
 import { enqueueRoutes } from './routes/enqueue-routes.ts';
+import { imageRoutes } from './routes/image-routes.ts';
 import { jobRoutes } from './routes/job-routes.ts';
 import { opsRoutes } from './routes/ops-routes.ts';
 
@@ -20,6 +22,11 @@ export interface ApiOptions {
   readonly producer: Producer;
   readonly config: AtelierConfig;
   readonly logger: Logger;
+  /**
+   * The image archive (`openImageStore(config.images.store)`) that `GET /v1/images/*` serves;
+   * the caller opens and closes it. Unset: every image key answers 404.
+   */
+  readonly images?: ImageStore;
   /**
    * The `/admin` dashboard, mounted by default (it is on when `config.admin` has a user and
    * password, else `/admin` answers 404 saying so): options beyond what the API already has
@@ -36,7 +43,7 @@ export interface ApiOptions {
  */
 export function apiOptionsFromConfig(
   config: AtelierConfig,
-  extra: { producer: Producer; logger: Logger },
+  extra: { producer: Producer; logger: Logger; images?: ImageStore },
 ): ApiOptions {
   return { ...extra, config, admin: { simulator: config.simulated.length > 0 } };
 }
@@ -84,6 +91,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   const metrics = new ApiMetrics(() => producer.stats());
   const ctx: RouteContext = {
     producer,
+    images: options.images,
     config,
     schemas: apiSchemas(config.drawing.limits),
     metrics,
@@ -142,6 +150,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       enqueueRoutes(v1, ctx);
       jobRoutes(v1, ctx);
       deadLetterRoutes(v1, ctx);
+      imageRoutes(v1, ctx);
       await v1.register(async (scope) => batchRoutes(scope, ctx));
     },
     { prefix: '/v1' },

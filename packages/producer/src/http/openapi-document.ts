@@ -41,6 +41,14 @@ const query = (name: string, description: string, type = 'string') => ({
   schema: { type },
 });
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const imageKeyParam = {
+  name: 'key',
+  in: 'path',
+  required: true,
+  description: '<jobId>/<n>.<ext> as in result.archived[].key, its slash sent as it is',
+  schema: { type: 'string', pattern: '^[A-Za-z0-9_~-][A-Za-z0-9_.~-]*/\\d+\\.(png|jpg|webp)$' },
+};
+const binary = { schema: { type: 'string', contentMediaType: 'application/octet-stream' } };
 const count = (field: string) => ({ type: 'object', properties: { [field]: { type: 'integer' } } });
 
 /** The error answers of a `/v1` operation, one per status, naming every code it stands for. */
@@ -121,6 +129,7 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
         BatchItem: schema(s.batchItem, 'input'),
         Accepted: schema(s.id),
         JobStatus: schema(s.jobStatus),
+        ArchivedImage: schema(s.archivedImage),
         BatchCreated: schema(s.batchCreated),
         Batch: schema(s.batchInfo),
         BatchResultLine: schema(s.batchResultLine),
@@ -149,6 +158,20 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
         get: byId('Status of a job (queued, running, polling, retrying, completed, dead)', {
           200: ok('the job', ref('JobStatus')),
         }),
+      },
+      '/v1/images/{key}': {
+        get: v1(
+          "An archived image (a drawing result's archived[].url), streamed from the image store",
+          { parameters: [imageKeyParam] },
+          {
+            200: {
+              description:
+                'the image, with Cache-Control: private, max-age=31536000, immutable (a key never changes)',
+              content: { 'image/png': binary, 'image/jpeg': binary, 'image/webp': binary },
+            },
+          },
+          ['NOT_FOUND'],
+        ),
       },
       '/v1/batches': {
         post: v1(

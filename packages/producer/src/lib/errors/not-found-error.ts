@@ -1,10 +1,13 @@
 import { AtelierError } from '@atelier/shared';
 
-/** A job, batch or dead letter that does not exist (or no longer does). */
+/** A job, batch, dead letter or archived image that does not exist (or no longer does). */
 export class NotFoundError extends AtelierError {
   override name = 'NotFoundError';
 
-  constructor(what: 'job' | 'batch' | 'dead letter', id: string) {
-    super(`${what} ${id} not found`, { code: 'NOT_FOUND', details: { what, id } });
+  constructor(what: 'job' | 'batch' | 'dead letter' | 'image', id: string, why?: string) {
+    super(`${what} ${id} not found${why ? `: ${why}` : ''}`, {
+      code: 'NOT_FOUND',
+      details: { what, id },
+    });
   }
 }

@@ -3,6 +3,7 @@
  * - REDIS_URL unset → a local redis-server (data in .data/redis, AOF on, noeviction)
  * - provider credentials unset → the simulator (said plainly in the logs and the dashboard)
  * - one worker and the API with the dashboard; prints the URLs, a login and a curl line
+ * - finished drawings' images archived in .data/images (ATELIER_IMAGE_STORE unless set)
  * Ctrl-C (or SIGTERM) stops everything cleanly, Redis last.
  */
 import { randomBytes } from 'node:crypto';
@@ -172,6 +173,9 @@ async function main(): Promise<void> {
   }
   env.ATELIER_CALLBACK_SECRET ||= state.callbackSecret;
   env.ATELIER_CALLBACK_ALLOW_PRIVATE ||= 'true';
+  // Finished drawings' images are kept in .data/images; the simulator serves them on loopback.
+  env.ATELIER_IMAGE_STORE ||= `fs:${dataDir}/images`;
+  env.ATELIER_IMAGE_ALLOW_PRIVATE ||= 'true';
   env.ATELIER_SIMULATOR = simulated.length > 0 ? simulated.join(',') : '';
   env.PORT ||= '3000';
 
@@ -217,6 +221,7 @@ async function main(): Promise<void> {
     apiUrl,
     apiKey,
     callbackAllowPrivate: config.callbacks.allowPrivateUrls,
+    imageStore: env.ATELIER_IMAGE_STORE,
   };
   writeFileSync(stateFile, `${JSON.stringify(stackFile, null, 2)}\n`, { mode: 0o600 });
 
@@ -233,6 +238,9 @@ async function main(): Promise<void> {
     `  Dashboard  ${apiUrl}/admin   login: ${env.ATELIER_ADMIN_USER} / ${env.ATELIER_ADMIN_USER === 'admin' && env.ATELIER_ADMIN_PASSWORD === state.adminPassword ? state.adminPassword : '(your ATELIER_ADMIN_PASSWORD)'}`,
   );
   say(`  Redis      ${env.REDIS_URL}`);
+  say(
+    `  Images     ${env.ATELIER_IMAGE_STORE}   (pnpm atelier batch download <id> --dir <folder>)`,
+  );
   if (simulated.length > 0)
     say(
       `  SIMULATOR  ${simulated.join(', ')} (set DRAWING_* / CME_* credentials to use the real providers)`,

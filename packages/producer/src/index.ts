@@ -5,6 +5,7 @@
  */
 export type { BatchCreated, BatchItems, BatchOptions } from './lib/batch-enqueuer.ts';
 export { batchIdFor, batchItemJobId } from './lib/batch-id.ts';
+export type { BatchItemImages } from './lib/batch-images.ts';
 export type { BatchItem, ItemLabel } from './lib/batch-item-parser.ts';
 export type { PageRequest } from './lib/dead-letter-operations.ts';
 export { CallbackRefusedError } from './lib/errors/callback-refused-error.ts';

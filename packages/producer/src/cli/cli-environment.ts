@@ -22,6 +22,8 @@ export interface StackFile {
   callbackSecret?: string;
   /** The stack's `ATELIER_CALLBACK_ALLOW_PRIVATE` (true unless overridden). */
   callbackAllowPrivate?: boolean;
+  /** The stack's `ATELIER_IMAGE_STORE` (`fs:<repo>/.data/images` unless overridden). */
+  imageStore?: string;
 }
 
 /** `.data/stack.json` at the repository root. */
@@ -38,7 +40,8 @@ export interface CliEnvironment {
 /**
  * The CLI talks to Redis directly through the library: `REDIS_URL` (and the usual config
  * variables), or, when it is unset, the `.data/stack.json` the embedded stack writes — whose
- * prefix, callback secret and private-URL setting then apply unless the environment sets them.
+ * prefix, callback secret, private-URL setting and image store then apply unless the
+ * environment sets them.
  */
 export async function openCliEnvironment(
   env: Env,
@@ -55,10 +58,15 @@ export async function openCliEnvironment(
     };
   }
   const stack = await readStackFile(stackFile);
+  const reader = new EnvReader(env);
   const withStack: AtelierConfig = {
     ...config,
     queuePrefix: stack.prefix ?? config.queuePrefix,
-    callbacks: stackCallbacks(config, new EnvReader(env), stack),
+    callbacks: stackCallbacks(config, reader, stack),
+    images:
+      stack.imageStore !== undefined && !reader.has('ATELIER_IMAGE_STORE')
+        ? loadConfig({ ...env, ATELIER_IMAGE_STORE: stack.imageStore }, 'cli').images
+        : config.images,
   };
   const options = producerOptionsFromConfig(withStack, { logger, redisUrl: stack.redisUrl });
   return { producer: createProducer(options), config: withStack, logger, source: 'stack file' };
@@ -99,12 +107,13 @@ async function readStackFile(path: string): Promise<StackFile> {
   if (typeof parsed.redisUrl !== 'string' || parsed.redisUrl === '') {
     throw new Error(`${path} has no redisUrl; restart the stack or set REDIS_URL`);
   }
-  const { callbackSecret, callbackAllowPrivate } = parsed;
+  const { callbackSecret, callbackAllowPrivate, imageStore } = parsed;
   return {
     ...parsed,
     redisUrl: parsed.redisUrl,
     callbackSecret: typeof callbackSecret === 'string' ? callbackSecret : undefined,
     callbackAllowPrivate:
       typeof callbackAllowPrivate === 'boolean' ? callbackAllowPrivate : undefined,
+    imageStore: typeof imageStore === 'string' && imageStore !== '' ? imageStore : undefined,
   };
 }

@@ -19,6 +19,7 @@ import {
   type BatchItems,
   type BatchOptions,
 } from './batch-enqueuer.ts';
+import { type BatchItemImages, batchImages } from './batch-images.ts';
 import { batchResults } from './batch-results.ts';
 import { CallbackPolicy } from './callback-policy.ts';
 import { DeadLetterOperations, type PageRequest } from './dead-letter-operations.ts';
@@ -43,6 +44,11 @@ export interface Producer {
   getBatch(id: string): Promise<BatchInfo>;
   /** Result lines in input order; throws `NotFoundError` (on first read) for an unknown batch. */
   batchResults(id: string): AsyncIterable<BatchItemResult>;
+  /**
+   * Every item in input order with its request and archived images (`result.archived`), for
+   * downloading a batch's pictures; throws `NotFoundError` (on first read) for an unknown batch.
+   */
+  batchImages(id: string): AsyncIterable<BatchItemImages>;
   listDeadLetters(filter?: DeadLetterFilter, page?: PageRequest): Promise<DeadLetterPage>;
   getDeadLetter(id: string): Promise<DeadLetter>;
   replayDeadLetter(id: string): Promise<void>;
@@ -132,6 +138,7 @@ export function createProducer(options: ProducerOptions): Producer {
       return info;
     },
     batchResults: (id) => batchResults(ledger, guard, id),
+    batchImages: (id) => batchImages({ ledger, queues, deadLetters, guard }, id),
     listDeadLetters: (filter, page) => deadLetterOps.list(filter, page),
     getDeadLetter: (id) => deadLetterOps.get(id),
     replayDeadLetter: (id) => deadLetterOps.replay(id),

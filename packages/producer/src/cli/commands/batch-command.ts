@@ -6,15 +6,20 @@ import { openBatchFile } from '../batch-file.ts';
 import { type CliIo, EXIT, printJson, sleep } from '../cli-io.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { UsageError } from '../usage-error.ts';
+import { batchDownload } from './batch-download.ts';
 import { numberArg } from './draw-command.ts';
 
-/** `batch submit <file> [--wait] [--out results.jsonl] …` and `batch status <id>`. */
+/**
+ * `batch submit <file> [--wait] [--out results.jsonl] …`, `batch status <id>` and
+ * `batch download <id> --dir <folder>`.
+ */
 export async function batchCommand(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'submit') return submit(rest, io);
   if (sub === 'status') return status(rest, io);
+  if (sub === 'download') return batchDownload(rest, io);
   throw new UsageError(
-    'usage: atelier batch submit <file.csv|file.jsonl> [--wait] [--out results.jsonl] | atelier batch status <id>',
+    'usage: atelier batch submit <file.csv|file.jsonl> [--wait] [--out results.jsonl] | atelier batch status <id> | atelier batch download <id> --dir <folder>',
   );
 }
 

@@ -148,6 +148,27 @@ describe('drawings with an image store', () => {
     expect(stack.sim.queriesFor(entry.taskId as string)).toBe(job?.data.state?.polls);
   });
 
+  it('between attempts the job reads retrying with IMAGE_ARCHIVE_FAILED, not polling', async () => {
+    const { stack } = await archivingStack({ ATELIER_RETRY_BASE_MS: '60000' });
+    stack.sim.setFaults({ image: { kind: 'http', status: 503 } });
+    await stack.startWorker();
+    const producer = createProducer({ connection: ctx.connection(), prefix: stack.prefix });
+    ctx.onCleanup(() => producer.close());
+    const id = await stack.enqueue({ text: 'backing off' });
+    const status = await waitFor(
+      async () => {
+        const job = await producer.getJob(id);
+        return job.state === 'retrying' ? job : undefined;
+      },
+      { what: 'the job to back off' },
+    );
+    expect(status.error).toMatchObject({
+      code: 'IMAGE_ARCHIVE_FAILED',
+      message: expect.stringContaining('answered HTTP 503'),
+    });
+    expect(stack.sim.counters().imageDownloads).toBe(1);
+  });
+
   it('a replay resumes at the download: no second submit, no poll, the images stored', async () => {
     const { stack, dir } = await archivingStack();
     stack.sim.setFaults({ image: { kind: 'wrong-type' } });

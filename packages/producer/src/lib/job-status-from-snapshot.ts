@@ -1,4 +1,9 @@
-import { type JobKind, parseFailedReason } from '@atelier/shared';
+import {
+  type AttemptRecord,
+  type DrawingJobState,
+  type JobKind,
+  parseFailedReason,
+} from '@atelier/shared';
 import type { JobRecord, JobSnapshotView } from '@atelier/store';
 import {
   isTerminalState,
@@ -74,12 +79,18 @@ function answerable(status: JobStatus): JobStatus {
 function withWaitingState(status: JobStatus, job: JobRecord): JobStatus {
   const data = job.data;
   const history = data?.history ?? [];
-  let state: JobState = 'queued';
-  if (data?.kind === 'drawing' && data.state?.taskId) state = 'polling';
-  else if (job.attemptsMade > 0 || history.length > 0) state = 'retrying';
   const last = history.at(-1);
+  let state: JobState = 'queued';
+  if (data?.kind === 'drawing' && data.state?.taskId && !archiveFailed(data.state, last)) {
+    state = 'polling';
+  } else if (job.attemptsMade > 0 || history.length > 0) state = 'retrying';
   if (state === 'retrying' && last) {
     return { ...status, state, error: { code: last.code, message: last.message } };
   }
   return { ...status, state };
+}
+
+/** A finished drawing backing off after its images could not be archived (not polling). */
+function archiveFailed(state: DrawingJobState, last: AttemptRecord | undefined): boolean {
+  return state.finished !== undefined && last?.code === 'IMAGE_ARCHIVE_FAILED';
 }

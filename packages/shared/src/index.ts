@@ -35,6 +35,8 @@ export {
   type PollSchedule,
   requireCmeProvider,
   requireDrawingProvider,
+  SIMULATED_PROVIDERS,
+  type SimulatedProvider,
 } from './config/config.ts';
 export { type Env, EnvReader } from './config/env-reader.ts';
 export type { DeadLetter } from './dead-letter.ts';

@@ -1,11 +1,18 @@
 import { ConfigError } from '../errors/config-error.ts';
 import { ALL_QUEUES, DEFAULT_RETENTION, type QueueName, type RetentionOptions } from '../queues.ts';
 import { DEFAULT_DRAWING_LIMITS, type DrawingLimits } from '../schemas/drawing-request.ts';
-import { Secret } from '../secret.ts';
+import type { Secret } from '../secret.ts';
 import { type Env, EnvReader } from './env-reader.ts';
 
 export const DRAWING_AUTH_MODES = ['apig', 'huawei-appcode', 'aliyun-appcode', 'none'] as const;
 export type DrawingAuthMode = (typeof DRAWING_AUTH_MODES)[number];
+
+/** Providers the simulator can stand in for (`ATELIER_SIMULATOR`). */
+export const SIMULATED_PROVIDERS = ['drawing', 'cme'] as const;
+export type SimulatedProvider = (typeof SIMULATED_PROVIDERS)[number];
+
+/** A `DRAWING_RESOLUTIONS` member: `<width>*<height>` in pixels, as the provider writes it. */
+const RESOLUTION_PATTERN = /^[1-9]\d*\*[1-9]\d*$/;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -101,7 +108,7 @@ export interface AtelierConfig {
   host: string;
   logLevel: LogLevel;
   /** Providers answered by the simulator (`ATELIER_SIMULATOR`, set by the embedded stack). */
-  simulated: string[];
+  simulated: SimulatedProvider[];
   apiKeys: Secret[];
   admin: { user: string | undefined; password: Secret | undefined };
   drawing: DrawingConfig;
@@ -147,7 +154,8 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
   if (queuePrefix.includes(':')) {
     throw new ConfigError('ATELIER_QUEUE_PREFIX', 'must not contain ":"');
   }
-  if (e.raw('REDIS_URL')?.startsWith('redis-cluster://') && !/^\{[^{}]+\}$/.test(queuePrefix)) {
+  const redisUrl = e.redisUrl('REDIS_URL');
+  if (redisUrl?.startsWith('redis-cluster://') && !/^\{[^{}]+\}$/.test(queuePrefix)) {
     throw new ConfigError(
       'ATELIER_QUEUE_PREFIX',
       `must be a hash tag like {atelier} with a Redis Cluster REDIS_URL (all keys in one slot), got "${queuePrefix}"`,
@@ -197,6 +205,14 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
   if (drawing.limits.resolutions.length === 0) {
     throw new ConfigError('DRAWING_RESOLUTIONS', 'must list at least one resolution');
   }
+  for (const resolution of drawing.limits.resolutions) {
+    if (!RESOLUTION_PATTERN.test(resolution)) {
+      throw new ConfigError(
+        'DRAWING_RESOLUTIONS',
+        `must list resolutions as <width>*<height> (e.g. 1024*1024), got "${resolution}"`,
+      );
+    }
+  }
 
   const cme: CmeConfig = {
     loginUrl: e.url('CME_LOGIN_URL', 'https://open.cme.qcloud.com'),
@@ -211,24 +227,19 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
     signatureValiditySec: e.int('CME_SIGNATURE_VALIDITY_SEC', 300, { min: 30, max: 86_400 }),
   };
 
-  const queues = e.list('ATELIER_WORKER_QUEUES', ALL_QUEUES);
-  for (const q of queues) {
-    if (!(ALL_QUEUES as readonly string[]).includes(q)) {
-      throw new ConfigError(
-        'ATELIER_WORKER_QUEUES',
-        `must list queues among ${ALL_QUEUES.join(', ')}, got "${q}"`,
-      );
-    }
-  }
+  const queues = e.members('ATELIER_WORKER_QUEUES', ALL_QUEUES, {
+    fallback: ALL_QUEUES,
+    nonEmpty: true,
+  });
 
   const config: AtelierConfig = {
-    redisUrl: e.string('REDIS_URL'),
+    redisUrl,
     queuePrefix,
     port: e.int('PORT', 3000, { min: 0, max: 65_535 }),
     host: e.string('HOST', '0.0.0.0'),
     logLevel: e.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
-    simulated: e.list('ATELIER_SIMULATOR'),
-    apiKeys: e.list('ATELIER_API_KEYS').map((k) => new Secret(k)),
+    simulated: e.members('ATELIER_SIMULATOR', SIMULATED_PROVIDERS),
+    apiKeys: e.secretList('ATELIER_API_KEYS'),
     admin: { user: e.string('ATELIER_ADMIN_USER'), password: e.secret('ATELIER_ADMIN_PASSWORD') },
     drawing,
     cme,
@@ -268,7 +279,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
       timeoutMs: e.int('ATELIER_IMAGE_TIMEOUT_MS', 1 * MINUTE, positive),
     },
     worker: {
-      queues: queues as QueueName[],
+      queues,
       metricsPort: e.optionalInt('WORKER_METRICS_PORT', { min: 0, max: 65_535 }),
       shutdownGraceMs: e.int('ATELIER_SHUTDOWN_GRACE_MS', 30 * SECOND, nonNegative),
       reconcileIntervalMs: e.int('ATELIER_RECONCILE_INTERVAL_MS', 1 * MINUTE, positive),

@@ -3,6 +3,8 @@ import { Secret } from '../secret.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+const REDIS_SCHEMES = ['redis://', 'rediss://', 'redis-cluster://'] as const;
+
 /**
  * Reads typed values out of an environment. Every reader names the variable in its error,
  * and blank values count as unset (so `FOO=` in a .env file does not mean "empty string").
@@ -74,11 +76,62 @@ export class EnvReader {
     return raw as T;
   }
 
+  /** A comma-separated list of free-form members (trimmed, blanks dropped), each listed once. */
   list(name: string, fallback: readonly string[] = []): string[] {
-    const raw = this.raw(name);
-    if (raw === undefined) return [...fallback];
-    return raw
-      .split(',')
+    const items = this.#items(name);
+    if (items === undefined) return [...fallback];
+    const seen = new Set<string>();
+    for (const item of items) {
+      if (seen.has(item)) throw new ConfigError(name, `lists "${item}" twice`);
+      seen.add(item);
+    }
+    return items;
+  }
+
+  /**
+   * A comma-separated list whose members must be among `allowed`, each once (an unknown member
+   * is refused, never kept). Set but blank (`,`) is an empty list, refused with `nonEmpty`.
+   */
+  members<T extends string>(
+    name: string,
+    allowed: readonly T[],
+    options: { fallback?: readonly T[]; nonEmpty?: boolean } = {},
+  ): T[] {
+    const items = this.list(name, options.fallback ?? []);
+    for (const item of items) {
+      if (!(allowed as readonly string[]).includes(item)) {
+        throw new ConfigError(name, `must list only ${allowed.join(', ')}, got "${item}"`);
+      }
+    }
+    if (options.nonEmpty && items.length === 0) {
+      throw new ConfigError(name, `must list at least one of ${allowed.join(', ')}`);
+    }
+    return items as T[];
+  }
+
+  /**
+   * A comma-separated list of secrets (bearer tokens): each without whitespace (a header could
+   * never carry it) and listed once. Errors name a key by its position, never by its value.
+   */
+  secretList(name: string): Secret[] {
+    const items = this.#items(name) ?? [];
+    const seen = new Set<string>();
+    for (const [i, item] of items.entries()) {
+      if (/\s/.test(item)) {
+        throw new ConfigError(
+          name,
+          `key ${i + 1} contains whitespace, which a Bearer header cannot carry`,
+        );
+      }
+      if (seen.has(item)) throw new ConfigError(name, `key ${i + 1} repeats an earlier key`);
+      seen.add(item);
+    }
+    return items.map((item) => new Secret(item));
+  }
+
+  #items(name: string): string[] | undefined {
+    return this.raw(name)
+      ?.split(',')
       .map((s) => s.trim())
       .filter((s) => s !== '');
   }
@@ -98,6 +151,20 @@ export class EnvReader {
       throw new ConfigError(name, `must be an http(s) URL, got ${parsed.protocol}`);
     }
     return raw.replace(/\/+$/, '');
+  }
+
+  /**
+   * A Redis URL: `redis://`, `rediss://` or `redis-cluster://`. The error never echoes the value
+   * (it may carry a password).
+   */
+  redisUrl(name: string): string | undefined {
+    const raw = this.raw(name);
+    if (raw === undefined) return undefined;
+    const scheme = REDIS_SCHEMES.find((s) => raw.startsWith(s));
+    if (scheme === undefined || raw.length === scheme.length) {
+      throw new ConfigError(name, `must be a ${REDIS_SCHEMES.join(' | ')} URL`);
+    }
+    return raw;
   }
 
   path(name: string): string | undefined {

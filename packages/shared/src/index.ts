@@ -88,6 +88,7 @@ export {
   REDACT_PATHS,
   SECRET_FIELDS,
 } from './logger.ts';
+export { metricCode, OTHER_CODE } from './metric-code.ts';
 export { failure, type Outcome, type OutcomeLabel, outcomeLabel } from './outcome.ts';
 export {
   ALL_QUEUES,

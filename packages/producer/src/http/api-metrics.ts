@@ -1,10 +1,22 @@
+import { metricCode, OTHER_CODE } from '@atelier/shared';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProducerStats } from '../lib/producer-stats.ts';
+
+const SERVED_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+]);
 
 /**
  * The API process's Prometheus registry (its own, never prom-client's global one). Queue
  * figures are read from Redis at scrape time (`stats`); request counts are observed as they
- * happen.
+ * happen. Labels are bounded: methods the API serves (others `other`), route patterns (never a
+ * raw path), dead-letter codes through `metricCode` (codes no spec names are summed as `other`).
  */
 export class ApiMetrics {
   readonly #registry = new Registry();
@@ -57,8 +69,9 @@ export class ApiMetrics {
   }
 
   observeRequest(method: string, route: string, status: number, durationMs: number): void {
-    this.#requests.inc({ method, route, status: String(status) });
-    this.#duration.observe({ method, route }, durationMs / 1000);
+    const label = SERVED_METHODS.has(method) ? method : OTHER_CODE;
+    this.#requests.inc({ method: label, route, status: String(status) });
+    this.#duration.observe({ method: label, route }, durationMs / 1000);
   }
 
   /** The exposition text and its content type (queue figures read now). */
@@ -82,8 +95,11 @@ export class ApiMetrics {
     }
     this.#openBatches.set(stats.openBatches);
     this.#deadLetters.reset();
+    const byLabel = new Map<string, number>();
     for (const [code, count] of Object.entries(stats.deadLettersByCode)) {
-      this.#deadLetters.set({ code }, count);
+      const label = metricCode(code);
+      byLabel.set(label, (byLabel.get(label) ?? 0) + count);
     }
+    for (const [code, count] of byLabel) this.#deadLetters.set({ code }, count);
   }
 }

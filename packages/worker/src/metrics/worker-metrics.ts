@@ -1,5 +1,18 @@
+import { CME_ACTIONS, metricCode, OTHER_CODE } from '@atelier/shared';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { WorkerObserver } from '../worker-observer.ts';
+
+const CME_OPERATIONS: ReadonlySet<string> = new Set(CME_ACTIONS);
+const CALLBACK_EVENTS: ReadonlySet<string> = new Set([
+  'job.completed',
+  'job.dead',
+  'batch.completed',
+]);
+
+/** `value` when it is one of `values`, else `other`. */
+function known(values: ReadonlySet<string>, value: string): string {
+  return values.has(value) ? value : OTHER_CODE;
+}
 
 const SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 
@@ -8,7 +21,9 @@ const SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 180
  * `WORKER_METRICS_PORT`): provider calls by operation and code, polls per task, poll
  * lateness, ticket refreshes, dead letters by code, callback deliveries (and callbacks that
  * could not be sent), job durations.
- * Labels never carry user ids, job ids or anything secret.
+ * Labels never carry user ids, job ids or anything secret, and never a provider's string
+ * verbatim: codes go through `metricCode` (unknown → `other`), CME operations and callback
+ * events through their known sets, so no label grows without bound.
  */
 export class WorkerMetrics implements WorkerObserver {
   readonly registry = new Registry();
@@ -113,7 +128,7 @@ export class WorkerMetrics implements WorkerObserver {
       provider: 'drawing',
       operation: call.operation,
       outcome: call.outcome,
-      code: call.code,
+      code: metricCode(call.code),
     });
     this.#providerCallSeconds.observe(
       { provider: 'drawing', operation: call.operation },
@@ -144,16 +159,14 @@ export class WorkerMetrics implements WorkerObserver {
   };
 
   readonly cmeCall: WorkerObserver['cmeCall'] = (event) => {
+    const operation = known(CME_OPERATIONS, event.operation);
     this.#providerCalls.inc({
       provider: 'cme',
-      operation: event.operation,
+      operation,
       outcome: event.outcome,
-      code: event.code,
+      code: metricCode(event.code),
     });
-    this.#providerCallSeconds.observe(
-      { provider: 'cme', operation: event.operation },
-      event.durationMs / 1000,
-    );
+    this.#providerCallSeconds.observe({ provider: 'cme', operation }, event.durationMs / 1000);
   };
 
   readonly ticketRefresh: WorkerObserver['ticketRefresh'] = (event) => {
@@ -168,15 +181,15 @@ export class WorkerMetrics implements WorkerObserver {
   };
 
   readonly deadLetter: WorkerObserver['deadLetter'] = (entry) => {
-    this.#deadLetters.inc({ queue: entry.queue, code: entry.code });
+    this.#deadLetters.inc({ queue: entry.queue, code: metricCode(entry.code) });
   };
 
   readonly callbackDelivery: WorkerObserver['callbackDelivery'] = (info) => {
-    this.#callbacks.inc({ event: info.event, status: info.status });
+    this.#callbacks.inc({ event: known(CALLBACK_EVENTS, info.event), status: info.status });
   };
 
   readonly callbackUnsent: WorkerObserver['callbackUnsent'] = (event) => {
-    this.#callbacksUnsent.inc({ event });
+    this.#callbacksUnsent.inc({ event: known(CALLBACK_EVENTS, event) });
   };
 
   /** Prometheus text exposition. */

@@ -1,13 +1,15 @@
 /**
  * One injected answer, scripted or drawn at random. Every kind but `normal` may wait
  * `delayMs` first; `applied: true` runs the real action before answering with the fault
- * (the "did my delete happen?" case).
+ * (the "did my delete happen?" case). `drop` resets the connection; `hang` never answers at
+ * all (the caller times out; `close()` ends it).
  */
 export type CmeFaultAnswer =
   | { code: string; message?: string; englishMessage?: string; delayMs?: number; applied?: boolean }
   | { http: number; body?: unknown; delayMs?: number; applied?: boolean }
   | { malformed: true; delayMs?: number; applied?: boolean }
   | { drop: true; delayMs?: number; applied?: boolean }
+  | { hang: true; delayMs?: number; applied?: boolean }
   | { delayMs: number }
   | { normal: true };
 
@@ -22,7 +24,8 @@ export function faultKind(answer: CmeFaultAnswer): string | undefined {
   if ('code' in answer) return answer.code;
   if ('http' in answer) return `HTTP ${answer.http}`;
   if ('malformed' in answer) return 'MalformedJson';
-  if ('drop' in answer) return 'ConnectionDrop';
+  if ('drop' in answer) return answer.applied ? 'AnswerLost' : 'ConnectionDrop';
+  if ('hang' in answer) return 'NoAnswer';
   if ('normal' in answer) return undefined;
   return 'Slow';
 }
@@ -43,11 +46,12 @@ export function assertFaultAnswer(
     (typeof a.http === 'number' && Number.isInteger(a.http) && a.http >= 100 && a.http <= 599) ||
     a.malformed === true ||
     a.drop === true ||
+    a.hang === true ||
     a.normal === true ||
     typeof a.delayMs === 'number';
   if (!valid) {
     throw new TypeError(
-      `${where} must have one of code, http (100-599), malformed: true, drop: true, normal: true, delayMs`,
+      `${where} must have one of code, http (100-599), malformed: true, drop: true, hang: true, normal: true, delayMs`,
     );
   }
 }

@@ -9,6 +9,11 @@ export interface CmeFaultSettings {
   malformedRate: number;
   /** Rate of connections destroyed without an answer. */
   dropRate: number;
+  /**
+   * Rate of calls that are applied (the class created, the material deleted) and then answered
+   * by a reset connection: the caller cannot tell whether its call happened.
+   */
+  lostAnswerRate: number;
   /** Added to every answer (client API and login). */
   delayMs: number;
   /** Rate of answers delayed by a further `slowDelayMs`. */
@@ -32,6 +37,7 @@ export const NO_FAULTS: Readonly<CmeFaultSettings> = Object.freeze({
   http5xxStatus: 503,
   malformedRate: 0,
   dropRate: 0,
+  lostAnswerRate: 0,
   delayMs: 0,
   slowRate: 0,
   slowDelayMs: 1_000,
@@ -59,7 +65,13 @@ export function mergeFaultSettings(
     actions:
       patch.actions === undefined ? current.actions : (patch.actions?.map(qualifyAction) ?? null),
   };
-  for (const key of ['http5xxRate', 'malformedRate', 'dropRate', 'slowRate'] as const) {
+  for (const key of [
+    'http5xxRate',
+    'malformedRate',
+    'dropRate',
+    'lostAnswerRate',
+    'slowRate',
+  ] as const) {
     assertRate(`faults.${key}`, merged[key]);
   }
   for (const key of ['delayMs', 'slowDelayMs', 'forceAuthFailures'] as const) {

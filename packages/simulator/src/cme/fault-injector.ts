@@ -108,6 +108,7 @@ export class FaultInjector {
     const eligible = s.actions ? s.actions.includes(call.action) : call.action !== 'Login';
     if (!eligible) return undefined;
     if (this.#hit(s.dropRate)) return { drop: true };
+    if (this.#hit(s.lostAnswerRate)) return { drop: true, applied: true };
     if (this.#hit(s.http5xxRate)) return { http: s.http5xxStatus };
     if (this.#hit(s.malformedRate)) return { malformed: true };
     const code = this.#pickCode();

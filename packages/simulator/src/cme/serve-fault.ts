@@ -38,8 +38,9 @@ export async function serveFault(
     sendHttpFault(res, answer.http, answer.body);
   } else if ('malformed' in answer) {
     sendMalformedJson(res);
-  } else {
+  } else if ('drop' in answer) {
     req.socket.destroy();
   }
+  // `hang`: no answer at all; the caller gives up, or `close()` ends the connection.
   return true;
 }

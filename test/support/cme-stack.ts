@@ -14,7 +14,7 @@ import {
 import { CmeSimulator, type CmeSimulatorOptions } from '@atelier/simulator';
 import { DeadLetterStore } from '@atelier/store';
 import { AtelierWorker } from '@atelier/worker';
-import { type Job, Queue } from 'bullmq';
+import { type Job, Queue, type WorkerOptions } from 'bullmq';
 import { captureLogger } from './capture-logger.ts';
 import type { RedisTestContext } from './redis-context.ts';
 import { waitFor } from './wait-for.ts';
@@ -83,8 +83,12 @@ export class CmeStack {
     return this.config.queuePrefix;
   }
 
-  async startWorker(): Promise<AtelierWorker> {
-    const worker = await AtelierWorker.start({ config: this.config, logger: this.logs.logger });
+  async startWorker(workerOptions: Partial<WorkerOptions> = {}): Promise<AtelierWorker> {
+    const worker = await AtelierWorker.start({
+      config: this.config,
+      logger: this.logs.logger,
+      workerOptions,
+    });
     this.#ctx.onCleanup(() => worker.close(0));
     return worker;
   }

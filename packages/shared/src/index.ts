@@ -69,6 +69,7 @@ export type {
   CallbackEvent,
   CallbackJobData,
   CmeJobData,
+  CmeJobState,
   CmeOperation,
   CmeResult,
   DrawingJobData,

@@ -73,10 +73,22 @@ export interface CmeOperation {
   params: Record<string, unknown>;
 }
 
+/**
+ * What a CME job has sent that cannot simply be sent again, written by the worker before the
+ * call: a run that finds `createSentAt` checks whether that create landed before sending another.
+ */
+export interface CmeJobState {
+  /** When the latest create was sent (its answer may never have arrived). */
+  createSentAt?: number;
+  /** Creates sent so far. */
+  createsSent?: number;
+}
+
 export interface CmeJobData {
   kind: 'cme';
   operation: CmeOperation;
   meta: JobMeta;
+  state?: CmeJobState;
   history?: AttemptRecord[];
 }
 
@@ -113,8 +125,13 @@ export interface CmeResult {
   action: CmeAction;
   userId: string;
   outcome: 'done' | 'already-gone';
-  /** Set when a delete found the material already gone (counted as done). */
+  /** Set when a delete found its target (material, class) already gone (counted as done). */
   alreadyGone?: true;
+  /**
+   * Set when a create sent again found what an earlier attempt of the job had made (its answer
+   * was lost); `data` describes that (`{ClassId}`), as the create's own answer would have.
+   */
+  alreadyCreated?: true;
   data?: unknown;
 }
 

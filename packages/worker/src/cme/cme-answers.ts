@@ -278,14 +278,45 @@ function asList(value: unknown): unknown[] {
   return value === undefined || value === null ? [] : [value];
 }
 
-/** `DeleteMaterial` of a material that does not exist: already gone, which counts as done. */
+/**
+ * What each delete answers when its target does not exist: the spec's "material not exist" for
+ * `DeleteMaterial`; for `DeleteClass` the spec says nothing, the simulator answers "class not
+ * exist" (`InvalidParameterValue.ClassId`, as for any other use of a missing class).
+ */
+const GONE_CODES: Readonly<Record<string, string>> = {
+  'Material/DeleteMaterial': 'InvalidParameterValue.MaterialId',
+  'Material/DeleteClass': 'InvalidParameterValue.ClassId',
+};
+
+/**
+ * A delete whose target does not exist: already gone, which counts as done — whether an earlier
+ * attempt whose answer was lost deleted it or it was never there.
+ */
 export function cmeAlreadyGone(action: string, outcome: Outcome<unknown>): boolean {
+  const gone = GONE_CODES[action];
   return (
-    action === 'Material/DeleteMaterial' &&
+    gone !== undefined &&
     outcome.kind === 'failed' &&
     outcome.error.kind === 'terminal' &&
-    outcome.error.code === 'InvalidParameterValue.MaterialId'
+    outcome.error.code === gone
   );
+}
+
+/**
+ * The class a `CreateClass` made, read from a `DescribeClass` answer listing the first level
+ * under its parent: the class with the requested name, as the create's own `Data` (`{ClassId}`).
+ * Names are unique under one parent (a second create is refused: `InvalidParameterValue.Name`),
+ * so a class of that name found after the job sent its create is the one it made, unless
+ * someone else made one of that name in between, which no answer tells apart.
+ */
+export function createdClassIn(data: unknown, name: string): { ClassId: number } | undefined {
+  const classes = isObject(data) ? asList(data.ClassInfoSet) : [];
+  for (const info of classes) {
+    if (!isObject(info) || info.Name !== name) continue;
+    const id = typeof info.ClassId === 'string' ? Number(info.ClassId) : info.ClassId;
+    if (typeof id === 'number' && Number.isInteger(id)) return { ClassId: id };
+  }
+  return undefined;
 }
 
 /** Our own rate limit has no slot soon enough: slow the queue down, keep the attempt. */

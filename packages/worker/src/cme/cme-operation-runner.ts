@@ -11,6 +11,7 @@ import {
   cmeAlreadyGone,
   cmeAuthPersistsOutcome,
   cmeRateLimitedOutcome,
+  createdClassIn,
   describeMaterialsData,
 } from './cme-answers.ts';
 import { type CmeHttp, createCmeHttp } from './cme-http.ts';
@@ -142,6 +143,39 @@ export class CmeOperationRunner {
       this.#logger?.debug({ action, userId, code: outcome.error.code }, 'cme ticket rejected');
       previousFailureAt = failedAt;
     }
+  }
+
+  /**
+   * Whether an earlier attempt of this create made its object (`CreateClass`: a class of that
+   * name under that parent, looked up with `DescribeClass`): ok with the result the create would
+   * have given (`alreadyCreated`), ok `undefined` when it did not, or the look-up's failure.
+   */
+  async findCreated(
+    operation: CmeOperation,
+    signal?: AbortSignal,
+  ): Promise<Outcome<CmeResult | undefined>> {
+    const { action, userId, params } = operation;
+    if (action !== 'Material/CreateClass') throw new Error(`${action} is not a create`);
+    const lookup = await this.run(
+      {
+        userId,
+        action: 'Material/DescribeClass',
+        params: {
+          Owner: params.Owner,
+          BaseClassId: params.ParentClassId,
+          FirstLevel: true,
+          ...(params.Platform !== undefined && { Platform: params.Platform }),
+        },
+      },
+      signal,
+    );
+    if (lookup.kind !== 'ok') return lookup;
+    const made = createdClassIn(lookup.value.data, String(params.Name));
+    if (made === undefined) return { kind: 'ok', value: undefined };
+    return {
+      kind: 'ok',
+      value: { action, userId, outcome: 'done', alreadyCreated: true, data: made },
+    };
   }
 
   /** Waits for a rate-limit slot; a `throttled` outcome when none comes soon enough. */

@@ -9,6 +9,7 @@ import {
   cmeLoginOutcome,
   cmeRateLimitedOutcome,
   cmeTransportOutcome,
+  createdClassIn,
   describeMaterialsData,
   RATE_LIMIT_BACKOFF_MS,
   RETRY_A_LITTLE_LIMIT,
@@ -363,6 +364,41 @@ describe('operation-level answers', () => {
         cmeApiOutcome('x', json({ Code: 'InvalidParameterValue.ClassId' })),
       ),
     ).toBe(false);
+  });
+
+  it('DeleteClass of a missing class is already gone; a class missing elsewhere is not', () => {
+    const classGone = cmeApiOutcome(
+      'Material/DeleteClass',
+      json({ Code: 'InvalidParameterValue.ClassId', EnglishMessage: 'class not exist' }),
+    );
+    expect(cmeAlreadyGone('Material/DeleteClass', classGone)).toBe(true);
+    expect(cmeAlreadyGone('Material/ModifyClass', classGone)).toBe(false);
+    expect(cmeAlreadyGone('Material/CreateClass', classGone)).toBe(false);
+    expect(
+      cmeAlreadyGone(
+        'Material/DeleteClass',
+        cmeApiOutcome('x', json({ Code: 'FailedOperation.ClassNotEmpty' })),
+      ),
+    ).toBe(false);
+  });
+
+  it('createdClassIn finds the class of that name in a DescribeClass answer, as CreateClass Data', () => {
+    const data = {
+      PathInfoSet: [],
+      ClassInfoSet: [
+        { Name: 'Other', ClassId: 3, ParentClassId: 1 },
+        { Name: 'Trips', ClassId: '7', ParentClassId: 1 },
+      ],
+    };
+    expect(createdClassIn(data, 'Trips')).toEqual({ ClassId: 7 });
+    expect(createdClassIn(data, 'trips')).toBeUndefined();
+    expect(createdClassIn({ ClassInfoSet: { Name: 'Trips', ClassId: 9 } }, 'Trips')).toEqual({
+      ClassId: 9,
+    });
+    expect(createdClassIn({ ClassInfoSet: [{ Name: 'Trips', ClassId: 'x' }] }, 'Trips')).toBe(
+      undefined,
+    );
+    expect(createdClassIn(undefined, 'Trips')).toBeUndefined();
   });
 
   it('our own rate limit → throttled with the wait as hint', () => {

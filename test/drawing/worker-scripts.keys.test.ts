@@ -19,6 +19,7 @@ async function exercise(redis: Redis, prefix: string): Promise<void> {
     streak: 1,
   });
   await health.recordMaintenance('500');
+  await health.recordMisroute(60_000);
   await new CmeRateLimiter({ redis, prefix, ratePerSec: 10 }).reserve('Material');
   const login = async (userId: string): Promise<Outcome<CmeTicket>> =>
     userId === 'u1'
@@ -49,7 +50,7 @@ describe("the worker's Lua scripts (drawing health, CME rate limit and tickets)"
     await exercise(redis, prefix);
     const calls = await monitor.stop(redis);
 
-    expect(new Set(calls.map((call) => call.script)).size).toBe(4);
+    expect(new Set(calls.map((call) => call.script)).size).toBe(5);
     expect(calls.filter((call) => call.command === 'eval').map((call) => call.script)).toEqual([]);
     expect(undeclaredKeys(calls)).toEqual([]);
   });

@@ -36,6 +36,8 @@ export function atelierKeys(prefix: string) {
       outage: `${sys}:drawing:outage`,
       probe: `${sys}:drawing:probe`,
       maintenanceStreak: `${sys}:drawing:maintenance-streak`,
+      /** 404/3xx answers in a row from the drawing endpoint (a hash: count, since). */
+      misrouteStreak: `${sys}:drawing:misroute-streak`,
       throttle: `${sys}:drawing:throttle`,
       durations: (shape: string) => `${sys}:drawing:durations:${shape}`,
     },

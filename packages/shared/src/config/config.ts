@@ -43,6 +43,13 @@ export interface DrawingConfig {
   maintenanceBackoffMs: number;
   /** Consecutive 500/501 answers that open a queue-wide outage window. */
   outageStreak: number;
+  /**
+   * A bare 404 or 3xx (a load balancer mid-deploy, or a wrong URL) is retried as transient until
+   * the endpoint has answered nothing else for `misrouteStreak` calls in a row (all workers) AND
+   * for `misrouteMinMs`: then the URL is taken to be wrong and the queue halts.
+   */
+  misrouteStreak: number;
+  misrouteMinMs: number;
   /** A job in maintenance back-off longer than this goes to the dead-letter queue. */
   maintenanceMaxMs: number;
   /** Queue-wide pause after a throttling answer without a hint. */
@@ -180,6 +187,8 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
     },
     maintenanceBackoffMs: e.int('DRAWING_MAINTENANCE_BACKOFF_MS', 2 * MINUTE, positive),
     outageStreak: e.int('DRAWING_OUTAGE_STREAK', 5, positive),
+    misrouteStreak: e.int('DRAWING_MISROUTE_STREAK', 5, positive),
+    misrouteMinMs: e.int('DRAWING_MISROUTE_MS', 30 * SECOND, nonNegative),
     maintenanceMaxMs: e.int('DRAWING_MAINTENANCE_MAX_MS', 6 * 60 * MINUTE, positive),
     throttleMs: e.int('DRAWING_THROTTLE_MS', 1 * SECOND, positive),
     unconfirmedSubmitLimit: e.int('DRAWING_UNCONFIRMED_SUBMIT_LIMIT', 3, positive),

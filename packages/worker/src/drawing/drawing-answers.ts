@@ -257,11 +257,13 @@ function statusFailure(
       providerMessage,
     });
   }
-  if (status === 404 || (status >= 300 && status < 400)) {
+  if (isMisrouteStatus(status)) {
+    // A load balancer mid-deploy answers this too: transient, until it repeats
+    // (`misroutedOutcome`). Only answers that prove the configuration wrong halt at once.
     return fail(operation, answer, {
-      kind: 'config',
-      code: text(body?.error_code) ?? code,
-      message: `HTTP ${status}: check DRAWING_BASE_URL and the submit/query paths`,
+      kind: 'retryable',
+      code,
+      message: `HTTP ${status} from the endpoint (a load balancer mid-deploy, or DRAWING_BASE_URL or a path wrong)`,
       providerMessage,
     });
   }
@@ -272,6 +274,54 @@ function statusFailure(
     providerMessage,
     retryLimit: RETRY_A_LITTLE_LIMIT,
   });
+}
+
+/** 404 and 3xx: the call reached no API (we never follow redirects). */
+function isMisrouteStatus(status: number): boolean {
+  return status === 404 || (status >= 300 && status < 400);
+}
+
+/**
+ * The error of a bare 404 or 3xx answer, else undefined: the call reached no API at all. The
+ * vendor never saw it (no task was created), and alone it proves nothing about our
+ * configuration.
+ */
+export function misroutedError(outcome: Outcome<unknown>): ProviderError | undefined {
+  if (outcome.kind !== 'failed') return undefined;
+  const { error } = outcome;
+  const status = error.httpStatus;
+  return error.code === `HTTP_${status}` && status !== undefined && isMisrouteStatus(status)
+    ? error
+    : undefined;
+}
+
+/**
+ * A misrouted answer, given the streak it extends: transient as it is, until the endpoint has
+ * answered nothing else for `minCount` calls and `minMs` — then the URL or a path is wrong: a
+ * `config` failure, which halts the queue (jobs kept).
+ */
+export function misroutedOutcome(
+  error: ProviderError,
+  streak: { count: number; sinceMs: number },
+  threshold: { minCount: number; minMs: number },
+  now: number,
+): Outcome<never> {
+  const lastedMs = Math.max(0, now - streak.sinceMs);
+  if (streak.count < threshold.minCount || lastedMs < threshold.minMs) return failure(error);
+  return failure(
+    new ProviderError(
+      `drawing: HTTP ${error.httpStatus} on ${streak.count} calls in a row over ${lastedMs} ms, ` +
+        'no answer from the API in between: check DRAWING_BASE_URL, DRAWING_SUBMIT_PATH and DRAWING_QUERY_PATH',
+      {
+        provider: 'drawing',
+        kind: 'config',
+        code: error.code,
+        providerMessage: error.providerMessage,
+        httpStatus: error.httpStatus,
+        response: error.response,
+      },
+    ),
+  );
 }
 
 interface FailureSpec {

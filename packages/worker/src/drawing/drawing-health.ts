@@ -29,6 +29,14 @@ interface HealthState {
   at: number;
   window: OutageWindow | undefined;
   streak: number;
+  /** A 404/3xx streak is open. */
+  misrouted: boolean;
+}
+
+/** 404/3xx answers in a row from the endpoint (across workers) and when the first came. */
+export interface MisrouteStreak {
+  count: number;
+  sinceMs: number;
 }
 
 /**
@@ -54,11 +62,25 @@ return false
 `);
 
 /**
+ * Counts a 404/3xx answer: the streak (count, since) as JSON. KEYS: misroute streak; ARGV: now,
+ * ttl.
+ */
+const RECORD_MISROUTE = new LuaScript(`
+local raw = redis.call('GET', KEYS[1])
+local s = raw and cjson.decode(raw) or {count = 0, since = tonumber(ARGV[1])}
+s.count = s.count + 1
+local out = cjson.encode(s)
+redis.call('SET', KEYS[1], out, 'PX', ARGV[2])
+return out
+`);
+
+/**
  * Provider-wide health of the drawing API, shared by all workers through Redis: a streak of
  * 500/501 answers opens an outage window (the job that meets it holds the queue for its
  * length, so no submits or polls hit the provider); after it, exactly one job probes; its
  * success closes the window, another maintenance answer re-opens it. Jobs keep their attempts
- * throughout.
+ * throughout. It also keeps the streak of 404/3xx answers (calls that reached no API), which a
+ * good answer ends like a maintenance streak.
  */
 export class DrawingHealth {
   readonly #o: Required<DrawingHealthOptions>;
@@ -113,12 +135,34 @@ export class DrawingHealth {
     return window;
   }
 
-  /** Any answer that is not maintenance: ends a streak, closes a window (the probe succeeded). */
+  /**
+   * A 404/3xx answer: extends the streak shared by all workers (it lapses after a quiet spell of
+   * `idleMs`) and returns it.
+   */
+  async recordMisroute(idleMs: number, now = Date.now()): Promise<MisrouteStreak> {
+    const json = await RECORD_MISROUTE.run(
+      this.#o.redis,
+      [this.#keys.misrouteStreak],
+      [now, Math.max(1, idleMs)],
+    );
+    this.#cached = undefined;
+    const { count, since } = JSON.parse(String(json)) as { count: number; since: number };
+    return { count, sinceMs: since };
+  }
+
+  /**
+   * A good answer: ends a maintenance or 404/3xx streak, closes a window (the probe succeeded).
+   */
   async recordHealthy(now = Date.now()): Promise<void> {
-    const { window, streak } = await this.#state(now);
-    if (!window && streak === 0) return;
-    await this.#o.redis.del(this.#keys.maintenanceStreak, this.#keys.outage, this.#keys.probe);
-    this.#cached = { at: now, window: undefined, streak: 0 };
+    const { window, streak, misrouted } = await this.#state(now);
+    if (!window && streak === 0 && !misrouted) return;
+    await this.#o.redis.del(
+      this.#keys.maintenanceStreak,
+      this.#keys.outage,
+      this.#keys.probe,
+      this.#keys.misrouteStreak,
+    );
+    this.#cached = { at: now, window: undefined, streak: 0, misrouted: false };
     if (window) {
       this.#o.logger.warn(
         { code: window.code, openForMs: now - window.openedAt },
@@ -143,14 +187,16 @@ export class DrawingHealth {
   }
 
   async #read(now: number) {
-    const [outage, streak] = await this.#o.redis.mget(
+    const [outage, streak, misrouted] = await this.#o.redis.mget(
       this.#keys.outage,
       this.#keys.maintenanceStreak,
+      this.#keys.misrouteStreak,
     );
     this.#cached = {
       at: now,
       window: outage ? (JSON.parse(outage) as OutageWindow) : undefined,
       streak: Number(streak ?? 0),
+      misrouted: misrouted !== null,
     };
     return this.#cached;
   }

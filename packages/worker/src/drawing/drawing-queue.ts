@@ -11,10 +11,11 @@ import { DrawingClient } from './drawing-client.ts';
 import { DrawingHealth } from './drawing-health.ts';
 import { DrawingProcessor } from './drawing-processor.ts';
 import { LearnedPollTiming } from './learned-poll-timing.ts';
+import { MisrouteGuard } from './misroute-guard.ts';
 
 /**
- * The `drawing` queue: its provider client, poll timing, provider health, image archive (when
- * `ATELIER_IMAGE_STORE` names a store) and processor.
+ * The `drawing` queue: its provider client (404/3xx counted by the misroute guard), poll timing,
+ * provider health, image archive (when `ATELIER_IMAGE_STORE` names a store) and processor.
  */
 export async function startDrawingQueue(
   deps: JobQueueDeps,
@@ -27,7 +28,7 @@ export async function startDrawingQueue(
   const store = await openImageStore(images.store);
   const downloader = store ? ImageDownloader.fromConfig(images) : undefined;
   const archiver = store && downloader ? new ImageArchiver(store, downloader) : undefined;
-  const provider = DrawingClient.fromConfig(config, {
+  const client = DrawingClient.fromConfig(config, {
     logger,
     onCall: (call) => observer.drawingCall?.(call),
   });
@@ -45,6 +46,13 @@ export async function startDrawingQueue(
     backoffMs: config.maintenanceBackoffMs,
     streak: config.outageStreak,
     onWindow: (open) => observer.outageWindow?.(open),
+  });
+  const provider = new MisrouteGuard({
+    provider: client,
+    health,
+    logger,
+    minCount: config.misrouteStreak,
+    minMs: config.misrouteMinMs,
   });
   logger.info(
     archiver
@@ -65,14 +73,18 @@ export async function startDrawingQueue(
     }),
     concurrency: config.concurrency,
     throttleMs: config.throttleMs,
+    // A worker started with other credentials or another endpoint resumes a halted queue.
     credentials: [
+      config.baseUrl ?? '',
+      config.submitPath ?? '',
+      config.queryPath ?? '',
       config.authMode,
       config.appKey ?? '',
       config.appSecret?.reveal() ?? '',
       config.appCode?.reveal() ?? '',
     ],
     close: async () => {
-      provider.close();
+      client.close();
       downloader?.close();
       store?.close();
       await timing.close();

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   gatewayCanonicalRequest,
+  misroutedError,
+  misroutedOutcome,
   queryOutcome,
   submitOutcome,
   transportOutcome,
@@ -134,12 +136,62 @@ describe('drawing answers, spec "Gateway-level failures"', () => {
     expect(error.httpStatus).toBe(status);
   });
 
-  it('HTTP 404 (endpoint or path wrong) → config', () => {
-    failed(
-      submitOutcome(answer({ error_code: 'APIG.0101', error_msg: 'The API does not exist' }, 404)),
-      'config',
-      'APIG.0101',
+  it('HTTP 404 alone (a load balancer mid-deploy, or a path wrong) → retryable, a misroute', () => {
+    const gateway = submitOutcome(
+      answer({ error_code: 'APIGW.0101', error_msg: 'The API does not exist' }, 404),
     );
+    const error = failed(gateway, 'retryable', 'HTTP_404');
+    expect(error.retryLimit).toBeUndefined();
+    expect(error.providerMessage).toBe('The API does not exist');
+    expect(misroutedError(gateway)).toBe(error);
+    const bare = queryOutcome(answer('<html>404 Not Found</html>', 404));
+    expect(misroutedError(bare)?.code).toBe('HTTP_404');
+    const aliyun = submitOutcome(answer('', 404, { 'x-ca-error-message': 'Invalid Url' }));
+    expect(misroutedError(aliyun)?.code).toBe('HTTP_404');
+  });
+
+  it.each([301, 302, 307, 308])(
+    'HTTP %i (we never follow redirects) → retryable, a misroute',
+    (status) => {
+      const outcome = submitOutcome(answer('', status, { location: 'https://elsewhere/' }));
+      expect(misroutedError(outcome)).toBe(failed(outcome, 'retryable', `HTTP_${status}`));
+    },
+  );
+
+  it('answers that prove the configuration wrong are not misroutes: they halt at once', () => {
+    for (const [body, status] of [
+      [{ error_code: 'APIG.0303', error_msg: 'Incorrect app authentication information' }, 401],
+      [{ error_code: 'APIGW.0502', error_msg: 'App has been frozen' }, 405],
+    ] as const) {
+      const outcome = submitOutcome(answer(body, status));
+      expect(failed(outcome, 'config', body.error_code)).toBeDefined();
+      expect(misroutedError(outcome)).toBeUndefined();
+    }
+    expect(misroutedError(submitOutcome(answer('', 503)))).toBeUndefined();
+    expect(misroutedError(submitOutcome(answer({ code: 200, data: { taskId: '1' } }, 200)))).toBe(
+      undefined,
+    );
+  });
+
+  it('a misroute becomes config only once the streak is long enough in count AND time', () => {
+    const error = failed(submitOutcome(answer('', 404)), 'retryable', 'HTTP_404');
+    const threshold = { minCount: 5, minMs: 30_000 };
+    const now = 1_000_000;
+    const kindAt = (count: number, lastedMs: number) => {
+      const outcome = misroutedOutcome(error, { count, sinceMs: now - lastedMs }, threshold, now);
+      return outcome.kind === 'failed' ? outcome.error.kind : outcome.kind;
+    };
+    expect(kindAt(4, 60_000)).toBe('retryable');
+    expect(kindAt(50, 29_999)).toBe('retryable');
+    expect(kindAt(5, 30_000)).toBe('config');
+    const halted = failed(
+      misroutedOutcome(error, { count: 7, sinceMs: now - 45_000 }, threshold, now),
+      'config',
+      'HTTP_404',
+    );
+    expect(halted.message).toContain('7 calls in a row over 45000 ms');
+    expect(halted.message).toContain('DRAWING_BASE_URL');
+    expect(halted.httpStatus).toBe(404);
   });
 
   it('an unexpected 4xx → retryable a few times', () => {

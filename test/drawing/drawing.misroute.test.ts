@@ -16,7 +16,7 @@ async function behindBalancer(env: Record<string, string>) {
   const config = loadConfig({ ...stack.env, DRAWING_BASE_URL: balancer.url, ...env }, 'worker');
   const worker = await AtelierWorker.start({ config, logger: stack.logs.logger });
   ctx.onCleanup(() => worker.close(0));
-  return { stack, balancer };
+  return { stack, balancer, worker };
 }
 
 async function haltRecord(stack: DrawingStack) {
@@ -69,7 +69,7 @@ describe('404 and 3xx from the drawing endpoint (a load balancer mid-deploy, or 
   });
 
   it('404 on every call halts the queue once the streak is long enough in count and in time; the job is kept', async () => {
-    const { stack, balancer } = await behindBalancer({
+    const { stack, balancer, worker } = await behindBalancer({
       DRAWING_MISROUTE_STREAK: '3',
       DRAWING_MISROUTE_MS: '300',
     });
@@ -88,5 +88,13 @@ describe('404 and 3xx from the drawing endpoint (a load balancer mid-deploy, or 
     expect(await stack.deadLetters.count()).toBe(0);
     expect(await (await stack.job(id))?.getState()).not.toBe('failed');
     expect(stack.sim.counters().tasksCreated).toBe(0);
+
+    // The workers restarted with the right endpoint resume the queue; the kept job completes.
+    await worker.close(0);
+    const fixed = await AtelierWorker.start({ config: stack.config, logger: stack.logs.logger });
+    ctx.onCleanup(() => fixed.close(0));
+    await stack.completed(id);
+    expect(await stack.queue.isPaused()).toBe(false);
+    expect(stack.sim.submitsFor('wrong url')).toBe(1);
   });
 });

@@ -11,7 +11,8 @@ export interface BetweenReads {
 }
 
 /**
- * Makes a race certain: the first command `redis` sends that names `key` and gets an answer from
+ * Makes a race certain: the first command `redis` sends that names `key` (or any of the keys
+ * given) and gets an answer from
  * Redis (not an error: NOSCRIPT before a script is loaded does not count), then `action` runs
  * (finishing the job, say), and only then does the caller see the answer. A reader that needs
  * a second read to answer now reads a changed world; a reader that took one snapshot answers
@@ -19,7 +20,7 @@ export interface BetweenReads {
  */
 export function betweenReads(
   redis: RedisClient,
-  key: string,
+  key: string | readonly string[],
   action: () => Promise<unknown>,
 ): BetweenReads {
   return hook(redis, key, action, async (send, run) => {
@@ -58,17 +59,18 @@ export function beforeRead(
 
 function hook(
   redis: RedisClient,
-  key: string,
+  key: string | readonly string[],
   action: () => Promise<unknown>,
   around: (send: () => Promise<unknown>, run: () => Promise<void>) => Promise<unknown>,
   other: (send: () => Promise<unknown>) => Promise<unknown> = (send) => send(),
 ): BetweenReads {
   const original = redis.sendCommand;
+  const keys = new Set(typeof key === 'string' ? [key] : key);
   let after: string | undefined;
   const hooked = function (this: RedisClient, command: Command, ...rest: unknown[]) {
     const send = () =>
       (original as (...args: unknown[]) => Promise<unknown>).call(this, command, ...rest);
-    if (after !== undefined || !command.args.some((arg) => String(arg) === key)) {
+    if (after !== undefined || !command.args.some((arg) => keys.has(String(arg)))) {
       return other(send);
     }
     return around(send, async () => {

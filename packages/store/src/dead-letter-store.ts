@@ -31,6 +31,35 @@ return 1
 `);
 
 /**
+ * INSERT for a job BullMQ failed, only while it is still failed as it was read: in the failed
+ * set with the same `finishedOn` and attempts (BullMQ reads `attemptsMade`, else `atm`). A job
+ * replayed, retried or removed since answers -1 and nothing is written.
+ * KEYS: failed set, job hash, then INSERT's. ARGV: INSERT's, finishedOn, attemptsMade.
+ */
+const INSERT_IF_FAILED = new LuaScript(`
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
+local job = redis.call('HMGET', KEYS[2], 'finishedOn', 'attemptsMade', 'atm')
+if job[1] ~= ARGV[5] or tonumber(job[2] or job[3] or '0') ~= tonumber(ARGV[6]) then return -1 end
+if redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[6], ARGV[3], ARGV[1])
+redis.call('HINCRBY', KEYS[7], ARGV[4], 1)
+if KEYS[8] then redis.call('ZADD', KEYS[8], ARGV[3], ARGV[1]) end
+return 1
+`);
+
+/** A job as BullMQ recorded its failure, read before filing it (`insertIfFailed`). */
+export interface FailedJobRecord {
+  /** The queue's failed set (BullMQ's `toKey('failed')`). */
+  failedKey: string;
+  /** The job hash (BullMQ's `toKey(id)`). */
+  jobKey: string;
+  finishedOn: number;
+  attemptsMade: number;
+}
+
+/**
  * Removes the entry and its index rows if it is still the JSON read before (ARGV[3]: its
  * index keys depend on its code and batch); returns the removed JSON (or false).
  */
@@ -84,6 +113,29 @@ export class DeadLetterStore {
       entry.code,
     ]);
     return inserted === 1;
+  }
+
+  /**
+   * `insert`, only while the job is still failed as `job` says (one script): `stale` when it
+   * was replayed, retried or removed since it was read, and nothing is written.
+   */
+  async insertIfFailed(
+    entry: DeadLetter,
+    job: FailedJobRecord,
+  ): Promise<'inserted' | 'exists' | 'stale'> {
+    const result = await INSERT_IF_FAILED.run(
+      this.#redis,
+      [job.failedKey, job.jobKey, ...this.#entryKeys(entry)],
+      [
+        entry.id,
+        JSON.stringify(entry),
+        String(entry.failedAt),
+        entry.code,
+        String(job.finishedOn),
+        String(job.attemptsMade),
+      ],
+    );
+    return result === 1 ? 'inserted' : result === 0 ? 'exists' : 'stale';
   }
 
   async get(id: string): Promise<DeadLetter | undefined> {

@@ -12,6 +12,7 @@ export {
   type DeadLetterFilter,
   type DeadLetterPage,
   DeadLetterStore,
+  type FailedJobRecord,
 } from './dead-letter-store.ts';
 export { resolveHost } from './host-resolver.ts';
 export { FsImageStore } from './images/fs-image-store.ts';

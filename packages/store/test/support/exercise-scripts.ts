@@ -13,10 +13,10 @@ import { dead, deadLetter, done, T0 } from './store-fixtures.ts';
 const HOUR_SEC = 3600;
 
 /**
- * How many Lua scripts the store has (ledger 8, dead-letter store 3, lease 2, job snapshot 1):
+ * How many Lua scripts the store has (ledger 8, dead-letter store 4, lease 2, job snapshot 1):
  * all run below.
  */
-export const STORE_SCRIPT_COUNT = 14;
+export const STORE_SCRIPT_COUNT = 15;
 
 /** What `exerciseEveryScript` observes when every script did its work. */
 export const EXERCISED = {
@@ -48,6 +48,7 @@ export const EXERCISED = {
   },
   snapshotOfNone: { state: 'unknown', job: undefined, deadLetter: undefined },
   known: [true, false],
+  filedIfFailed: ['inserted', 'exists', 'stale'],
 };
 
 /**
@@ -118,6 +119,23 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
   const snapshotOfNone = await snapshots.read(drawing, 'dr_s2');
   const known = [await snapshots.known(drawing, 'dr_s1'), await snapshots.known(drawing, 'dr_s2')];
 
+  // A job BullMQ failed, filed while it is still failed as read (then once more, and as if
+  // it had been retried since).
+  await redis.hset(drawing.toKey('dr_f1'), { data: '{}', finishedOn: '5', atm: '2' });
+  await redis.zadd(drawing.toKey('failed'), 5, 'dr_f1');
+  const failed = {
+    failedKey: drawing.toKey('failed'),
+    jobKey: drawing.toKey('dr_f1'),
+    finishedOn: 5,
+    attemptsMade: 2,
+  };
+  const failedEntry = deadLetter('dr_f1', { meta: { enqueuedAt: T0, batchId: 'b1' } });
+  const filedIfFailed = [
+    await deadLetters.insertIfFailed(failedEntry, failed),
+    await deadLetters.insertIfFailed(failedEntry, failed),
+    await deadLetters.insertIfFailed(failedEntry, { ...failed, finishedOn: 6 }),
+  ];
+
   return {
     created,
     enqueued,
@@ -138,5 +156,6 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
     snapshot,
     snapshotOfNone,
     known,
+    filedIfFailed,
   };
 }

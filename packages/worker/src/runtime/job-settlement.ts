@@ -15,6 +15,7 @@ import {
   type BatchLedger,
   type CallbackScheduler,
   type DeadLetterStore,
+  type FailedJobRecord,
 } from '@atelier/store';
 import type { Job } from 'bullmq';
 
@@ -75,13 +76,19 @@ export class JobSettlement {
     }
   }
 
-  /** Inserts the dead letter (idempotent), settles the batch item and schedules the callback. */
+  /**
+   * Inserts the dead letter (idempotent), settles the batch item and schedules the callback.
+   * With `stillFailed` (the reconciler, filing a job BullMQ failed), only if the job is still
+   * failed as it was read: `undefined`, and nothing done, when it was replayed, retried or
+   * removed since.
+   */
   async dead(
     job: Job<AnyJobData>,
     error: AtelierError,
     history: AttemptRecord[],
     attempts = job.attemptsMade + 1,
-  ): Promise<DeadLetter> {
+    stillFailed?: FailedJobRecord,
+  ): Promise<DeadLetter | undefined> {
     const data = job.data;
     const id = job.id ?? '';
     const kind: JobKind = data.kind;
@@ -104,7 +111,13 @@ export class JobSettlement {
     }
     if (data.kind === 'drawing' && data.state?.taskId) entry.taskId = data.state.taskId;
 
-    const inserted = await this.#o.deadLetters.insert(entry);
+    const filing = stillFailed
+      ? await this.#o.deadLetters.insertIfFailed(entry, stillFailed)
+      : (await this.#o.deadLetters.insert(entry))
+        ? 'inserted'
+        : 'exists';
+    if (filing === 'stale') return undefined;
+    const inserted = filing === 'inserted';
     const stored = inserted ? entry : ((await this.#o.deadLetters.get(id)) ?? entry);
     if (inserted) {
       this.#o.onDeadLetter?.(entry);

@@ -19,6 +19,27 @@ local function finish(meta, items, open, gone, id, at, ttl, goneTtl)
 end
 `;
 
+/**
+ * Lua that undoes a dead item (its dead letter is being replayed): pending again, batch
+ * reopened, and kept until it finishes again (a finished batch's keys carry its retention as a
+ * TTL). Returns 1 when it reopened, 0 when there was no batch or the item was not dead.
+ */
+export const REOPEN_ITEM = `
+local function reopenItem(meta, items, open, index, id)
+  if redis.call('EXISTS', meta) == 0 then return 0 end
+  local prev = redis.call('HGET', items, index)
+  if not prev or string.sub(prev, 1, 1) ~= 'd' then return 0 end
+  redis.call('HDEL', items, index)
+  redis.call('HINCRBY', meta, 'dead', -1)
+  redis.call('HSET', meta, 'state', 'open')
+  redis.call('HDEL', meta, 'completedAt')
+  redis.call('SADD', open, id)
+  redis.call('PERSIST', meta)
+  redis.call('PERSIST', items)
+  return 1
+end
+`;
+
 /** The batch ledger's scripts: each key they touch comes in `KEYS`. */
 export const batchScripts = {
   /**
@@ -80,23 +101,9 @@ end
 return {1, 0, finished()}
 `),
 
-  /**
-   * Undoes a dead item (its dead letter is being replayed): pending again, batch reopened, and
-   * kept until it finishes again (a finished batch's keys carry its retention as a TTL).
-   * KEYS: meta, items, open. ARGV: index, id.
-   */
-  reopen: new LuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local prev = redis.call('HGET', KEYS[2], ARGV[1])
-if not prev or string.sub(prev, 1, 1) ~= 'd' then return 0 end
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HINCRBY', KEYS[1], 'dead', -1)
-redis.call('HSET', KEYS[1], 'state', 'open')
-redis.call('HDEL', KEYS[1], 'completedAt')
-redis.call('SADD', KEYS[3], ARGV[2])
-redis.call('PERSIST', KEYS[1])
-redis.call('PERSIST', KEYS[2])
-return 1
+  /** `REOPEN_ITEM`. KEYS: meta, items, open. ARGV: index, id. */
+  reopen: new LuaScript(`${REOPEN_ITEM}
+return reopenItem(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2])
 `),
 
   /** KEYS: meta. ARGV: completedAt. Notes that this completion was announced. */

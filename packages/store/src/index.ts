@@ -14,6 +14,7 @@ export {
   DeadLetterStore,
   type FailedJobRecord,
 } from './dead-letter-store.ts';
+export { finishReplay, type ReplayFinish } from './finish-replay.ts';
 export { resolveHost } from './host-resolver.ts';
 export { FsImageStore } from './images/fs-image-store.ts';
 export { ImageKeyError } from './images/image-key-error.ts';

@@ -231,9 +231,11 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
       },
       '/v1/dead-letters/{id}': {
         get: byId('One dead letter', { 200: ok('the entry', ref('DeadLetter')) }),
-        delete: byId('Delete a dead letter (and its failed job); a batch item stays dead', {
-          204: ok('deleted'),
-        }),
+        delete: byId(
+          'Delete a dead letter (and its failed job); a batch item stays dead',
+          { 204: ok('deleted') },
+          'REPLAY_CONFLICT',
+        ),
       },
       '/v1/dead-letters/{id}/replay': {
         post: byId(

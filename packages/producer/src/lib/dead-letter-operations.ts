@@ -8,10 +8,10 @@ import {
   toBullmqPriority,
 } from '@atelier/shared';
 import {
-  type BatchLedger,
   type DeadLetterFilter,
   type DeadLetterPage,
   type DeadLetterStore,
+  finishReplay,
   type JobSnapshot,
   type JobSnapshotView,
   type RedisClient,
@@ -27,7 +27,6 @@ export interface DeadLetterOperationsOptions {
   readonly queues: ProducerQueues;
   readonly deadLetters: DeadLetterStore;
   readonly snapshots: JobSnapshot;
-  readonly ledger: BatchLedger;
   readonly guard: RedisGuard;
   readonly logger: Logger;
   /** For the per-entry replay lease. */
@@ -48,20 +47,22 @@ const REPLAY_LEASE_MS = 15_000;
 /**
  * Operator actions on the dead-letter queue: list, replay, delete, by id or by filter.
  *
- * Replay, in this order so that a crash at any step loses nothing: (1) reopen the batch item,
- * (2) retry the failed BullMQ job with one more replay in its meta (a drawing with a taskId
+ * Replay, in this order so that a failure at any step leaves nothing waiting for good: (1)
+ * retry the failed BullMQ job with one more replay in its meta (a drawing with a taskId
  * restarts its poll deadline and keeps polling, never submitting again) — or, when retention
- * removed the job, add it again under the same id, rebuilt from the entry — (3) remove that
- * filing of the entry. Dying before (2) leaves the entry to replay again; dying after it, the
- * replayed run sees an entry older than its replay count and removes it itself (a job that
- * dies again is filed anew, and (3) leaves the new filing alone).
+ * removed the job, add it again under the same id, rebuilt from the entry — then (2) in one
+ * script, remove that filing of the entry and reopen its batch item (`finishReplay`). Failing
+ * before (1) changes nothing (replay again). Failing between (1) and (2), the replayed run
+ * removes the filing itself (it is older than its replay count) and settles its batch item when
+ * it ends, while the item reads as it did; a job that dies again is filed anew, and (2) leaves
+ * the new filing and its item alone.
  *
  * Delete removes the failed BullMQ job first (else the reconciler could file it again), then
- * the entry; the batch item stays dead.
+ * the entry; the batch item stays dead. Failing in between, a delete again finishes it.
  *
- * One replay of an entry runs at a time (a Redis lease per entry; the other request gets
- * `REPLAY_CONFLICT`): two at once could both reopen the batch item, and if the job died again
- * in between, the second reopen would mark a dead item pending.
+ * Replay and delete of an entry take the same lease (a Redis key per entry, held by one at a
+ * time; the other request gets `REPLAY_CONFLICT`): a delete under way would remove a job the
+ * replay just queued, and two replays at once could both reopen the batch item.
  */
 export class DeadLetterOperations {
   readonly #o: DeadLetterOperationsOptions;
@@ -81,19 +82,28 @@ export class DeadLetterOperations {
   }
 
   async replay(id: string): Promise<void> {
+    await this.#holding(id, (lease) => this.#replayHolding(id, lease));
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.#holding(id, () => this.#deleteHolding(id));
+  }
+
+  /** Runs `action` holding the entry's lease (`REPLAY_CONFLICT` when another holds it). */
+  async #holding(id: string, action: (lease: RedisLease) => Promise<void>): Promise<void> {
     const { guard, redis } = this.#o;
     const key = atelierKeys(this.#o.prefix).deadLetters.replayLease(id);
     const lease = await guard.run(() => RedisLease.acquire(redis, key, REPLAY_LEASE_MS));
     if (!lease) throw new ReplayConflictError(id, 'replaying');
     try {
-      await this.#replayHolding(id);
+      await action(lease);
     } finally {
       await lease.release().catch(() => undefined);
     }
   }
 
-  async #replayHolding(id: string): Promise<void> {
-    const { guard, deadLetters, ledger, queues } = this.#o;
+  async #replayHolding(id: string, lease: RedisLease): Promise<void> {
+    const { guard, queues, redis, prefix } = this.#o;
     // The entry, the job's state and its data from one snapshot. A worker files the dead
     // letter just before BullMQ marks the job failed: replaying in between would consume the
     // entry and leave the job failed, the replay silently lost; and data read before the
@@ -103,10 +113,6 @@ export class DeadLetterOperations {
     if (!entry) throw new NotFoundError('dead letter', id);
     if (record && state !== 'failed' && state !== 'unknown') {
       throw new ReplayConflictError(id, state);
-    }
-    const { batchId, batchIndex } = entry.meta;
-    if (batchId !== undefined && batchIndex !== undefined) {
-      await guard.run(() => ledger.reopen(batchId, batchIndex));
     }
     // BullMQ's handle on the failed job, to update and retry it (or none: retention removed it).
     const job =
@@ -127,11 +133,15 @@ export class DeadLetterOperations {
     } else {
       await this.#addAgain(entry);
     }
-    await guard.run(() => deadLetters.remove(id, entry));
+    const finish = await guard.run(() => finishReplay(redis, prefix, entry, lease.token));
+    if (finish === 'lease-lost') {
+      // Queued again all the same: the replayed run removes the filing and settles its item.
+      this.#o.logger.warn({ jobId: id }, 'dead letter replayed after its lease ran out');
+    }
     this.#o.logger.info({ jobId: id, code: entry.code }, 'dead letter replayed');
   }
 
-  async delete(id: string): Promise<void> {
+  async #deleteHolding(id: string): Promise<void> {
     const { guard, deadLetters, queues } = this.#o;
     const { kind, snapshot } = await this.#snapshot(id);
     if (!snapshot.deadLetter) throw new NotFoundError('dead letter', id);

@@ -118,7 +118,6 @@ export function createProducer(options: ProducerOptions): Producer {
     queues,
     deadLetters,
     snapshots,
-    ledger,
     guard,
     logger: o.logger,
     redis,

@@ -2,6 +2,7 @@ import { atelierKeys } from '@atelier/shared';
 import {
   BatchLedger,
   DeadLetterStore,
+  finishReplay,
   JobSnapshot,
   type RedisClient,
   RedisLease,
@@ -13,10 +14,10 @@ import { dead, deadLetter, done, T0 } from './store-fixtures.ts';
 const HOUR_SEC = 3600;
 
 /**
- * How many Lua scripts the store has (ledger 8, dead-letter store 4, lease 2, job snapshot 1):
- * all run below.
+ * How many Lua scripts the store has (ledger 8, dead-letter store 4, lease 2, job snapshot 1,
+ * replay finish 1): all run below.
  */
-export const STORE_SCRIPT_COUNT = 15;
+export const STORE_SCRIPT_COUNT = 16;
 
 /** What `exerciseEveryScript` observes when every script did its work. */
 export const EXERCISED = {
@@ -41,6 +42,8 @@ export const EXERCISED = {
   deadLettersLeft: 0,
   leaseRenewed: true,
   leaseLeft: 0,
+  replayFinished: 'finished',
+  batchAfterReplay: { state: 'open', dead: 0 },
   snapshot: {
     state: 'completed',
     job: { data: { kind: 'drawing' }, returnvalue: { images: ['1.png'] }, attemptsMade: 1 },
@@ -104,6 +107,15 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
   await lease?.release();
   const leaseLeft = await redis.exists(keys.deadLetters.replayLease('dl1'));
 
+  // A replay's last step: the dead item's filing goes and the item (dead again) reopens.
+  await ledger.settle('b1', dead(1));
+  const replayed = deadLetter('dl2', { meta: { enqueuedAt: T0, batchId: 'b1', batchIndex: 1 } });
+  await deadLetters.insert(replayed);
+  const replayLease = await RedisLease.acquire(redis, keys.deadLetters.replayLease('dl2'), 10_000);
+  const replayFinished = await finishReplay(redis, prefix, replayed, replayLease?.token ?? '');
+  const afterReplay = await ledger.get('b1');
+  const batchAfterReplay = { state: afterReplay?.state, dead: afterReplay?.dead };
+
   // A completed BullMQ job, written where BullMQ keeps it (BullMQ names its keys), and one
   // that does not exist (its snapshot looks in every place BullMQ could keep it).
   const bullmq = new QueueKeys(prefix);
@@ -153,6 +165,8 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
     deadLettersLeft,
     leaseRenewed,
     leaseLeft,
+    replayFinished,
+    batchAfterReplay,
     snapshot,
     snapshotOfNone,
     known,

@@ -51,6 +51,8 @@ export {
 } from './errors/provider-error.ts';
 export { ValidationError, type ValidationIssue } from './errors/validation-error.ts';
 export { parseFailedReason } from './failed-reason.ts';
+export { guardProcess } from './guard-process.ts';
+export { handleShutdown, type ShutdownOptions } from './handle-shutdown.ts';
 export {
   IMAGE_CONTENT_TYPES,
   type ImageContentType,

@@ -21,6 +21,7 @@ import { createBackoffStrategy } from './runtime/backoff.ts';
 import { DeadLetterReconciler } from './runtime/dead-letter-reconciler.ts';
 import { JobSettlement } from './runtime/job-settlement.ts';
 import type { JobQueueDeps, QueueWorker, StartedJobQueue } from './runtime/queue-worker.ts';
+import { redisErrorListener } from './runtime/redis-error-listener.ts';
 import type { WorkerObserver } from './worker-observer.ts';
 
 export interface AtelierWorkerOptions {
@@ -147,8 +148,10 @@ function jobQueueDeps(
         defaultJobOptions: defaultJobOptions(QUEUE_NAMES.callbacks, config.retention),
       })
     : undefined;
-  if (callbackQueue) running.closers.push(() => callbackQueue.close());
-  else {
+  if (callbackQueue) {
+    callbackQueue.on('error', redisErrorListener(logger, 'callback queue error'));
+    running.closers.push(() => callbackQueue.close());
+  } else {
     logger.warn(
       { callbacks: 'disabled' },
       'CALLBACKS DISABLED: ATELIER_CALLBACK_SECRET is not set, so jobs that carry a callbackUrl ' +
@@ -185,34 +188,75 @@ function jobQueueDeps(
   return { deps, batches };
 }
 
-/** The shutdown of a worker process (or of one that failed to start). */
+/** After the grace period, how long cancelled jobs get to be handed back before the force. */
+const HAND_BACK_MS = 1500;
+/** How long each closing step may take once the workers are stopped (or forced). */
+const CLOSE_STEP_MS = 500;
+
+/**
+ * The shutdown of a worker process (or of one that failed to start), bounded whatever Redis
+ * does: `graceMs` for active jobs to finish, `HAND_BACK_MS` for the ones cancelled then to be
+ * handed back, then the force — every Redis connection is dropped (BullMQ's `close(true)`
+ * after a `close()` only waits for that first close, which waits on Redis) — and at most
+ * `CLOSE_STEP_MS` for each step after it: at most `graceMs` + 4 s in all.
+ */
 async function stop(running: Running, graceMs: number): Promise<void> {
   const { queues, callbacks, logger } = running;
-  await running.reconciler?.stop();
+  const reconciling = running.reconciler?.stop();
   const workers = [...queues.map((q) => q.worker), ...(callbacks ? [callbacks.worker] : [])];
-  const graceful = Promise.all(workers.map((w) => w.close()));
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), graceMs);
-  });
-  const result = await Promise.race([graceful.then(() => 'done' as const), timedOut]);
-  clearTimeout(timer);
-  if (result === 'timeout') {
+  const graceful = Promise.all([reconciling, ...workers.map((w) => w.close())]);
+  if ((await within(graceful, graceMs)) === 'timeout') {
     logger.warn({ graceMs }, 'grace period over: handing active jobs back');
     // Abort the processors: the step runner moves each cancelled job back to wait.
     for (const worker of workers) worker.cancelAllJobs('shutdown: grace period over');
-    let handed: NodeJS.Timeout | undefined;
-    await Promise.race([
-      graceful,
-      new Promise((resolve) => {
-        handed = setTimeout(resolve, 5000);
-      }),
-    ]);
-    clearTimeout(handed);
-    await Promise.all(workers.map((w) => w.close(true)));
+    if ((await within(graceful, HAND_BACK_MS)) === 'timeout') {
+      logger.warn(
+        { handBackMs: HAND_BACK_MS },
+        'jobs not handed back in time (is Redis reachable?): forcing, their locks will lapse',
+      );
+      // Pending commands fail at once; BullMQ's blocking connections go too.
+      running.connection.disconnect();
+      await Promise.all(
+        workers.map((w) =>
+          within(
+            w.disconnect().catch(() => undefined),
+            CLOSE_STEP_MS,
+          ),
+        ),
+      );
+      await within(graceful, CLOSE_STEP_MS);
+    }
   }
-  await Promise.all(queues.map((q) => q.queue.close()));
-  await callbacks?.close();
-  for (const closer of running.closers.splice(0).reverse()) await closer().catch(() => undefined);
+  const closing = async (step: () => Promise<unknown>, what: string) => {
+    const outcome = await within(
+      step().catch((err: unknown) => logger.warn({ err }, `closing ${what} failed`)),
+      CLOSE_STEP_MS,
+    );
+    if (outcome === 'timeout') logger.warn({ what }, `closing ${what} took too long: left`);
+  };
+  await closing(() => Promise.all(queues.map((q) => q.queue.close())), 'queues');
+  if (callbacks) await closing(() => callbacks.close(), 'callbacks');
+  const closers = running.closers.splice(0).reverse();
+  await closing(
+    () => Promise.all(closers.map((close) => close().catch(() => undefined))),
+    'clients',
+  );
   running.connection.disconnect();
+}
+
+/** Waits for `promise` (whatever it settles to) at most `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  const done = promise.then(
+    () => 'done' as const,
+    () => 'done' as const,
+  );
+  try {
+    return await Promise.race([done, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

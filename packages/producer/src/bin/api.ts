@@ -1,12 +1,19 @@
-import { ConfigError, createLogger, loadConfig } from '@atelier/shared';
+import {
+  ConfigError,
+  createLogger,
+  guardProcess,
+  handleShutdown,
+  loadConfig,
+} from '@atelier/shared';
 import { openImageStore } from '@atelier/store';
 import { apiOptionsFromConfig, buildApi } from '../http/index.ts';
 import { createProducer, producerOptionsFromConfig } from '../index.ts';
 
 /**
  * The API process (`pnpm --filter @atelier/producer start`): config once, then listen on
- * HOST:PORT. SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to
- * ATELIER_SHUTDOWN_GRACE_MS), close the queues and Redis, exit.
+ * HOST:PORT. SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the queues
+ * and Redis, exit — within ATELIER_SHUTDOWN_GRACE_MS whatever Redis does (a second signal: at
+ * once).
  */
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -23,6 +30,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger({ name: 'atelier-api', level: config.logLevel });
+  guardProcess(logger);
   const producer = createProducer(producerOptionsFromConfig(config, { logger }));
   const images = await openImageStore(config.images.store);
   const app = buildApi(
@@ -33,33 +41,25 @@ async function main(): Promise<void> {
     await producer.close();
   });
 
+  // In-flight requests get the grace period; then the process exits whatever Redis does.
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    const force = setTimeout(() => {
-      logger.error('shutdown grace period over; exiting');
-      process.exit(1);
-    }, config.worker.shutdownGraceMs);
-    force.unref();
-    app.close().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  handleShutdown({
+    logger,
+    deadlineMs: config.worker.shutdownGraceMs,
+    async stop(signal) {
+      stopping = true;
+      logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      await app.close();
+      logger.info('stopped');
+      return 0;
+    },
+  });
 
   await producer.ready(10_000).catch((err: unknown) => {
     logger.warn({ err }, 'Redis not reachable yet; serving 503 until it is');
   });
+  // Stopped while waiting for Redis: nothing to listen for.
+  if (stopping) return;
   const address = await app.listen({ host: config.host, port: config.port });
   logger.info({ address }, 'Atelier API listening');
 }

@@ -1,7 +1,16 @@
-import { ConfigError, createLogger, loadConfig } from '@atelier/shared';
+import {
+  ConfigError,
+  createLogger,
+  guardProcess,
+  handleShutdown,
+  loadConfig,
+} from '@atelier/shared';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { WorkerMetrics } from '../metrics/worker-metrics.ts';
 import { AtelierWorker } from '../worker-process.ts';
+
+/** Past `ATELIER_SHUTDOWN_GRACE_MS`, how long stopping may take before the process exits anyway. */
+const SHUTDOWN_MARGIN_MS = 4500;
 
 /** `pnpm --filter @atelier/worker start`: one worker process for the configured queues. */
 async function main(): Promise<void> {
@@ -20,6 +29,7 @@ async function main(): Promise<void> {
     process.exit(78);
   }
   const logger = createLogger({ name: 'atelier-worker', level: config.logLevel });
+  guardProcess(logger);
   if (config.simulated.length > 0) {
     logger.warn(
       { simulated: config.simulated },
@@ -37,28 +47,20 @@ async function main(): Promise<void> {
     'worker started',
   );
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(
-      { signal, graceMs: config.worker.shutdownGraceMs },
-      'stopping: finishing active jobs',
-    );
-    worker
-      .close(config.worker.shutdownGraceMs)
-      .then(() => metricsServer?.close())
-      .then(() => {
-        logger.info('worker stopped');
-        process.exit(0);
-      })
-      .catch((err) => {
-        logger.error({ err }, 'worker did not stop cleanly');
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  const graceMs = config.worker.shutdownGraceMs;
+  handleShutdown({
+    logger,
+    // The worker's own stop takes at most grace + 4 s (hand-back, force, closers); this is the
+    // hard limit of the process whatever Redis does.
+    deadlineMs: graceMs + SHUTDOWN_MARGIN_MS,
+    async stop(signal) {
+      logger.info({ signal, graceMs }, 'stopping: finishing active jobs');
+      await worker.close(graceMs);
+      await metricsServer?.close();
+      logger.info('worker stopped');
+      return 0;
+    },
+  });
 }
 
 main().catch((error) => {

@@ -46,6 +46,9 @@ export class CallbackProcessor implements StepProcessor<CallbackJobData, Callbac
     try {
       return { type: 'complete', result: { status: await deliver(job, this.#o, logger, signal) } };
     } catch (thrown) {
+      // Cut by shutdown: not the receiver's failure. The runner hands the delivery back (no
+      // attempt used) when the processor throws with its signal aborted.
+      if (signal.aborted) throw thrown;
       return { type: 'retry', error: classify(thrown) };
     }
   }

@@ -10,6 +10,7 @@ import {
 import type { RedisClient } from '@atelier/store';
 import { Queue, Worker, type WorkerOptions } from 'bullmq';
 import { createBackoffStrategy } from '../runtime/backoff.ts';
+import { redisErrorListener } from '../runtime/redis-error-listener.ts';
 import { StepRunner } from '../runtime/step-runner.ts';
 import { createCallbackHttp } from './callback-http.ts';
 import { CallbackProcessor, type CallbackResult, callbackEventOf } from './callback-processor.ts';
@@ -64,6 +65,7 @@ export async function startCallbackWorker(options: CallbackWorkerOptions): Promi
     prefix,
     defaultJobOptions: defaultJobOptions(QUEUE_NAMES.callbacks, config.retention),
   });
+  queue.on('error', redisErrorListener(logger, 'callback queue error'));
   const runner = new StepRunner<CallbackJobData, CallbackResult>({
     queue,
     logger,
@@ -96,7 +98,7 @@ export async function startCallbackWorker(options: CallbackWorkerOptions): Promi
       ...options.workerOptions,
     },
   );
-  worker.on('error', (err) => logger.error({ err }, 'callback worker error'));
+  worker.on('error', redisErrorListener(logger, 'callback worker error', 'error'));
 
   let closing: Promise<void> | undefined;
   const close = () => {

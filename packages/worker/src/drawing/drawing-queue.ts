@@ -38,6 +38,7 @@ export async function startDrawingQueue(
     defaultFirstMs: config.poll.firstMs,
     defaultGapMs: config.poll.intervalMs,
     ceilingMs: config.poll.deadlineMs,
+    logger,
   });
   const health = new DrawingHealth({
     redis,

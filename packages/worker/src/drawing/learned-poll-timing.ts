@@ -1,4 +1,4 @@
-import { atelierKeys } from '@atelier/shared';
+import { atelierKeys, type Logger } from '@atelier/shared';
 import type { RedisClient } from '@atelier/store';
 
 /** Fraction of tasks the first poll should find done. */
@@ -62,6 +62,8 @@ export interface LearnedPollTimingOptions {
   ceilingMs: number;
   /** How long a process reuses what it read, and gathers observations before writing them. */
   cacheMs?: number;
+  /** Where a failed write of the statistics is reported (polling goes on without it). */
+  logger?: Logger;
 }
 
 type Which = 'first' | 'second';
@@ -78,7 +80,8 @@ interface Observation {
  * observations batched per process, so a healthy job costs no extra Redis round trip.
  */
 export class LearnedPollTiming {
-  readonly #o: Required<LearnedPollTimingOptions>;
+  readonly #o: Required<Omit<LearnedPollTimingOptions, 'logger'>>;
+  readonly #logger: Logger | undefined;
   readonly #keys: ReturnType<typeof atelierKeys>['drawing'];
   readonly #cache = new Map<string, { at: number; times: LearnedTimes }>();
   readonly #pending = new Map<string, Observation[]>();
@@ -88,6 +91,7 @@ export class LearnedPollTiming {
 
   constructor(options: LearnedPollTimingOptions) {
     this.#o = { cacheMs: 250, ...options };
+    this.#logger = options.logger;
     this.#keys = atelierKeys(options.prefix).drawing;
   }
 
@@ -135,7 +139,9 @@ export class LearnedPollTiming {
     this.#pending.set(key, list);
     this.#flushTimer ??= setTimeout(() => {
       this.#flushTimer = undefined;
-      void this.flush();
+      void this.flush().catch((err) =>
+        this.#logger?.warn({ err }, 'could not write poll answers to the learned statistics'),
+      );
     }, this.#o.cacheMs).unref();
   }
 

@@ -18,6 +18,7 @@ import { type BackoffStrategy, Queue, Worker, type WorkerOptions } from 'bullmq'
 import type { WorkerObserver } from '../worker-observer.ts';
 import type { JobSettlement } from './job-settlement.ts';
 import { reportJobStep } from './job-step-report.ts';
+import { redisErrorListener } from './redis-error-listener.ts';
 import type { StepProcessor } from './step.ts';
 import { StepRunner } from './step-runner.ts';
 
@@ -88,6 +89,7 @@ async function startWorker<D extends AnyJobData, R extends DrawingResult | CmeRe
     prefix,
     defaultJobOptions: defaultJobOptions(name, deps.retention),
   });
+  queue.on('error', redisErrorListener(logger, 'queue error'));
   const halt = new QueueHalt({
     queue,
     redis: connection,
@@ -124,7 +126,7 @@ async function startWorker<D extends AnyJobData, R extends DrawingResult | CmeRe
     metrics: { maxDataPoints: 24 * 60 },
     ...deps.workerOptions,
   });
-  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  worker.on('error', redisErrorListener(logger, 'worker error', 'error'));
   await worker.waitUntilReady();
   return { name, queue, worker: worker as unknown as Worker };
 }

@@ -10,6 +10,15 @@ import { waitFor } from '../support/wait-for.ts';
 const GRACE_MS = 1000;
 const EXIT_LIMIT_MS = GRACE_MS + 5000;
 
+/** Connections of the test itself stay quiet while Redis is away (they reconnect by themselves). */
+class QuietContext extends RedisTestContext {
+  override connection(role?: 'worker' | 'producer') {
+    const connection = super.connection(role);
+    connection.on('error', () => undefined);
+    return connection;
+  }
+}
+
 /** A redis-server of the test's own, to kill, freeze and bring back. */
 class PrivateRedis {
   readonly ctx: RedisTestContext;
@@ -18,7 +27,7 @@ class PrivateRedis {
 
   private constructor(server: RedisServer) {
     this.#server = server;
-    this.ctx = new RedisTestContext(server.url);
+    this.ctx = new QuietContext(server.url);
   }
 
   static async start(): Promise<PrivateRedis> {

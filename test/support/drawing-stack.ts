@@ -72,6 +72,8 @@ export class DrawingStack {
     this.config = loadConfig(this.env, 'worker');
     const connection = ctx.connection();
     this.queue = new Queue(QUEUE_NAMES.drawing, { connection, prefix });
+    // Tests that take Redis away see its reconnects here too (unheard, BullMQ prints each).
+    this.queue.on('error', () => undefined);
     ctx.onCleanup(() => this.queue.close());
     this.deadLetters = new DeadLetterStore(connection, prefix);
   }

@@ -1,94 +1,132 @@
+import { atelierKeys } from '@atelier/shared';
+import type { RedisClient } from '@atelier/store';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LearnedPollTiming } from '../../packages/worker/src/drawing/learned-poll-timing.ts';
+import {
+  CensoredDurations,
+  type ObservationGroup,
+} from '../../packages/worker/src/drawing/censored-durations.ts';
+import {
+  LearnedPollTiming,
+  type LearnedPollTimingOptions,
+} from '../../packages/worker/src/drawing/learned-poll-timing.ts';
 import { RedisTestContext } from '../support/redis-context.ts';
 
 const ctx = new RedisTestContext();
 afterEach(() => ctx.cleanup());
 
-function timing() {
+const SCHEDULE = {
+  firstMs: 8000,
+  intervalMs: 5000,
+  maxIntervalMs: 30_000,
+  deadlineMs: 600_000,
+  costMs: 1500,
+};
+
+function timing(prefix: string, overrides: Partial<LearnedPollTimingOptions> = {}) {
   const learned = new LearnedPollTiming({
     redis: ctx.connection(),
-    prefix: ctx.prefix('learn'),
-    defaultFirstMs: 8000,
-    defaultGapMs: 5000,
-    ceilingMs: 600_000,
-    cacheMs: 0,
+    prefix,
+    schedule: SCHEDULE,
+    flushMs: 10_000,
+    ...overrides,
   });
   ctx.onCleanup(() => learned.close());
   return learned;
 }
 
-/** A seeded PRNG so the test is the same every run. */
-function random(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
+/** A connection that counts the commands sent through it. */
+function counting(connection: RedisClient, counts: Map<string, number>): RedisClient {
+  return new Proxy(connection, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        counts.set(String(property), (counts.get(String(property)) ?? 0) + 1);
+        return value.apply(target, args);
+      };
+    },
+  });
 }
 
-describe('learned poll timing', () => {
-  it('settles the first poll near the 60th percentile of durations, from answers alone', async () => {
-    const learned = timing();
-    const next = random(42);
+const byPair = (a: ObservationGroup, b: ObservationGroup) => a.from - b.from || a.to - b.to;
+
+describe('learned poll timing in Redis', () => {
+  it('stores exactly what CensoredDurations computes: decay, rescale and pruning alike', async () => {
+    const options = { halfLife: 10, maxGroups: 8 };
+    const learned = timing(ctx.prefix('learn'), { stats: options });
+    const local = new CensoredDurations(options);
     const shape = '1024*1024x1';
-    for (let i = 0; i < 1500; i++) {
-      const { firstMs } = await learned.times(shape);
-      const duration = 5000 + next() * 10_000; // uniform 5..15 s: p60 = 11 s
-      learned.observe(shape, 'first', duration <= firstMs, firstMs);
-      if (i % 10 === 9) await learned.flush();
+    // 400 answers over 20 distinct (from, to) pairs: many rescales (2^(400/10)) and prunes.
+    for (let round = 0; round < 40; round++) {
+      const from = (round * 7) % 20;
+      const answers = Array.from({ length: 10 }, (_, i) => ({
+        from: from - 1,
+        to: from + 1 + (i % 3),
+        done: i % 4 === 0,
+      }));
+      for (const answer of answers) learned.observe(shape, answer);
+      await learned.flush();
+      const groups = new Map<string, ObservationGroup>();
+      for (const a of answers) {
+        const key = `${a.from}:${a.to}`;
+        const g = groups.get(key) ?? { from: a.from, to: a.to, n: 0, done: 0 };
+        g.n++;
+        if (a.done) g.done++;
+        groups.set(key, g);
+      }
+      local.add([...groups.values()]);
     }
-    await learned.flush();
-    const { firstMs } = await learned.times(shape);
-    // p60 is 11 s; the estimate wanders around it by a step or two.
-    expect(firstMs).toBeGreaterThan(9500);
-    expect(firstMs).toBeLessThan(12_500);
+    const stored = await learned.statistics(shape);
+    expect(stored.count).toBe(400);
+    expect(stored.size).toBe(local.size);
+    expect(stored.size).toBeLessThanOrEqual(8);
+    const expected = local.groups().sort(byPair);
+    const actual = stored.groups().sort(byPair);
+    expect(actual.map(({ from, to }) => [from, to])).toEqual(
+      expected.map(({ from, to }) => [from, to]),
+    );
+    for (const [i, g] of actual.entries()) {
+      expect(g.n).toBeCloseTo(expected[i]?.n ?? -1, 9);
+      expect(g.done).toBeCloseTo(expected[i]?.done ?? -1, 9);
+    }
   });
 
-  it('a burst of answers to polls aimed at an old guess cannot push it past where they looked', async () => {
-    const learned = timing();
-    const shape = '1536*1024x2';
-    // 300 polls all looked at 8 s; 70% were still pending.
-    for (let i = 0; i < 300; i++) learned.observe(shape, 'first', i % 10 < 3, 8000);
-    await learned.flush();
-    const { firstMs } = await learned.times(shape);
-    expect(firstMs).toBeGreaterThan(8000);
-    expect(firstMs).toBeLessThanOrEqual(8000 * 1.25);
-  });
-
-  it('learns that instant tasks need no wait at all', async () => {
-    const learned = timing();
+  it('what one worker learns, another plans with (instant tasks: poll at once)', async () => {
+    const prefix = ctx.prefix('learn');
+    const a = timing(prefix);
+    const b = timing(prefix, { refreshMs: 0 });
     const shape = '1024*1536x1';
-    for (let i = 0; i < 400; i++) {
-      const { firstMs } = await learned.times(shape);
-      learned.observe(shape, 'first', true, firstMs, 0);
-      if (i % 20 === 19) await learned.flush();
-    }
-    await learned.flush();
-    expect((await learned.times(shape)).firstMs).toBeLessThan(100);
-    expect((await learned.recent(shape)).length).toBeGreaterThan(0);
+    expect((await b.policy(shape)).next(-1)).not.toBe(0);
+    for (let i = 0; i < 200; i++) a.observe(shape, { from: -1, to: 0, done: true });
+    await a.flush();
+    expect((await b.policy(shape)).next(-1)).toBe(0);
+    // The statistics expire if the shape is never seen again.
+    const ttl = await ctx.connection().pttl(atelierKeys(prefix).drawing.pollStats(shape));
+    expect(ttl).toBeGreaterThan(0);
   });
 
-  it('jobs that find the cache stale at the same moment share one read', async () => {
-    const connection = ctx.connection();
-    let reads = 0;
-    const counting = new Proxy(connection, {
-      get(target, property) {
-        if (property === 'hmget') reads++;
-        const value = Reflect.get(target, property, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
+  it('costs a job no Redis round trip: answers are written in batches, the schedule is reused', async () => {
+    const counts = new Map<string, number>();
     const learned = new LearnedPollTiming({
-      redis: counting,
+      redis: counting(ctx.connection(), counts),
       prefix: ctx.prefix('learn'),
-      defaultFirstMs: 8000,
-      defaultGapMs: 5000,
-      ceilingMs: 600_000,
+      schedule: SCHEDULE,
+      flushMs: 10_000,
+      refreshMs: 60_000,
     });
     ctx.onCleanup(() => learned.close());
-    const all = await Promise.all(Array.from({ length: 50 }, () => learned.times('1024*1024x1')));
-    expect(reads).toBe(1);
-    expect(new Set(all.map((t) => t.firstMs))).toEqual(new Set([8000]));
+    const shape = '1536*1024x2';
+    // 50 jobs find nothing cached at the same moment: one read between them.
+    await Promise.all(Array.from({ length: 50 }, () => learned.policy(shape)));
+    expect(counts.get('hgetall')).toBe(1);
+    for (let i = 0; i < 500; i++) {
+      await learned.policy(shape);
+      learned.observe(shape, { from: -1, to: 100, done: i % 2 === 0 });
+    }
+    expect(counts.get('hgetall')).toBe(1);
+    expect(counts.get('evalsha') ?? 0).toBe(0);
+    await learned.flush();
+    expect(counts.get('evalsha')).toBe(1);
+    expect((await learned.statistics(shape)).count).toBe(500);
   });
 });

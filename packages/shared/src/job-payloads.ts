@@ -30,7 +30,7 @@ export interface DrawingJobState {
   lastPollAt?: number;
   /** Set when a dead letter is replayed: polling restarts its deadline from here. */
   resumedAt?: number;
-  /** How the next poll was planned (the learned schedule checks its guess against the answer). */
+  /** How the next poll was planned (lateness is measured against it). */
   plan?: PollPlan;
   /** Submits that failed in a way that may still have created a task (timeout, lost answer). */
   unconfirmedSubmits?: number;
@@ -53,8 +53,12 @@ export interface FinishedTask {
 }
 
 export interface PollPlan {
-  /** `first`/`second`: aimed by the learned schedule; `hint`: provider's `waiting`; `interval`: fixed steps. */
-  by: 'first' | 'second' | 'hint' | 'interval';
+  /**
+   * `schedule`: the learned schedule; `hint`: the provider's `waiting`; `interval`: fixed steps
+   * (past the schedule's horizon). Jobs from before the learned schedule may carry `first` or
+   * `second` (read only for `offsetMs`).
+   */
+  by: 'schedule' | 'hint' | 'interval' | 'first' | 'second';
   /** Offset of the planned poll from submit (ms). */
   offsetMs: number;
 }

@@ -39,7 +39,8 @@ export function atelierKeys(prefix: string) {
       /** 404/3xx answers in a row from the drawing endpoint (a hash: count, since). */
       misrouteStreak: `${sys}:drawing:misroute-streak`,
       throttle: `${sys}:drawing:throttle`,
-      durations: (shape: string) => `${sys}:drawing:durations:${shape}`,
+      /** What polls said about durations of one task shape (decayed censored counts, a hash). */
+      pollStats: (shape: string) => `${sys}:drawing:poll-stats:v1:${shape}`,
     },
     cme: {
       ticket: (platform: string, userId: string) => `${sys}:cme:ticket:${platform}:${userId}`,

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       intervalMs: 5000,
       maxIntervalMs: 30000,
       deadlineMs: 600000,
+      costMs: 1500,
     });
     expect(config.cme.loginUrl).toBe('https://open.cme.qcloud.com');
     expect(config.cme.apiBaseUrl).toBe('https://web-paas-api.cme.qcloud.com');
@@ -57,6 +58,7 @@ describe('loadConfig', () => {
       DRAWING_POLL_INTERVAL_MS: '4000',
       DRAWING_POLL_MAX_INTERVAL_MS: '20000',
       DRAWING_POLL_DEADLINE_MS: '120000',
+      DRAWING_POLL_COST_MS: '2500',
       DRAWING_MAINTENANCE_BACKOFF_MS: '60000',
       ATELIER_RETRY_BASE_MS: '250',
       ATELIER_CALLBACK_SECRET: 'cb-secret',
@@ -76,6 +78,7 @@ describe('loadConfig', () => {
       intervalMs: 4000,
       maxIntervalMs: 20000,
       deadlineMs: 120000,
+      costMs: 2500,
     });
     expect(config.drawing.maintenanceBackoffMs).toBe(60000);
     expect(config.retry.baseMs).toBe(250);
@@ -96,6 +99,8 @@ describe('loadConfig', () => {
     [{ CME_LOGIN_URL: 'ftp://x' }, 'CME_LOGIN_URL', 'http(s)'],
     [{ DRAWING_SUBMIT_PATH: 'submit' }, 'DRAWING_SUBMIT_PATH', 'starting with "/"'],
     [{ DRAWING_POLL_INTERVAL_MS: '0' }, 'DRAWING_POLL_INTERVAL_MS', 'at least 1'],
+    [{ DRAWING_POLL_COST_MS: '0' }, 'DRAWING_POLL_COST_MS', 'at least 1'],
+    [{ DRAWING_POLL_COST_MS: '1.5s' }, 'DRAWING_POLL_COST_MS', 'must be an integer'],
     [
       { DRAWING_POLL_INTERVAL_MS: '9000', DRAWING_POLL_MAX_INTERVAL_MS: '5000' },
       'DRAWING_POLL_MAX_INTERVAL_MS',

@@ -26,6 +26,11 @@ export interface PollSchedule {
   maxIntervalMs: number;
   /** Give up (dead letter `POLL_TIMEOUT`, taskId kept) this long after submit. */
   deadlineMs: number;
+  /**
+   * How many ms of detection delay one provider query is worth: the learned schedule minimises
+   * `queries + mean detection delay / costMs` per task.
+   */
+  costMs: number;
 }
 
 export interface DrawingConfig {
@@ -184,6 +189,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
       intervalMs: e.int('DRAWING_POLL_INTERVAL_MS', 5 * SECOND, positive),
       maxIntervalMs: e.int('DRAWING_POLL_MAX_INTERVAL_MS', 30 * SECOND, positive),
       deadlineMs: e.int('DRAWING_POLL_DEADLINE_MS', 10 * MINUTE, positive),
+      costMs: e.int('DRAWING_POLL_COST_MS', 1500, positive),
     },
     maintenanceBackoffMs: e.int('DRAWING_MAINTENANCE_BACKOFF_MS', 2 * MINUTE, positive),
     outageStreak: e.int('DRAWING_OUTAGE_STREAK', 5, positive),

@@ -17,8 +17,7 @@ import type { ImageArchiver } from '../images/image-archiver.ts';
 import type { Step, StepContext, StepProcessor } from '../runtime/step.ts';
 import type { WorkerObserver } from '../worker-observer.ts';
 import type { DrawingHealth } from './drawing-health.ts';
-import { LearnedPollTiming } from './learned-poll-timing.ts';
-import { INLINE_POLL_MS, planNextPoll } from './poll-planner.ts';
+import { INLINE_POLL_MS, type PollPlanner } from './poll-planner.ts';
 
 /** The two provider calls a drawing job needs (`DrawingClient` implements it). */
 export interface DrawingProvider {
@@ -32,7 +31,7 @@ export interface DrawingProvider {
 export interface DrawingProcessorDeps {
   provider: DrawingProvider;
   config: DrawingConfig;
-  timing: LearnedPollTiming;
+  planner: PollPlanner;
   health: DrawingHealth;
   /** Hears polls, finished tasks and archived images (metrics, benchmarks). */
   observer: Pick<WorkerObserver, 'drawingPoll' | 'drawingFinished' | 'imageArchive'>;
@@ -128,21 +127,8 @@ export class DrawingProcessor implements StepProcessor<DrawingJobData, DrawingRe
     state: DrawingJobState,
     hintMs?: number,
   ): Promise<DrawingStep> {
-    const { config, timing } = this.#deps;
     const now = Date.now();
-    const submittedAt = state.submittedAt ?? now;
-    const learned = await timing.times(
-      LearnedPollTiming.shape(data.task.resolution, data.task.num),
-    );
-    const next = planNextPoll({
-      schedule: config.poll,
-      learned,
-      startedAt: Math.max(submittedAt, state.resumedAt ?? 0),
-      submittedAt,
-      polls: state.polls,
-      ...(hintMs !== undefined ? { hintMs } : {}),
-      now,
-    });
+    const next = await this.#deps.planner.next(data.task, state, now, hintMs);
     if (next.pastDeadline) return this.#pollTimeout(state);
     const planned: DrawingJobState = { ...state, plan: next.plan };
     if (next.at - now <= INLINE_POLL_MS) {
@@ -187,7 +173,7 @@ export class DrawingProcessor implements StepProcessor<DrawingJobData, DrawingRe
     await health.recordHealthy();
     const done = outcome.kind === 'ok';
     observer.drawingPoll?.({ done, lateMs });
-    this.#learn(data, state, done, now - submittedAt);
+    this.#deps.planner.observe(data.task, state, done, now);
     if (outcome.kind === 'pending') {
       return this.#schedulePoll(context, polledData, polled, outcome.hintMs);
     }
@@ -244,13 +230,6 @@ export class DrawingProcessor implements StepProcessor<DrawingJobData, DrawingRe
       );
       return { type: 'retry', error, record: { ...data, state: progress } };
     }
-  }
-
-  #learn(data: DrawingJobData, state: DrawingJobState, done: boolean, elapsedMs: number): void {
-    const plan = state.plan;
-    if (plan?.by !== 'first' && plan?.by !== 'second') return;
-    const shape = LearnedPollTiming.shape(data.task.resolution, data.task.num);
-    this.#deps.timing.observe(shape, plan.by, done, plan.offsetMs, done ? elapsedMs : undefined);
   }
 
   /**

@@ -12,6 +12,7 @@ import { DrawingHealth } from './drawing-health.ts';
 import { DrawingProcessor } from './drawing-processor.ts';
 import { LearnedPollTiming } from './learned-poll-timing.ts';
 import { MisrouteGuard } from './misroute-guard.ts';
+import { PollPlanner } from './poll-planner.ts';
 
 /**
  * The `drawing` queue: its provider client (404/3xx counted by the misroute guard), poll timing,
@@ -32,14 +33,7 @@ export async function startDrawingQueue(
     logger,
     onCall: (call) => observer.drawingCall?.(call),
   });
-  const timing = new LearnedPollTiming({
-    redis,
-    prefix,
-    defaultFirstMs: config.poll.firstMs,
-    defaultGapMs: config.poll.intervalMs,
-    ceilingMs: config.poll.deadlineMs,
-    logger,
-  });
+  const timing = new LearnedPollTiming({ redis, prefix, schedule: config.poll });
   const health = new DrawingHealth({
     redis,
     prefix,
@@ -67,7 +61,7 @@ export async function startDrawingQueue(
     processor: new DrawingProcessor({
       provider,
       config,
-      timing,
+      planner: new PollPlanner({ timing, schedule: config.poll }),
       health,
       observer,
       ...(archiver ? { archiver } : {}),

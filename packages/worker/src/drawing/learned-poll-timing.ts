@@ -1,188 +1,191 @@
-import { atelierKeys, type Logger } from '@atelier/shared';
-import type { RedisClient } from '@atelier/store';
-
-/** Fraction of tasks the first poll should find done. */
-export const FIRST_POLL_TARGET = 0.6;
-/** Fraction of the remaining tasks the second poll should find done. */
-export const SECOND_POLL_TARGET = 0.75;
-/** Step of each update, as a fraction of the current value (at least 50 ms). */
-const STEP_FRACTION = 0.03;
-const RECENT_DURATIONS_KEPT = 500;
+import { atelierKeys, type PollSchedule } from '@atelier/shared';
+import { LuaScript, type RedisClient } from '@atelier/store';
+import {
+  CENSORED_DURATIONS_DEFAULTS,
+  CensoredDurations,
+  type CensoredDurationsOptions,
+  groupAnswers,
+  MIN_WEIGHT,
+  type PollAnswer,
+  RESCALE_AT,
+} from './censored-durations.ts';
+import { type DurationEstimate, estimateDurations } from './duration-estimate.ts';
+import { type DurationPrior, durationPrior } from './duration-prior.ts';
+import { PollPolicy, pollBounds } from './poll-policy.ts';
 
 /**
- * Stochastic-approximation update of a quantile from binary observations: was the task done
- * when we looked at offset o? It needs no exact finish times (which polling never sees), only
- * the answers we already get. Observations come in groups (n polls that looked at the same
- * offset, d of them found the task done): the group moves q by step·(p·n − d), so q settles
- * where a fraction p of tasks is done — but only when the group says something about q
- * ("mostly done at o ≤ q" → down; "mostly pending at o ≥ q" → up), and never by more than a
- * quarter of q at once. So a burst of answers to polls aimed at an old guess cannot throw q
- * far past the truth, while a steady stream converges quickly. Also keeps the recent observed
- * durations (upper bounds) for operators.
- * KEYS[1] stats hash, KEYS[2] recent list; ARGV: field, cold-start q, target p, floor,
- * ceiling, group count G, then G triples (offset, n, done), then observed durations.
+ * Adds groups of poll answers to a shape's statistics, exactly as `CensoredDurations.add` does
+ * (new weight = scale, scale × 2^(n/halfLife), rescale past RESCALE_AT dropping groups under
+ * MIN_WEIGHT, then the lightest groups go while there are more than maxGroups).
+ * KEYS[1] the statistics hash; ARGV: halfLife, maxGroups, ttlMs, then (from, to, n, done)
+ * per group.
  */
-const OBSERVE = `
-local q = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or ARGV[2])
-local p, floor, ceiling = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local groups = tonumber(ARGV[6])
+const OBSERVE = new LuaScript(`
+local key = KEYS[1]
+local halfLife, maxGroups = tonumber(ARGV[1]), tonumber(ARGV[2])
+local scale = tonumber(redis.call('HGET', key, 'scale') or '1')
+local groups = tonumber(redis.call('HGET', key, 'groups') or '0')
 local total = 0
-for g = 0, groups - 1 do
-  local offset, n, done = tonumber(ARGV[7 + 3 * g]), tonumber(ARGV[8 + 3 * g]), tonumber(ARGV[9 + 3 * g])
-  local delta = math.max(50, q * ${STEP_FRACTION}) * (p * n - done)
-  if (delta < 0 and offset <= q) or (delta > 0 and offset >= q) then
-    delta = math.max(-0.25 * q, math.min(0.25 * q, delta))
-    q = math.max(floor, math.min(ceiling, q + delta))
-  end
+for i = 4, #ARGV, 4 do
+  local pair = ARGV[i] .. ':' .. ARGV[i + 1]
+  local n, done = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  if redis.call('HSETNX', key, 'n' .. pair, '0') == 1 then groups = groups + 1 end
+  redis.call('HINCRBYFLOAT', key, 'n' .. pair, n * scale)
+  if done > 0 then redis.call('HINCRBYFLOAT', key, 'd' .. pair, done * scale) end
   total = total + n
 end
-for i = 7 + 3 * groups, #ARGV do redis.call('LPUSH', KEYS[2], ARGV[i]) end
-redis.call('HSET', KEYS[1], ARGV[1], tostring(math.floor(q)))
-redis.call('HINCRBY', KEYS[1], 'observations', total)
-redis.call('LTRIM', KEYS[2], 0, ${RECENT_DURATIONS_KEPT - 1})
-return math.floor(q)
-`;
-
-export interface LearnedTimes {
-  /** Offset from submit of the first poll. */
-  firstMs: number;
-  /** Offset from submit of the second poll. */
-  secondMs: number;
-  observations: number;
-}
+redis.call('HINCRBY', key, 'count', total)
+scale = scale * 2 ^ (total / halfLife)
+local function weights()
+  local fields = redis.call('HGETALL', key)
+  local list = {}
+  for i = 1, #fields, 2 do
+    if string.sub(fields[i], 1, 1) == 'n' then
+      list[#list + 1] = {string.sub(fields[i], 2), tonumber(fields[i + 1])}
+    end
+  end
+  return list
+end
+if scale > ${RESCALE_AT} then
+  for _, entry in ipairs(weights()) do
+    local pair, w = entry[1], entry[2] / scale
+    if w < ${MIN_WEIGHT} then
+      redis.call('HDEL', key, 'n' .. pair, 'd' .. pair)
+      groups = groups - 1
+    else
+      redis.call('HSET', key, 'n' .. pair, tostring(w))
+      local done = redis.call('HGET', key, 'd' .. pair)
+      if done then redis.call('HSET', key, 'd' .. pair, tostring(tonumber(done) / scale)) end
+    end
+  end
+  scale = 1
+end
+if groups > maxGroups then
+  local list = weights()
+  table.sort(list, function(a, b) return a[2] < b[2] or (a[2] == b[2] and a[1] < b[1]) end)
+  local keep = math.floor(maxGroups * 3 / 4)
+  for i = 1, #list - keep do
+    redis.call('HDEL', key, 'n' .. list[i][1], 'd' .. list[i][1])
+  end
+  groups = math.min(#list, keep)
+end
+redis.call('HSET', key, 'scale', tostring(scale), 'groups', tostring(groups))
+redis.call('PEXPIRE', key, ARGV[3])
+return groups
+`);
 
 export interface LearnedPollTimingOptions {
   redis: RedisClient;
   prefix: string;
-  /** Cold-start first poll (`DRAWING_POLL_FIRST_MS`). */
-  defaultFirstMs: number;
-  /** Cold-start gap between first and second poll (`DRAWING_POLL_INTERVAL_MS`). */
-  defaultGapMs: number;
-  /** Longest offset the learned schedule may aim at (the poll deadline). */
-  ceilingMs: number;
-  /** How long a process reuses what it read, and gathers observations before writing them. */
-  cacheMs?: number;
-  /** Where a failed write of the statistics is reported (polling goes on without it). */
-  logger?: Logger;
+  /** The configured schedule (`DRAWING_POLL_*`): cold start, bounds and the cost knob. */
+  schedule: PollSchedule;
+  /** How long a process reuses the schedule it computed before reading the statistics again (default 1000). */
+  refreshMs?: number;
+  /** How long a process gathers answers before writing them (default 250). */
+  flushMs?: number;
+  /** Decay and size of the statistics. */
+  stats?: CensoredDurationsOptions;
+  /** A shape's statistics are dropped this long after its last answer (default 30 days). */
+  ttlMs?: number;
 }
 
-type Which = 'first' | 'second';
-interface Observation {
-  done: boolean;
-  /** Where (offset from submit) the poll looked. */
-  offsetMs: number;
-  observedMs?: number;
+interface Learned {
+  at: number;
+  count: number;
+  estimate: DurationEstimate;
+  policy: PollPolicy;
 }
 
 /**
  * What the fleet has learned about how long tasks of one shape (resolution × num) take, kept
- * in Redis so every worker aims its first polls near the typical finish. Reads are cached and
- * observations batched per process, so a healthy job costs no extra Redis round trip.
+ * in Redis so every worker plans with it: decayed counts of censored poll answers
+ * (`CensoredDurations`), turned into a duration estimate (`estimateDurations`) and the poll
+ * schedule that is cheapest for it (`PollPolicy`). Each process reuses its schedule for
+ * `refreshMs` and writes answers in batches every `flushMs`, so a job costs no Redis round trip
+ * of its own.
  */
 export class LearnedPollTiming {
-  readonly #o: Required<Omit<LearnedPollTimingOptions, 'logger'>>;
-  readonly #logger: Logger | undefined;
+  readonly #o: Required<Omit<LearnedPollTimingOptions, 'stats'>> & {
+    stats: Required<CensoredDurationsOptions>;
+  };
   readonly #keys: ReturnType<typeof atelierKeys>['drawing'];
-  readonly #cache = new Map<string, { at: number; times: LearnedTimes }>();
-  readonly #pending = new Map<string, Observation[]>();
-  readonly #reading = new Map<string, Promise<LearnedTimes>>();
+  readonly #prior: DurationPrior;
+  readonly #learned = new Map<string, Learned>();
+  readonly #reading = new Map<string, Promise<Learned>>();
+  readonly #pending = new Map<string, PollAnswer[]>();
   #flushTimer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
   constructor(options: LearnedPollTimingOptions) {
-    this.#o = { cacheMs: 250, ...options };
-    this.#logger = options.logger;
+    this.#o = {
+      redis: options.redis,
+      prefix: options.prefix,
+      schedule: options.schedule,
+      refreshMs: options.refreshMs ?? 1000,
+      flushMs: options.flushMs ?? 250,
+      ttlMs: options.ttlMs ?? 30 * 24 * 3600 * 1000,
+      stats: {
+        halfLife: options.stats?.halfLife ?? CENSORED_DURATIONS_DEFAULTS.halfLife,
+        maxGroups: options.stats?.maxGroups ?? CENSORED_DURATIONS_DEFAULTS.maxGroups,
+      },
+    };
     this.#keys = atelierKeys(options.prefix).drawing;
+    this.#prior = durationPrior(options.schedule);
   }
 
+  /** The statistics key's shape name: tasks of one shape are expected to take alike. */
   static shape(resolution: string, num: number): string {
     return `${resolution}x${num}`;
   }
 
-  async times(shape: string): Promise<LearnedTimes> {
-    const cached = this.#cache.get(shape);
-    if (cached && Date.now() - cached.at < this.#o.cacheMs) return cached.times;
-    // Jobs that find the cache stale together share one read.
-    let reading = this.#reading.get(shape);
-    if (!reading) {
-      reading = this.#read(shape).finally(() => this.#reading.delete(shape));
-      this.#reading.set(shape, reading);
-    }
-    return reading;
+  /** The cheapest schedule for a shape, as this process last computed it. */
+  async policy(shape: string, now = Date.now()): Promise<PollPolicy> {
+    const learned = this.#learned.get(shape);
+    if (learned && now - learned.at < this.#o.refreshMs) return learned.policy;
+    return (await this.#refresh(shape, now)).policy;
   }
 
-  async #read(shape: string): Promise<LearnedTimes> {
-    const [first, second, observations] = await this.#o.redis.hmget(
-      this.#keys.durations(shape),
-      'first',
-      'second',
-      'observations',
-    );
-    const times = this.#times(
-      first ? Number(first) : undefined,
-      second ? Number(second) : undefined,
-    );
-    times.observations = Number(observations ?? 0);
-    this.#cache.set(shape, { at: Date.now(), times });
-    return times;
+  /** The duration estimate behind a shape's schedule (operators, benches). */
+  async estimate(shape: string, now = Date.now()): Promise<DurationEstimate> {
+    await this.policy(shape, now);
+    return (this.#learned.get(shape) as Learned).estimate;
   }
 
-  /**
-   * Records what a learned poll found: `which` guess it checked, whether the task was done,
-   * where (offset from submit) it looked, and when done the submit→seen-done time. Written to
-   * Redis in batches (see `flush`).
-   */
-  observe(shape: string, which: Which, done: boolean, offsetMs: number, observedMs?: number): void {
-    const key = `${shape}\u0000${which}`;
-    const list = this.#pending.get(key) ?? [];
-    list.push(observedMs === undefined ? { done, offsetMs } : { done, offsetMs, observedMs });
-    this.#pending.set(key, list);
+  /** The shape's statistics as stored. */
+  async statistics(shape: string): Promise<CensoredDurations> {
+    const fields = await this.#o.redis.hgetall(this.#keys.pollStats(shape));
+    return CensoredDurations.fromFields(fields, this.#o.stats);
+  }
+
+  /** Records one poll answer; written to Redis with others after `flushMs` (see `flush`). */
+  observe(shape: string, answer: PollAnswer): void {
+    const list = this.#pending.get(shape);
+    if (list) list.push(answer);
+    else this.#pending.set(shape, [answer]);
     this.#flushTimer ??= setTimeout(() => {
       this.#flushTimer = undefined;
-      void this.flush().catch((err) =>
-        this.#logger?.warn({ err }, 'could not write poll answers to the learned statistics'),
-      );
-    }, this.#o.cacheMs).unref();
+      void this.flush().catch(() => undefined);
+    }, this.#o.flushMs).unref();
   }
 
-  /** Writes gathered observations now (also on close). */
+  /** Writes gathered answers now (also on close). */
   async flush(): Promise<void> {
     const batches = [...this.#pending];
     this.#pending.clear();
     const run = this.#flushing.then(async () => {
-      for (const [key, observations] of batches) {
-        const [shape = '', which = 'first'] = key.split('\u0000') as [string, Which];
-        const current = await this.times(shape);
-        const groups = new Map<number, { n: number; done: number }>();
-        for (const o of observations) {
-          const offset = Math.round(o.offsetMs);
-          const group = groups.get(offset) ?? { n: 0, done: 0 };
-          group.n++;
-          if (o.done) group.done++;
-          groups.set(offset, group);
-        }
-        const updated = await this.#o.redis.eval(
-          OBSERVE,
-          2,
-          this.#keys.durations(shape),
-          `${this.#keys.durations(shape)}:recent`,
-          which,
-          String(which === 'first' ? current.firstMs : current.secondMs),
-          String(which === 'first' ? FIRST_POLL_TARGET : SECOND_POLL_TARGET),
-          String(which === 'first' ? 0 : current.firstMs + 250),
-          String(this.#o.ceilingMs),
-          String(groups.size),
-          ...[...groups].flatMap(([offset, g]) => [String(offset), String(g.n), String(g.done)]),
-          ...observations.flatMap((o) =>
-            o.observedMs === undefined ? [] : [String(Math.round(o.observedMs))],
-          ),
+      for (const [shape, answers] of batches) {
+        const groups = groupAnswers(answers);
+        if (groups.length === 0) continue;
+        await OBSERVE.run(
+          this.#o.redis,
+          [this.#keys.pollStats(shape)],
+          [
+            this.#o.stats.halfLife,
+            this.#o.stats.maxGroups,
+            this.#o.ttlMs,
+            ...groups.flatMap((g) => [g.from, g.to, g.n, g.done]),
+          ],
         );
-        const times =
-          which === 'first'
-            ? this.#times(Number(updated), current.secondMs)
-            : this.#times(current.firstMs, Number(updated));
-        times.observations = current.observations + observations.length;
-        this.#cache.set(shape, { at: Date.now(), times });
       }
     });
     this.#flushing = run.catch(() => undefined);
@@ -195,15 +198,38 @@ export class LearnedPollTiming {
     await this.flush().catch(() => undefined);
   }
 
-  /** Recent submit→seen-done durations of a shape, newest first (for operators and benches). */
-  async recent(shape: string): Promise<number[]> {
-    const values = await this.#o.redis.lrange(`${this.#keys.durations(shape)}:recent`, 0, -1);
-    return values.map(Number);
+  /** Re-reads a shape's statistics; processes that find their copy stale together share one read. */
+  #refresh(shape: string, now: number): Promise<Learned> {
+    let reading = this.#reading.get(shape);
+    if (!reading) {
+      reading = this.#read(shape, now).finally(() => this.#reading.delete(shape));
+      this.#reading.set(shape, reading);
+    }
+    return reading;
   }
 
-  #times(first: number | undefined, second: number | undefined): LearnedTimes {
-    const firstMs = first ?? this.#o.defaultFirstMs;
-    const secondMs = Math.max(second ?? firstMs + this.#o.defaultGapMs, firstMs + 250);
-    return { firstMs, secondMs, observations: 0 };
+  async #read(shape: string, now: number): Promise<Learned> {
+    const fields = await this.#o.redis.hgetall(this.#keys.pollStats(shape));
+    const count = Number(fields.count ?? 0);
+    const previous = this.#learned.get(shape);
+    let learned: Learned;
+    if (previous && previous.count === count) {
+      learned = { ...previous, at: now };
+    } else {
+      const stats = CensoredDurations.fromFields(fields, this.#o.stats);
+      const estimate = estimateDurations(
+        stats.groups(),
+        this.#prior,
+        previous ? { initial: previous.estimate.hazard } : {},
+      );
+      learned = {
+        at: now,
+        count,
+        estimate,
+        policy: PollPolicy.update(previous?.policy, estimate, pollBounds(this.#o.schedule)),
+      };
+    }
+    this.#learned.set(shape, learned);
+    return learned;
   }
 }

@@ -1,14 +1,15 @@
-import type { PollPlan, PollSchedule } from '@atelier/shared';
-import type { LearnedTimes } from './learned-poll-timing.ts';
+import type { DrawingJobState, DrawingTask, PollPlan, PollSchedule } from '@atelier/shared';
+import { nearestGridIndex } from './duration-grid.ts';
+import { LearnedPollTiming } from './learned-poll-timing.ts';
+import { MIN_GAP_MS, type PollPolicy } from './poll-policy.ts';
 
 /** Polls closer than this to "now" run inline instead of through the delayed set. */
 export const INLINE_POLL_MS = 100;
-/** Smallest gap between two polls of one task. */
-const MIN_GAP_MS = 250;
 
 export interface PlanInput {
   schedule: PollSchedule;
-  learned: LearnedTimes;
+  /** The learned schedule for the task's shape. */
+  policy: PollPolicy;
   /** When polling (re)started: submit time, or the replay time. */
   startedAt: number;
   submittedAt: number;
@@ -17,6 +18,8 @@ export interface PlanInput {
   /** The provider's `waiting` estimate from the last answer, in ms. */
   hintMs?: number;
   now: number;
+  /** Draws in [0, 1): which of the equally good next polls, and where in its grid step. */
+  random: () => number;
 }
 
 export interface PlannedPoll {
@@ -27,13 +30,15 @@ export interface PlannedPoll {
 }
 
 /**
- * When to look next. First and second polls aim at what the fleet learned for this shape;
- * the provider's `waiting` hint wins when present; after that the spec's stepped intervals
- * (starting interval up to 12 of them, 2.5× it up to 36, then the largest interval).
- * Never past the deadline: the last poll lands on it.
+ * When to look next. The provider's `waiting` hint wins when present; otherwise the learned
+ * schedule's next poll from where the task stands (its grid point now; not polled yet: −1),
+ * picked at random among the equally good ones and placed at random within its grid step, so
+ * tasks submitted together spread out. Past the schedule's horizon (a replayed task), the
+ * spec's stepped intervals. Never a gap over the largest interval, never past the deadline:
+ * the last poll lands on it.
  */
 export function planNextPoll(input: PlanInput): PlannedPoll {
-  const { schedule, learned, startedAt, submittedAt, polls, now } = input;
+  const { schedule, policy, startedAt, submittedAt, polls, now } = input;
   const deadline = startedAt + schedule.deadlineMs;
   const elapsed = now - submittedAt;
   let plan: PollPlan;
@@ -41,12 +46,22 @@ export function planNextPoll(input: PlanInput): PlannedPoll {
   if (input.hintMs !== undefined && input.hintMs > 0) {
     const gap = Math.min(Math.max(input.hintMs, MIN_GAP_MS), schedule.maxIntervalMs);
     plan = { by: 'hint', offsetMs: elapsed + gap };
-  } else if (polls === 0) {
-    plan = { by: 'first', offsetMs: Math.max(learned.firstMs, 0) };
-  } else if (polls === 1 && learned.secondMs > elapsed + MIN_GAP_MS) {
-    plan = { by: 'second', offsetMs: learned.secondMs };
   } else {
-    plan = { by: 'interval', offsetMs: elapsed + intervalAt(schedule, now - startedAt) };
+    const from = polls === 0 ? -1 : nearestGridIndex(elapsed);
+    const next = policy.next(from, input.random());
+    if (next === undefined) {
+      plan = { by: 'interval', offsetMs: elapsed + intervalAt(schedule, now - startedAt) };
+    } else {
+      const point = policy.timeMs(next);
+      // Anywhere in the point's step (half-way to each neighbour); "at once" stays at once.
+      const lo = next === 0 ? 0 : (policy.timeMs(next - 1) + point) / 2;
+      const hi = next === 0 ? 0 : (point + policy.timeMs(next + 1)) / 2;
+      const latest =
+        polls === 0
+          ? Math.max(schedule.firstMs, schedule.maxIntervalMs)
+          : elapsed + schedule.maxIntervalMs;
+      plan = { by: 'schedule', offsetMs: Math.min(latest, lo + input.random() * (hi - lo)) };
+    }
   }
 
   const at = Math.max(submittedAt + plan.offsetMs, now);
@@ -57,7 +72,7 @@ export function planNextPoll(input: PlanInput): PlannedPoll {
       plan: { ...plan, offsetMs: deadline - submittedAt },
       pastDeadline: false,
     };
-  return { at, plan, pastDeadline: false };
+  return { at, plan: { ...plan, offsetMs: at - submittedAt }, pastDeadline: false };
 }
 
 function intervalAt(schedule: PollSchedule, elapsedMs: number): number {
@@ -65,4 +80,75 @@ function intervalAt(schedule: PollSchedule, elapsedMs: number): number {
   if (elapsedMs < 12 * base) return base;
   if (elapsedMs < 36 * base) return Math.min(schedule.maxIntervalMs, Math.round(2.5 * base));
   return schedule.maxIntervalMs;
+}
+
+export interface PollPlannerOptions {
+  timing: LearnedPollTiming;
+  schedule: PollSchedule;
+  /** Source of the spreading draws (default `Math.random`). */
+  random?: () => number;
+}
+
+/**
+ * The two calls a drawing job makes about polling: when to poll next (`next`), and what a
+ * poll found (`observe`, which feeds the shared statistics). Neither costs a Redis round trip
+ * of its own (see `LearnedPollTiming`).
+ */
+export class PollPlanner {
+  readonly #timing: LearnedPollTiming;
+  readonly #schedule: PollSchedule;
+  readonly #random: () => number;
+
+  constructor(options: PollPlannerOptions) {
+    this.#timing = options.timing;
+    this.#schedule = options.schedule;
+    this.#random = options.random ?? Math.random;
+  }
+
+  /** When to poll a submitted task next, `state` being its state after its last answer. */
+  async next(
+    task: Pick<DrawingTask, 'resolution' | 'num'>,
+    state: DrawingJobState,
+    now: number,
+    hintMs?: number,
+  ): Promise<PlannedPoll> {
+    const submittedAt = state.submittedAt ?? now;
+    const policy = await this.#timing.policy(
+      LearnedPollTiming.shape(task.resolution, task.num),
+      now,
+    );
+    return planNextPoll({
+      schedule: this.#schedule,
+      policy,
+      startedAt: Math.max(submittedAt, state.resumedAt ?? 0),
+      submittedAt,
+      polls: state.polls,
+      ...(hintMs !== undefined ? { hintMs } : {}),
+      now,
+      random: this.#random,
+    });
+  }
+
+  /**
+   * A poll answered at `now`: done, or still pending. `state` is the task's state before this
+   * poll (its last poll, if any, was pending).
+   */
+  observe(
+    task: Pick<DrawingTask, 'resolution' | 'num'>,
+    state: DrawingJobState,
+    done: boolean,
+    now: number,
+  ): void {
+    const submittedAt = state.submittedAt;
+    if (submittedAt === undefined) return;
+    const from =
+      state.polls > 0 && state.lastPollAt !== undefined
+        ? nearestGridIndex(state.lastPollAt - submittedAt)
+        : -1;
+    this.#timing.observe(LearnedPollTiming.shape(task.resolution, task.num), {
+      from,
+      to: nearestGridIndex(now - submittedAt),
+      done,
+    });
+  }
 }

@@ -1,93 +1,125 @@
-import type { PollSchedule } from '@atelier/shared';
 import { describe, expect, it } from 'vitest';
+import { estimateDurations } from '../../src/drawing/duration-estimate.ts';
+import { durationPrior } from '../../src/drawing/duration-prior.ts';
 import { type PlanInput, planNextPoll } from '../../src/drawing/poll-planner.ts';
+import { PollPolicy, pollBounds } from '../../src/drawing/poll-policy.ts';
+import { hazardsFromCdf } from '../../src/drawing/schedule-cost.ts';
+import { lognormal, SCHEDULE, seeded } from './duration-fixtures.ts';
 
 const T0 = 1_700_000_000_000;
-const SCHEDULE: PollSchedule = {
-  firstMs: 8000,
-  intervalMs: 2000,
-  maxIntervalMs: 20_000,
-  deadlineMs: 600_000,
-};
-const LEARNED = { firstMs: 9000, secondMs: 14_000, observations: 50 };
+const coldPolicy = new PollPolicy(
+  estimateDurations([], durationPrior(SCHEDULE)),
+  pollBounds(SCHEDULE),
+);
+const hazard = hazardsFromCdf(lognormal(8000, 0.5, 3000, 30_000).cdf);
+const widePolicy = new PollPolicy(
+  { hazard, atRisk: new Float64Array(hazard.length), supportedUntil: hazard.length - 1, weight: 0 },
+  pollBounds(SCHEDULE),
+);
 
-/** A plan for a task submitted at T0, `elapsedMs` later. */
-function plan(elapsedMs: number, fields: Partial<PlanInput> = {}) {
-  return planNextPoll({
+function input(overrides: Partial<PlanInput> = {}): PlanInput {
+  return {
     schedule: SCHEDULE,
-    learned: LEARNED,
+    policy: widePolicy,
     startedAt: T0,
     submittedAt: T0,
-    polls: 2,
-    now: T0 + elapsedMs,
-    ...fields,
-  });
+    polls: 0,
+    now: T0,
+    random: () => 0.5,
+    ...overrides,
+  };
 }
 
 describe('planNextPoll', () => {
-  it('aims the first poll at what was learned for the shape', () => {
-    expect(plan(0, { polls: 0 })).toEqual({
-      at: T0 + 9000,
-      plan: { by: 'first', offsetMs: 9000 },
-      pastDeadline: false,
-    });
+  it('plans the first poll from the learned schedule', () => {
+    const next = planNextPoll(input());
+    expect(next.pastDeadline).toBe(false);
+    expect(next.plan.by).toBe('schedule');
+    expect(next.at - T0).toBeGreaterThan(6500);
+    expect(next.at - T0).toBeLessThan(9000);
+    expect(next.plan.offsetMs).toBe(next.at - T0);
   });
 
-  it('aims the second poll at the learned second time while it is still ahead', () => {
-    expect(plan(9000, { polls: 1 })).toMatchObject({
-      at: T0 + 14_000,
-      plan: { by: 'second', offsetMs: 14_000 },
-    });
-    // Too close to now (within the smallest gap) or past: the stepped interval instead.
-    expect(plan(13_800, { polls: 1 }).plan.by).toBe('interval');
+  it('cold, it polls at DRAWING_POLL_FIRST_MS and then every DRAWING_POLL_INTERVAL_MS', () => {
+    const first = planNextPoll(input({ policy: coldPolicy }));
+    expect(Math.abs(first.at - T0 - 8000)).toBeLessThan(400);
+    const second = planNextPoll(input({ policy: coldPolicy, polls: 1, now: first.at }));
+    expect(Math.abs(second.at - first.at - 5000)).toBeLessThan(500);
   });
 
-  it("follows the provider's hint, kept between the smallest gap and the largest interval", () => {
-    expect(plan(10_000, { hintMs: 3000 })).toMatchObject({
-      at: T0 + 13_000,
-      plan: { by: 'hint', offsetMs: 13_000 },
-    });
-    expect(plan(10_000, { hintMs: 10 }).at).toBe(T0 + 10_250);
-    expect(plan(10_000, { hintMs: 90_000 }).at).toBe(T0 + 30_000);
-    // A hint wins even over the learned first poll.
-    expect(plan(0, { polls: 0, hintMs: 4000 }).plan.by).toBe('hint');
-    // No usable hint: the schedule.
-    expect(plan(10_000, { hintMs: 0 }).plan.by).toBe('interval');
+  it("the provider's waiting hint decides the next poll, kept between the smallest gap and the largest interval", () => {
+    const next = planNextPoll(input({ polls: 1, now: T0 + 8000, hintMs: 3000 }));
+    expect(next.plan.by).toBe('hint');
+    expect(next.at).toBe(T0 + 11_000);
+    expect(planNextPoll(input({ polls: 1, now: T0 + 10_000, hintMs: 10 })).at).toBe(T0 + 10_250);
+    expect(planNextPoll(input({ polls: 1, now: T0 + 10_000, hintMs: 90_000 })).at).toBe(
+      T0 + 40_000,
+    );
+    // A hint wins over the first poll too; no usable hint: the schedule.
+    expect(planNextPoll(input({ hintMs: 4000 })).plan.by).toBe('hint');
+    expect(planNextPoll(input({ polls: 1, now: T0 + 8000, hintMs: 0 })).plan.by).toBe('schedule');
   });
 
-  it('steps the interval up: the starting one for 12 of them, 2.5× it up to 36, then the largest', () => {
-    const gapAt = (elapsedMs: number) => plan(elapsedMs).at - (T0 + elapsedMs);
-    expect(gapAt(10_000)).toBe(2000);
-    expect(gapAt(12 * 2000 - 1)).toBe(2000);
-    expect(gapAt(12 * 2000)).toBe(5000);
-    expect(gapAt(36 * 2000 - 1)).toBe(5000);
-    expect(gapAt(36 * 2000)).toBe(20_000);
+  it('never plans a poll in the past (a job that waited for a slot polls at once)', () => {
+    const late = planNextPoll(input({ now: T0 + 20_000 }));
+    expect(late.at).toBe(T0 + 20_000);
   });
 
-  it('counts the intervals from a replay, not from the submit', () => {
-    const resumed = T0 + 500_000;
-    const next = plan(500_000 + 10_000, { startedAt: resumed });
-    expect(next.at - (T0 + 510_000)).toBe(2000);
-    expect(next.plan).toEqual({ by: 'interval', offsetMs: 512_000 });
+  it('never leaves a gap over the largest interval', () => {
+    const schedule = { ...SCHEDULE, maxIntervalMs: 2000 };
+    const next = planNextPoll(input({ schedule, polls: 1, now: T0 + 8000 }));
+    expect(next.at - (T0 + 8000)).toBeLessThanOrEqual(2000);
   });
 
-  it('never plans a poll in the past', () => {
-    // The learned first time has gone by already (a job that waited for a slot).
-    expect(plan(20_000, { polls: 0 })).toMatchObject({
-      at: T0 + 20_000,
-      plan: { by: 'first', offsetMs: 9000 },
-    });
+  it('the last poll lands on the deadline; at the deadline it gives up', () => {
+    const late = planNextPoll(input({ polls: 20, now: T0 + SCHEDULE.deadlineMs - 1000 }));
+    expect(late.at).toBe(T0 + SCHEDULE.deadlineMs);
+    expect(late.pastDeadline).toBe(false);
+    expect(planNextPoll(input({ polls: 21, now: T0 + SCHEDULE.deadlineMs })).pastDeadline).toBe(
+      true,
+    );
   });
 
-  it('lands the last poll on the deadline, and gives up once it has passed', () => {
-    const deadline = T0 + SCHEDULE.deadlineMs;
-    expect(plan(SCHEDULE.deadlineMs - 1000)).toEqual({
-      at: deadline,
-      plan: { by: 'interval', offsetMs: SCHEDULE.deadlineMs },
-      pastDeadline: false,
-    });
-    expect(plan(SCHEDULE.deadlineMs)).toMatchObject({ at: deadline, pastDeadline: true });
-    // A replay restarts the deadline.
-    expect(plan(SCHEDULE.deadlineMs, { startedAt: T0 + 100_000 }).pastDeadline).toBe(false);
+  it("past the schedule's horizon (a replayed task) it steps like the spec, counted from the replay", () => {
+    const resumed = T0 + 3_600_000;
+    const gapAt = (sinceReplayMs: number) => {
+      const now = resumed + sinceReplayMs;
+      const next = planNextPoll(input({ polls: 40, startedAt: resumed, now }));
+      expect(next.plan.by).toBe('interval');
+      return next.at - now;
+    };
+    // The starting interval for 12 of them, 2.5× it up to 36, then the largest.
+    expect(gapAt(1000)).toBe(SCHEDULE.intervalMs);
+    expect(gapAt(12 * SCHEDULE.intervalMs)).toBe(2.5 * SCHEDULE.intervalMs);
+    expect(gapAt(36 * SCHEDULE.intervalMs)).toBe(SCHEDULE.maxIntervalMs);
+  });
+
+  it('spreads a batch: 1,000 tasks submitted at one instant do not poll at one instant', () => {
+    const random = seeded(21);
+    const firsts = Array.from({ length: 1000 }, () => planNextPoll(input({ random })).at - T0);
+    const sorted = [...firsts].sort((a, b) => a - b);
+    // No 100 ms holds more than 10 % of them (unspread, all 1,000 would poll in the same one).
+    let crowded = 0;
+    for (let i = 0, j = 0; i < sorted.length; i++) {
+      while ((sorted[i] as number) - (sorted[j] as number) > 100) j++;
+      crowded = Math.max(crowded, i - j + 1);
+    }
+    expect(crowded).toBeLessThanOrEqual(100);
+    expect((sorted[999] as number) - (sorted[0] as number)).toBeGreaterThan(1000);
+  });
+
+  it('polls instant tasks at once (inline, no spreading)', () => {
+    const instant = new PollPolicy(
+      {
+        hazard: hazardsFromCdf(() => 1),
+        atRisk: new Float64Array(hazard.length),
+        supportedUntil: 0,
+        weight: 1,
+      },
+      pollBounds(SCHEDULE),
+    );
+    const random = seeded(22);
+    for (let i = 0; i < 20; i++)
+      expect(planNextPoll(input({ policy: instant, random })).at).toBe(T0);
   });
 });

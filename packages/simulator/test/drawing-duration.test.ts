@@ -39,6 +39,40 @@ describe('drawing task durations', () => {
     expect(capped).toBe(5);
   });
 
+  it('clips a lognormal to [minMs, maxMs]', () => {
+    const random = new SeededRandom(7);
+    const drawn = samples(4000, () =>
+      sampleDurationMs(
+        { kind: 'lognormal', medianMs: 8000, sigma: 0.5, minMs: 3000, maxMs: 30_000 },
+        random,
+      ),
+    );
+    expect(drawn[0]).toBe(3000);
+    expect(drawn.at(-1)).toBeLessThanOrEqual(30_000);
+    // About 2.5 % fall below 3 s (z = −1.96) and are drawn as 3 s.
+    const atMin = drawn.filter((ms) => ms === 3000).length / drawn.length;
+    expect(atMin).toBeGreaterThan(0.01);
+    expect(atMin).toBeLessThan(0.05);
+  });
+
+  it('draws by num when the distribution is bimodal by images per task', () => {
+    const random = new SeededRandom(8);
+    const distribution = {
+      kind: 'byNum' as const,
+      byNum: { 4: { kind: 'fixed' as const, ms: 18_000 } },
+      otherwise: { kind: 'fixed' as const, ms: 6000 },
+    };
+    expect(sampleDurationMs(distribution, random, 1)).toBe(6000);
+    expect(sampleDurationMs(distribution, random, 4)).toBe(18_000);
+    expect(sampleDurationMs(distribution, random, 2)).toBe(6000);
+    expect(() =>
+      assertDurationDistribution(
+        { kind: 'byNum', byNum: { 2: { kind: 'fixed', ms: -1 } }, otherwise: distribution },
+        'opts.duration',
+      ),
+    ).toThrow(/opts\.duration\.byNum\.2: ms must be/);
+  });
+
   it('draws the same sequence from the same seed and another from another seed', () => {
     const draw = (seed: number) => {
       const random = new SeededRandom(seed);
@@ -53,5 +87,11 @@ describe('drawing task durations', () => {
       assertDurationDistribution({ kind: 'uniform', minMs: 5, maxMs: 1 }, 'opts.duration'),
     ).toThrow(/opts\.duration: minMs must not exceed maxMs/);
     expect(() => assertDurationDistribution({ kind: 'fixed', ms: -1 }, 'd')).toThrow(/^d: /);
+    expect(() =>
+      assertDurationDistribution(
+        { kind: 'lognormal', medianMs: 8000, sigma: 0.5, minMs: 40_000, maxMs: 30_000 },
+        'd',
+      ),
+    ).toThrow(/d: minMs must not exceed maxMs/);
   });
 });

@@ -54,7 +54,8 @@ export class TaskStore {
 
   create(request: DrawingTaskRequest, nowMs: number): { taskId: string; task: DrawingTaskRecord } {
     const { duration, perExtraImageMs, durationRandom } = this.#options;
-    const drawMs = sampleDurationMs(duration, durationRandom) + (request.num - 1) * perExtraImageMs;
+    const drawMs =
+      sampleDurationMs(duration, durationRandom, request.num) + (request.num - 1) * perExtraImageMs;
     const startMs = this.#claimSlot(nowMs, drawMs);
     const task: DrawingTaskRecord = {
       ...request,

@@ -54,11 +54,11 @@ export interface FinishedTask {
 
 export interface PollPlan {
   /**
-   * `schedule`: the learned schedule; `hint`: the provider's `waiting`; `interval`: fixed steps
-   * (past the schedule's horizon). Jobs from before the learned schedule may carry `first` or
-   * `second` (read only for `offsetMs`).
+   * `schedule`: the learned schedule; `probe`: a first poll placed earlier to learn from;
+   * `hint`: the provider's `waiting`; `interval`: fixed steps (past the schedule's horizon). Jobs
+   * from before the learned schedule may carry `first` or `second` (read only for `offsetMs`).
    */
-  by: 'schedule' | 'hint' | 'interval' | 'first' | 'second';
+  by: 'schedule' | 'probe' | 'hint' | 'interval' | 'first' | 'second';
   /** Offset of the planned poll from submit (ms). */
   offsetMs: number;
 }

@@ -226,7 +226,7 @@ export class LearnedPollTiming {
         at: now,
         count,
         estimate,
-        policy: PollPolicy.update(previous?.policy, estimate, pollBounds(this.#o.schedule)),
+        policy: new PollPolicy(estimate, pollBounds(this.#o.schedule)),
       };
     }
     this.#learned.set(shape, learned);

@@ -3,8 +3,15 @@ import { nearestGridIndex } from './duration-grid.ts';
 import { LearnedPollTiming } from './learned-poll-timing.ts';
 import { MIN_GAP_MS, type PollPolicy } from './poll-policy.ts';
 
-/** Polls closer than this to "now" run inline instead of through the delayed set. */
+/**
+ * Polls closer than this to "now" run inline instead of through the delayed set — and at once:
+ * holding a worker slot idle for a few ms costs more than looking a few ms early.
+ */
 export const INLINE_POLL_MS = 100;
+/** Share of first polls that probe earlier than the schedule says (see `planNextPoll`). */
+export const PROBE_RATE = 0.02;
+/** Earliest probe (ms after submit). */
+const PROBE_FROM_MS = 10;
 
 export interface PlanInput {
   schedule: PollSchedule;
@@ -20,6 +27,8 @@ export interface PlanInput {
   now: number;
   /** Draws in [0, 1): which of the equally good next polls, and where in its grid step. */
   random: () => number;
+  /** Share of first polls that probe (default `PROBE_RATE`). */
+  probeRate?: number;
 }
 
 export interface PlannedPoll {
@@ -33,9 +42,12 @@ export interface PlannedPoll {
  * When to look next. The provider's `waiting` hint wins when present; otherwise the learned
  * schedule's next poll from where the task stands (its grid point now; not polled yet: −1),
  * picked at random among the equally good ones and placed at random within its grid step, so
- * tasks submitted together spread out. Past the schedule's horizon (a replayed task), the
- * spec's stepped intervals. Never a gap over the largest interval, never past the deadline:
- * the last poll lands on it.
+ * tasks submitted together spread out. A few first polls (`probeRate`) probe instead, at a
+ * log-uniform time before the scheduled one: answers only ever come from where the schedule
+ * looks, so without them it could not learn that tasks got faster than its first poll (or
+ * were instant all along). Past the schedule's horizon (a replayed task), the spec's stepped
+ * intervals. Never a gap over the largest interval, never past the deadline: the last poll
+ * lands on it.
  */
 export function planNextPoll(input: PlanInput): PlannedPoll {
   const { schedule, policy, startedAt, submittedAt, polls, now } = input;
@@ -61,10 +73,16 @@ export function planNextPoll(input: PlanInput): PlannedPoll {
           ? Math.max(schedule.firstMs, schedule.maxIntervalMs)
           : elapsed + schedule.maxIntervalMs;
       plan = { by: 'schedule', offsetMs: Math.min(latest, lo + input.random() * (hi - lo)) };
+      const probe = polls === 0 && input.random() < (input.probeRate ?? PROBE_RATE);
+      if (probe && plan.offsetMs > 2 * PROBE_FROM_MS) {
+        const span = Math.log(plan.offsetMs / PROBE_FROM_MS);
+        plan = { by: 'probe', offsetMs: PROBE_FROM_MS * Math.exp(input.random() * span) };
+      }
     }
   }
 
-  const at = Math.max(submittedAt + plan.offsetMs, now);
+  let at = Math.max(submittedAt + plan.offsetMs, now);
+  if (at - now <= INLINE_POLL_MS) at = now;
   if (now >= deadline) return { at: now, plan, pastDeadline: true };
   if (at > deadline)
     return {

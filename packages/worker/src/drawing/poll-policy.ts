@@ -91,48 +91,6 @@ export class PollPolicy {
   }
 
   /**
-   * The schedule to use once `estimate` is known: a new optimum, unless the schedule in use
-   * (`current`) is, for that estimate, within `keepWithin` of it. A flat optimum — many schedules
-   * almost equally good — then does not swing from batch to batch with sampling noise; a real
-   * change of durations moves it at once.
-   */
-  static update(
-    current: PollPolicy | undefined,
-    estimate: DurationEstimate,
-    bounds: PollBounds,
-    keepWithin = 0.03,
-  ): PollPolicy {
-    const next = new PollPolicy(estimate, bounds);
-    if (current && current.costUnder(estimate) <= next.expectedCost * (1 + keepWithin)) {
-      return current;
-    }
-    return next;
-  }
-
-  /** Expected cost per task of this schedule's best choices if durations follow `estimate`. */
-  costUnder(estimate: DurationEstimate): number {
-    const { costMs } = this.#bounds;
-    const times = this.#times;
-    const hazard = estimate.hazard;
-    const value = new Float64Array(this.horizon + 2);
-    for (let a = this.horizon - 1; a >= -1; a--) {
-      const b = this.#best[a + 1] as number;
-      let running = 1;
-      let finishedAt = 0;
-      for (let j = a + 1; j <= b; j++) {
-        const h = hazard[j] as number;
-        const mid = j === 0 ? 0 : ((times[j - 1] as number) + (times[j] as number)) / 2;
-        finishedAt += running * h * mid;
-        running *= 1 - h;
-      }
-      const t = times[b] as number;
-      value[a + 1] =
-        1 + (t * (1 - running) - finishedAt) / costMs + running * (value[b + 1] as number);
-    }
-    return value[0] as number;
-  }
-
-  /**
    * Grid index of the next poll after a pending answer at grid index `from` (−1: the first
    * poll), or undefined past the deadline. `random` in [0, 1) picks among the choices within
    * `slack` of the best; without it, the best.

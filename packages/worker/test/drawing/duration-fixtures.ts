@@ -167,7 +167,7 @@ export class BatchReplay {
 
   #compute(): PollPolicy {
     const estimate = estimateDurations(this.stats.groups(), this.#prior);
-    return PollPolicy.update(this.#policy, estimate, pollBounds(SCHEDULE));
+    return new PollPolicy(estimate, pollBounds(SCHEDULE));
   }
 }
 

@@ -108,6 +108,37 @@ describe('planNextPoll', () => {
     expect((sorted[999] as number) - (sorted[0] as number)).toBeGreaterThan(1000);
   });
 
+  it('a few first polls probe earlier than the schedule, spread log-uniformly', () => {
+    const random = seeded(23);
+    const plans = Array.from({ length: 5000 }, () => planNextPoll(input({ random })));
+    const probes = plans.filter((p) => p.plan.by === 'probe');
+    expect(probes.length / plans.length).toBeGreaterThan(0.01);
+    expect(probes.length / plans.length).toBeLessThan(0.03);
+    const scheduled = plans.filter((p) => p.plan.by === 'schedule').map((p) => p.at - T0);
+    const earliest = Math.min(...scheduled);
+    for (const probe of probes) expect(probe.at - T0).toBeLessThan(Math.max(...scheduled));
+    // Some well before the schedule: below a tenth of it, and some near it.
+    expect(probes.some((p) => p.at - T0 < earliest / 10)).toBe(true);
+    expect(probes.some((p) => p.at - T0 > earliest / 2)).toBe(true);
+    // Later polls never probe.
+    const later = Array.from({ length: 500 }, () =>
+      planNextPoll(input({ random, polls: 1, now: T0 + 8000 })),
+    );
+    expect(later.every((p) => p.plan.by === 'schedule')).toBe(true);
+  });
+
+  it('a poll due within INLINE_POLL_MS is made at once', () => {
+    const offset = planNextPoll(input({ probeRate: 0 })).at - T0;
+    // The same plan for a task submitted so that its first poll is due 60 ms from now.
+    const submittedAt = T0 - offset + 60;
+    const due = planNextPoll(input({ probeRate: 0, submittedAt, startedAt: submittedAt }));
+    expect(due.at).toBe(T0);
+    const notYet = T0 - offset + 150;
+    expect(planNextPoll(input({ probeRate: 0, submittedAt: notYet, startedAt: notYet })).at).toBe(
+      T0 + 150,
+    );
+  });
+
   it('polls instant tasks at once (inline, no spreading)', () => {
     const instant = new PollPolicy(
       {

@@ -1,30 +1,47 @@
 /**
  * Drawing benchmarks, each against a baseline run in the same process:
- *   1. throughput: raw BullMQ no-op jobs/s vs drawing jobs/s through the simulator (instant tasks)
- *   2. 10,000 tasks pending at once in one worker (concurrency 50): peak RSS, poll lateness
- *   3. the learned poll schedule vs fixed 5 s polling on the simulator's default durations
+ *   instant    Atelier against the plain step-job loop a BullMQ user would write for this API
+ *              (bench/support/drawing-side.ts), end to end — enqueue to completion — on instant
+ *              tasks: alternating rounds, median ratio; Redis commands and CPU per job
+ *   pending    10,000 tasks pending at once in one worker (concurrency 50): peak RSS, lateness
+ *   realistic  batches of 1,000 tasks whose durations are drawn from several distributions:
+ *              Atelier (cold, then warm) and the plain loop polling every 5 s and every 2 s,
+ *              all run against the same simulator, and the best schedule for the distribution
+ *              drawn from (the limit); calls, detection delay, CPU and cost per task
  *
- *   node bench/drawing.ts [throughput|pending|schedule ...]   (default: all three)
+ *   node bench/drawing.ts [instant|pending|realistic ...]   (default: all three)
+ *
+ * Every side runs in its own process (the worker package's start flags), so the CPU it reports
+ * is its own; Redis CPU is redis-server's over the same run (enqueue included).
+ * Environment: BENCH_JOBS, BENCH_ROUNDS (instant); BENCH_PENDING, BENCH_PENDING_DURATION_MS;
+ * BENCH_TASKS, BENCH_BATCHES, BENCH_TIME_SCALE (realistic: every duration, poll interval and
+ * DRAWING_POLL_COST_MS × this, to make the run shorter), BENCH_DISTRIBUTIONS (names, comma-separated).
  */
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createProducer } from '@atelier/producer';
 import {
   createLogger,
   DEFAULT_PRIORITY,
   type DrawingJobData,
-  type DrawingResult,
   defaultJobOptions,
   jobIdFor,
   loadConfig,
+  type PollSchedule,
   toBullmqPriority,
 } from '@atelier/shared';
-import { DrawingSimulator } from '@atelier/simulator';
+import { DrawingProvider, type DrawingSimulatorOptions } from '@atelier/simulator';
 import { createRedisConnection } from '@atelier/store';
-import { AtelierWorker } from '@atelier/worker';
-import { DelayedError, type Job, Queue, Worker } from 'bullmq';
-import got from 'got';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { LearnedPollTiming } from '../packages/worker/src/drawing/learned-poll-timing.ts';
+import { pathChange } from '../packages/worker/test/drawing/duration-fixtures.ts';
 import { startRedisServer } from '../test/support/redis-server.ts';
+import { benchDistributions, limitFor } from './support/bench-distributions.ts';
+import { SideProcess, type SideRun } from './support/side-process.ts';
 import { startSimulatorProcess } from './support/simulator-process.ts';
 import { fixed, mean, percentile } from './support/stats.ts';
 
@@ -32,7 +49,8 @@ const parts = process.argv.slice(2);
 const wants = (part: string) => parts.length === 0 || parts.includes(part);
 const redis = await startRedisServer();
 const connection = createRedisConnection({ url: redis.url, role: 'worker' });
-/** What a plain BullMQ user connects with: the baselines run on this, not on Atelier's options. */
+const producerConnection = createRedisConnection({ url: redis.url, role: 'producer' });
+/** What a plain BullMQ user connects with: enqueues for the plain loop and INFO go through it. */
 const plain = new Redis(redis.url, { maxRetriesPerRequest: null });
 const logger = createLogger({ name: 'bench', level: 'warn' });
 const results: string[] = [];
@@ -43,10 +61,10 @@ function report(line: string) {
   results.push(line);
 }
 
-function drawingEnv(
-  drawing: { baseUrl: string; submitPath: string; queryPath: string },
-  extra: Record<string, string> = {},
-) {
+type Endpoint = { baseUrl: string; submitPath: string; queryPath: string };
+
+/** Atelier's worker environment: its defaults, except the endpoint (and what `extra` sets). */
+function drawingEnv(drawing: Endpoint, extra: Record<string, string> = {}) {
   return {
     REDIS_URL: redis.url,
     ATELIER_QUEUE_PREFIX: `bench${++prefixCounter}`,
@@ -61,21 +79,34 @@ function drawingEnv(
   };
 }
 
-function drawingJob(i: number, resolution = '1024*1024') {
+/** The plain loop's environment (bench/support/drawing-side.ts). */
+function plainEnv(drawing: Endpoint, firstMs: number, intervalMs: number) {
+  return {
+    BENCH_SIDE: 'plain',
+    BENCH_QUEUE: 'plain',
+    BENCH_PREFIX: `plain${++prefixCounter}`,
+    BENCH_FIRST_MS: String(firstMs),
+    BENCH_INTERVAL_MS: String(intervalMs),
+    REDIS_URL: redis.url,
+    DRAWING_BASE_URL: drawing.baseUrl,
+    DRAWING_SUBMIT_PATH: drawing.submitPath,
+    DRAWING_QUERY_PATH: drawing.queryPath,
+  };
+}
+
+/** A job as `bench/support/pending-worker.ts`'s queue gets it (the producer's options). */
+function drawingJob(i: number) {
   const data: DrawingJobData = {
     kind: 'drawing',
-    task: { text: `bench ${i}`, style: '油画', resolution, num: 1 },
+    task: task(i),
     meta: { enqueuedAt: Date.now() },
   };
-  return {
-    name: 'drawing',
-    data,
-    opts: {
-      ...defaultJobOptions('drawing'),
-      jobId: jobIdFor('drawing'),
-      priority: toBullmqPriority(DEFAULT_PRIORITY.single),
-    },
+  const opts = {
+    ...defaultJobOptions('drawing'),
+    jobId: jobIdFor('drawing'),
+    priority: toBullmqPriority(DEFAULT_PRIORITY.single),
   };
+  return { name: 'drawing', data, opts };
 }
 
 async function addAll(queue: Queue, jobs: Array<ReturnType<typeof drawingJob>>) {
@@ -87,129 +118,130 @@ async function untilCompleted(queue: Queue, count: number, timeoutMs = 600_000) 
   while ((await queue.getCompletedCount()) < count) {
     if (Date.now() > deadline)
       throw new Error(`timed out: ${await queue.getCompletedCount()}/${count} completed`);
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
 }
+
+function task(i: number, num = 1, resolution = '1024*1024') {
+  return { text: `bench ${i}`, style: '油画', resolution, num };
+}
+
+/** Runs `each(0..n-1)` with at most `width` in flight (a service enqueueing a burst). */
+async function inParallel(n: number, each: (i: number) => Promise<unknown>, width = 50) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < n) await each(next++);
+    }),
+  );
+}
+
+/** Enqueue exactly as each side's user would: the plain loop with `Queue.add`, Atelier with its producer. */
+function enqueuers(atelierPrefix: string, plainPrefix: string) {
+  const producer = createProducer({
+    connection: producerConnection,
+    prefix: atelierPrefix,
+    logger,
+  });
+  const queue = new Queue('plain', { connection: plain, prefix: plainPrefix });
+  let counter = 0;
+  return {
+    atelier:
+      (n: number, numOf: (i: number) => number = () => 1, resolution?: string) =>
+      () =>
+        inParallel(n, (i) => producer.enqueueDrawing(task(counter++, numOf(i), resolution))),
+    plain:
+      (n: number, numOf: (i: number) => number = () => 1, resolution?: string) =>
+      () =>
+        inParallel(n, (i) =>
+          queue.add('draw', task(counter++, numOf(i), resolution), { removeOnComplete: true }),
+        ),
+    async close() {
+      await queue.close();
+      await producer.close();
+    },
+  };
+}
+
+const perJob = (run: SideRun, jobs: number) => ({
+  rate: jobs / (run.wallMs / 1000),
+  workerCpu: run.workerCpuMs / jobs,
+  redisCpu: run.redisCpuMs / jobs,
+  commands: Object.values(run.commands).reduce((a, b) => a + b, 0) / jobs,
+});
 
 // ---------------------------------------------------------------------------------------
-async function throughput() {
-  const N = Number(process.env.BENCH_JOBS ?? 3000);
-  // Baseline: raw BullMQ no-op jobs, same Redis, same concurrency, same job options.
-  const noopPrefix = `noop${++prefixCounter}`;
-  const noopQueue = new Queue('noop', { connection: plain, prefix: noopPrefix });
-  await noopQueue.pause();
-  await addAll(
-    noopQueue,
-    Array.from({ length: N }, (_, i) => drawingJob(i)),
-  );
-  const noopWorker = new Worker('noop', async () => undefined, {
-    connection: plain,
-    prefix: noopPrefix,
-    concurrency: 50,
-  });
-  let started = Date.now();
-  await noopQueue.resume();
-  await untilCompleted(noopQueue, N);
-  const noopRate = N / ((Date.now() - started) / 1000);
-  await noopWorker.close();
-  await noopQueue.obliterate({ force: true });
-  await noopQueue.close();
-
-  // Drawing jobs through the simulator in its own process, instant tasks.
+async function instant() {
+  const N = Number(process.env.BENCH_JOBS ?? 2000);
+  const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
   const sim = await startSimulatorProcess({ SIMULATOR_DRAWING_DURATION_MS: '0' });
-  const naiveRate = await naiveStepLoop(N, sim.drawing);
-  const config = loadConfig(drawingEnv(sim.drawing), 'worker');
-  const queue = new Queue('drawing', { connection, prefix: config.queuePrefix });
-  const worker = await AtelierWorker.start({ config, logger });
-  // Warm-up in waves (each wave's first polls are aimed at what the last one taught): the
-  // schedule learns that these tasks finish at once.
-  const learnedKey = `${config.queuePrefix}:sys:drawing:durations:1024*1024x1`;
-  let WARMUP = 0;
-  for (let wave = 0; wave < 40; wave++) {
-    await addAll(
-      queue,
-      Array.from({ length: 50 }, (_, i) => drawingJob(WARMUP + i)),
-    );
-    WARMUP += 50;
-    await untilCompleted(queue, WARMUP);
-    await new Promise((r) => setTimeout(r, 300)); // let the observations reach Redis
-    if (Number(await connection.hget(learnedKey, 'first')) < 10) break;
+  const atelierEnv = drawingEnv(sim.drawing);
+  const plainSideEnv = plainEnv(sim.drawing, 0, 0);
+  const enqueue = enqueuers(atelierEnv.ATELIER_QUEUE_PREFIX, plainSideEnv.BENCH_PREFIX);
+  const loop = await SideProcess.start(plainSideEnv, plain);
+  const atelier = await SideProcess.start({ BENCH_SIDE: 'atelier', ...atelierEnv }, plain);
+
+  // Warm-up: Atelier learns that these tasks are instant (cold, it polls 8 s after submit);
+  // both sides warm up their JIT.
+  const config = loadConfig(atelierEnv, 'worker');
+  const timing = new LearnedPollTiming({
+    redis: connection,
+    prefix: config.queuePrefix,
+    schedule: config.drawing.poll,
+    refreshMs: 0,
+  });
+  let waves = 0;
+  while (waves < 20) {
+    await atelier.run(200, enqueue.atelier(200));
+    waves++;
+    await sleep(1200); // answers written (250 ms), schedules recomputed (1 s)
+    if ((await timing.policy(LearnedPollTiming.shape('1024*1024', 1))).next(-1) === 0) break;
   }
-  const learned = await connection.hget(learnedKey, 'first');
-  await queue.pause();
-  await addAll(
-    queue,
-    Array.from({ length: N }, (_, i) => drawingJob(WARMUP + i)),
-  );
-  if (process.env.BENCH_COMMANDSTATS) await connection.config('RESETSTAT');
-  started = Date.now();
-  await queue.resume();
-  await untilCompleted(queue, WARMUP + N);
-  const drawingRate = N / ((Date.now() - started) / 1000);
-  if (process.env.BENCH_COMMANDSTATS) console.log(await connection.info('commandstats'));
-  await worker.close();
-  await queue.close();
+  await loop.run(1000, enqueue.plain(1000));
+
+  const rounds: Array<{ loop: ReturnType<typeof perJob>; atelier: ReturnType<typeof perJob> }> = [];
+  const commands = { loop: {} as Record<string, number>, atelier: {} as Record<string, number> };
+  for (let round = 0; round < ROUNDS; round++) {
+    const a = await loop.run(N, enqueue.plain(N));
+    const b = await atelier.run(N, enqueue.atelier(N));
+    rounds.push({ loop: perJob(a, N), atelier: perJob(b, N) });
+    for (const [side, run] of [
+      ['loop', a],
+      ['atelier', b],
+    ] as const) {
+      for (const [name, calls] of Object.entries(run.commands)) {
+        commands[side][name] = (commands[side][name] ?? 0) + calls / N / ROUNDS;
+      }
+    }
+  }
+  await loop.close();
+  await atelier.close();
+  await enqueue.close();
   await sim.stop();
 
-  report(`### Throughput (${N} jobs, concurrency 50)`);
-  report(`- raw BullMQ no-op: ${fixed(noopRate, 0)} jobs/s`);
   report(
-    `- drawing (submit + poll through the simulator, instant tasks; learned first poll ${learned} ms): ${fixed(drawingRate, 0)} jobs/s`,
+    `### Instant tasks, end to end (${N} jobs per round, ${ROUNDS} alternating rounds, concurrency 50)`,
   );
   report(
-    `- reference, a plain step-job loop (got submit, updateData, moveToDelayed, got query): ${fixed(naiveRate, 0)} jobs/s, ratio ${fixed(naiveRate / noopRate, 3)}`,
+    `Atelier learned to poll at once after ${waves} warm-up wave(s) of 200 jobs. Enqueue to completion: the plain loop's jobs added with \`Queue.add\`, Atelier's with its producer (\`enqueueDrawing\`), 50 at a time, while the worker runs.`,
   );
-  report(`- **ratio ${fixed(drawingRate / noopRate, 3)}** (target ≥ 0.2)`);
+  report('');
   report(
-    `- drawing ÷ plain step-job loop: ${fixed(drawingRate / naiveRate, 2)}× (the target assumes the loop at 0.14, i.e. 1.43×)`,
+    '| round | plain loop | Atelier | Atelier ÷ loop | CPU/job loop (worker + Redis) | CPU/job Atelier |',
   );
-}
-
-/**
- * The reference the target is set against: the step-job loop anyone would write in a few
- * lines (submit, persist the taskId, re-queue through the delayed set, poll, done).
- */
-async function naiveStepLoop(
-  N: number,
-  drawing: { baseUrl: string; submitPath: string; queryPath: string },
-): Promise<number> {
-  const prefix = `naive${++prefixCounter}`;
-  const queue = new Queue('naive', { connection: plain, prefix });
-  await queue.pause();
-  await addAll(
-    queue,
-    Array.from({ length: N }, (_, i) => drawingJob(i)),
+  report('|---|---|---|---|---|---|');
+  for (const [i, r] of rounds.entries()) {
+    report(
+      `| ${i + 1} | ${fixed(r.loop.rate, 0)} jobs/s | ${fixed(r.atelier.rate, 0)} jobs/s | ${fixed(r.atelier.rate / r.loop.rate, 3)} | ${fixed(r.loop.workerCpu, 3)} + ${fixed(r.loop.redisCpu, 3)} ms | ${fixed(r.atelier.workerCpu, 3)} + ${fixed(r.atelier.redisCpu, 3)} ms |`,
+    );
+  }
+  const ratio = percentile(
+    rounds.map((r) => r.atelier.rate / r.loop.rate),
+    50,
   );
-  const url = (path: string) => new URL(path, drawing.baseUrl).href;
-  type Answer = { code: number; data?: { taskId?: string; status?: number } };
-  const worker = new Worker(
-    'naive',
-    async (job: Job<DrawingJobData & { taskId?: string }>, token?: string) => {
-      if (!job.data.taskId) {
-        const answer = await got
-          .post(url(drawing.submitPath), { form: job.data.task })
-          .json<Answer>();
-        if (!answer.data?.taskId) throw new Error(`no taskId: ${JSON.stringify(answer)}`);
-        await job.updateData({ ...job.data, taskId: answer.data.taskId });
-        await job.moveToDelayed(Date.now(), token);
-        throw new DelayedError();
-      }
-      const answer = await got
-        .post(url(drawing.queryPath), { form: { taskId: job.data.taskId } })
-        .json<Answer>();
-      if (answer.data?.status !== 1) throw new Error(`not done: ${JSON.stringify(answer)}`);
-      return answer.data;
-    },
-    { connection: plain, prefix, concurrency: 50 },
-  );
-  const started = Date.now();
-  await queue.resume();
-  await untilCompleted(queue, N);
-  const rate = N / ((Date.now() - started) / 1000);
-  await worker.close();
-  await queue.obliterate({ force: true });
-  await queue.close();
-  return rate;
+  report(`- **median Atelier ÷ plain loop: ${fixed(ratio, 3)}** (target ≥ 1.0)`);
+  report(`- Redis commands per job, plain loop: ${commandLine(commands.loop)}`);
+  report(`- Redis commands per job, Atelier: ${commandLine(commands.atelier)}`);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -270,71 +302,228 @@ async function pending() {
 }
 
 // ---------------------------------------------------------------------------------------
-async function schedule() {
-  const WARMUP = Number(process.env.BENCH_SCHEDULE_WARMUP ?? 300);
-  const N = Number(process.env.BENCH_SCHEDULE_TASKS ?? 300);
-  const sim = await DrawingSimulator.start({ seed: 7 }); // the default duration distribution
-  const config = loadConfig(
-    drawingEnv({ baseUrl: sim.url, submitPath: sim.submitPath, queryPath: sim.queryPath }),
-    'worker',
-  );
-  const queue = new Queue<DrawingJobData, DrawingResult>('drawing', {
-    connection,
-    prefix: config.queuePrefix,
-  });
-  const worker = await AtelierWorker.start({ config, logger });
-  await addAll(
-    queue,
-    Array.from({ length: WARMUP }, (_, i) => drawingJob(i)),
-  );
-  await untilCompleted(queue, WARMUP);
-  const ids: string[] = [];
-  const jobs = Array.from({ length: N }, (_, i) => drawingJob(WARMUP + i));
-  for (const job of jobs) ids.push(job.opts.jobId);
-  await addAll(queue, jobs);
-  await untilCompleted(queue, WARMUP + N);
+interface Measured {
+  calls: number;
+  meanDelayMs: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  workerCpuMs: number;
+  redisCpuMs: number;
+  cost: number;
+  /** Redis commands per task, by name. */
+  commands: Record<string, number>;
+}
 
-  const learned = { polls: [] as number[], delays: [] as number[] };
-  const fixed5 = { polls: [] as number[], delays: [] as number[] };
-  for (const id of ids) {
-    const job = await queue.getJob(id);
-    const result = job?.returnvalue;
-    const timing = result && sim.taskTiming(result.taskId);
-    if (!result || !timing) throw new Error(`missing result for ${id}`);
-    learned.polls.push(result.polls);
-    learned.delays.push(result.finishedAt - timing.readyAtMs);
-    // Fixed 5 s polling from submit, on the very same tasks.
-    const duration = timing.readyAtMs - timing.submittedAtMs;
-    const polls = Math.max(1, Math.ceil(duration / 5000));
-    fixed5.polls.push(polls);
-    fixed5.delays.push(polls * 5000 - duration);
-  }
-  await worker.close();
-  await queue.close();
-  await sim.close();
+/** `name calls, …` per job or task, most first. */
+function commandLine(commands: Record<string, number>, per = 1): string {
+  const total = Object.values(commands).reduce((x, y) => x + y, 0) / per;
+  const top = Object.entries(commands)
+    .sort((x, y) => y[1] - x[1])
+    .filter(([, calls]) => calls / per >= 0.05)
+    .map(([name, calls]) => `${name} ${fixed(calls / per, 2)}`)
+    .join(', ');
+  return `${fixed(total, 1)} (${top})`;
+}
 
+async function realistic() {
+  const SCALE = Number(process.env.BENCH_TIME_SCALE ?? 1);
+  const TASKS = Number(process.env.BENCH_TASKS ?? 1000);
+  const BATCHES = Math.max(2, Number(process.env.BENCH_BATCHES ?? 4));
+  const wanted = process.env.BENCH_DISTRIBUTIONS?.split(',').map((s) => s.trim());
+  const schedule: PollSchedule = {
+    firstMs: 8000 * SCALE,
+    intervalMs: 5000 * SCALE,
+    maxIntervalMs: 30_000 * SCALE,
+    deadlineMs: 600_000 * SCALE,
+    costMs: 1500 * SCALE,
+  };
+  const pollEnv = {
+    DRAWING_POLL_FIRST_MS: String(schedule.firstMs),
+    DRAWING_POLL_INTERVAL_MS: String(schedule.intervalMs),
+    DRAWING_POLL_MAX_INTERVAL_MS: String(schedule.maxIntervalMs),
+    DRAWING_POLL_DEADLINE_MS: String(schedule.deadlineMs),
+    DRAWING_POLL_COST_MS: String(schedule.costMs),
+  };
+  const summary: string[] = [];
+  const s = (ms: number) => `${fixed(ms / 1000 / SCALE)} s`;
   report(
-    `### Learned poll schedule vs fixed 5 s polling (${N} tasks after ${WARMUP} warm-up, simulator default durations)`,
+    `### Realistic durations: ${TASKS} tasks per batch, every side run against the same simulator${SCALE === 1 ? '' : ` (all times × ${SCALE}: durations, intervals and DRAWING_POLL_COST_MS; shown here at full scale)`}`,
   );
-  report(`| schedule | polls per task (mean) | detection delay p50 | p90 | p99 |`);
-  report(`|---|---|---|---|---|`);
-  for (const [name, s] of [
-    ['learned', learned],
-    ['fixed 5 s', fixed5],
-  ] as const) {
+  report(
+    `Atelier with its defaults (DRAWING_POLL_COST_MS ${schedule.costMs / SCALE}); cost per task = calls + mean detection delay / DRAWING_POLL_COST_MS. The simulator sends no \`waiting\` hint (the real provider's is unconfirmed). Detection delay: when a poll saw the task done − when it was ready. CPU: the side's worker process + redis-server, per task.`,
+  );
+  for (const distribution of benchDistributions(SCALE)) {
+    if (wanted && !wanted.includes(distribution.name)) continue;
+    const simOptions: DrawingSimulatorOptions = {
+      duration: distribution.duration,
+      perExtraImageMs: 0,
+      includeWaiting: false,
+      seed: 20240101,
+    };
+    // One server; a fresh provider (same seed: the same durations) for every batch.
+    let provider = new DrawingProvider(simOptions);
+    const server = createServer((req, res) => provider.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = {
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      submitPath: provider.submitPath,
+      queryPath: provider.queryPath,
+    };
+    const measure = (run: SideRun): Measured => {
+      const calls: number[] = [];
+      const delays: number[] = [];
+      for (const [taskId, seenAt] of run.seen) {
+        const timing = provider.taskTiming(taskId);
+        if (!timing) throw new Error(`the simulator does not know task ${taskId}`);
+        calls.push(provider.queriesFor(taskId));
+        delays.push(seenAt - timing.readyAtMs);
+      }
+      if (calls.length !== TASKS) throw new Error(`${calls.length} of ${TASKS} tasks seen done`);
+      const meanDelayMs = mean(delays);
+      return {
+        calls: mean(calls),
+        meanDelayMs,
+        p50: percentile(delays, 50),
+        p90: percentile(delays, 90),
+        p99: percentile(delays, 99),
+        workerCpuMs: run.workerCpuMs / TASKS,
+        redisCpuMs: run.redisCpuMs / TASKS,
+        cost: mean(calls) + meanDelayMs / schedule.costMs,
+        commands: Object.fromEntries(
+          Object.entries(run.commands).map(([name, n]) => [name, n / TASKS]),
+        ),
+      };
+    };
+
+    // Each side first runs a few hundred instant tasks of another shape (unmeasured), so that
+    // every measured batch runs in a process that is past its start-up and JIT warm-up.
+    const WARM = Math.min(300, TASKS);
+    const warmUp = async (side: SideProcess, enqueue: () => Promise<void>) => {
+      provider = new DrawingProvider({ ...simOptions, duration: { kind: 'fixed', ms: 0 } });
+      await side.run(WARM, enqueue);
+    };
+
+    const loops: Array<[string, Measured]> = [];
+    for (const seconds of [5, 2]) {
+      const env = plainEnv(endpoint, seconds * 1000 * SCALE, seconds * 1000 * SCALE);
+      const side = await SideProcess.start(env, plain);
+      const enqueue = enqueuers(`unused${++prefixCounter}`, env.BENCH_PREFIX);
+      await warmUp(
+        side,
+        enqueue.plain(WARM, () => 1, '1536*1024'),
+      );
+      provider = new DrawingProvider(simOptions);
+      loops.push([
+        `plain loop, fixed ${seconds} s`,
+        measure(await side.run(TASKS, enqueue.plain(TASKS, distribution.numOf))),
+      ]);
+      await side.close();
+      await enqueue.close();
+    }
+
+    const atelierEnv = drawingEnv(endpoint, pollEnv);
+    const side = await SideProcess.start({ BENCH_SIDE: 'atelier', ...atelierEnv }, plain);
+    const enqueue = enqueuers(atelierEnv.ATELIER_QUEUE_PREFIX, `unused${++prefixCounter}`);
+    const timing = new LearnedPollTiming({
+      redis: connection,
+      prefix: atelierEnv.ATELIER_QUEUE_PREFIX,
+      schedule,
+      refreshMs: 0,
+    });
+    await warmUp(
+      side,
+      enqueue.atelier(WARM, () => 1, '1536*1024'),
+    );
+    const batches: Measured[] = [];
+    const paths = new Map<number, number[][]>(distribution.nums.map((num) => [num, []]));
+    for (let batch = 0; batch < BATCHES; batch++) {
+      provider = new DrawingProvider(simOptions);
+      batches.push(measure(await side.run(TASKS, enqueue.atelier(TASKS, distribution.numOf))));
+      await sleep(1500); // the last answers written
+      for (const num of distribution.nums) {
+        const policy = await timing.policy(LearnedPollTiming.shape('1024*1024', num));
+        paths.get(num)?.push(policy.path(0.99));
+      }
+    }
+    await side.close();
+    await enqueue.close();
+    await new Promise((resolve) => server.close(resolve));
+    server.closeAllConnections();
+
+    const limit = limitFor(distribution, schedule);
+    const cold = batches[0] as Measured;
+    const warm = batches[batches.length - 1] as Measured;
+    const fixed5 = loops[0]?.[1] as Measured;
+    report('');
+    report(`#### ${distribution.name}: ${distribution.label}`);
+    report('');
     report(
-      `| ${name} | ${fixed(mean(s.polls))} | ${fixed(percentile(s.delays, 50) / 1000)} s | ${fixed(percentile(s.delays, 90) / 1000)} s | ${fixed(percentile(s.delays, 99) / 1000)} s |`,
+      '| side | calls/task | detection p50 / p90 / p99 | mean | CPU/task (worker + Redis) | cost |',
+    );
+    report('|---|---|---|---|---|---|');
+    report(
+      `| the limit: best schedule for this distribution (calculated) | ${fixed(limit.queries)} | ${s(limit.delayQuantileMs(0.5))} / ${s(limit.delayQuantileMs(0.9))} / ${s(limit.delayQuantileMs(0.99))} | ${s(limit.meanDelayMs)} | — | ${fixed(limit.cost, 3)} |`,
+    );
+    const row = (label: string, m: Measured) =>
+      report(
+        `| ${label} | ${fixed(m.calls)} | ${s(m.p50)} / ${s(m.p90)} / ${s(m.p99)} | ${s(m.meanDelayMs)} | ${fixed(m.workerCpuMs + m.redisCpuMs)} ms (${fixed(m.workerCpuMs)} + ${fixed(m.redisCpuMs)}) | ${fixed(m.cost, 3)} |`,
+      );
+    for (const [i, m] of batches.entries()) {
+      row(
+        i === 0
+          ? 'Atelier, cold (1st batch)'
+          : `Atelier, batch ${i + 1}${i === batches.length - 1 ? ' (warm)' : ''}`,
+        m,
+      );
+    }
+    for (const [label, m] of loops) row(label, m);
+    report(`- Redis commands per task, Atelier warm: ${commandLine(warm.commands)}`);
+    report(`- Redis commands per task, plain loop fixed 5 s: ${commandLine(fixed5.commands)}`);
+    for (const [num, path] of limit.paths) {
+      report(
+        `- the limit's schedule (num ${num}): ${path.map((t) => fixed(t / 1000 / SCALE, 1)).join(', ')} s`,
+      );
+    }
+    for (const [num, list] of paths) {
+      const changes = list
+        .slice(1)
+        .map((p, i) => `${fixed(100 * pathChange(list[i] as number[], p), 1)} %`);
+      report(
+        `- Atelier's schedule (num ${num}, centre line) after each batch: ${list
+          .map((p) =>
+            p
+              .slice(0, 4)
+              .map((t) => fixed(t / 1000 / SCALE, 1))
+              .join(', '),
+          )
+          .join(
+            ' → ',
+          )} s; change of the first three polls from batch to batch: ${changes.join(', ')}`,
+      );
+    }
+    const cpu = (m: Measured) => m.workerCpuMs + m.redisCpuMs;
+    summary.push(
+      `| ${distribution.name} | ${fixed(warm.cost / limit.cost, 3)} | ${fixed(warm.cost / fixed5.cost, 3)} | ${fixed(cold.calls / fixed5.calls, 2)} / ${fixed(cold.meanDelayMs / fixed5.meanDelayMs, 2)} / ${fixed(cold.p90 / fixed5.p90, 2)} | ${fixed(cpu(warm) / cpu(fixed5), 2)} |`,
     );
   }
-  report(`- targets: learned ≤ 2 polls per task on average, detection delay p50 ≤ 3 s`);
+  report('');
+  report('#### Against the targets');
+  report('');
+  report(
+    '| distribution | warm cost ÷ limit (≤ 1.10) | warm cost ÷ fixed 5 s (< 1) | cold ÷ fixed 5 s: calls / mean delay / p90 delay (≤ 1) | warm CPU ÷ fixed 5 s (≤ 1.0) |',
+  );
+  report('|---|---|---|---|---|');
+  for (const line of summary) report(line);
 }
 
 try {
-  if (wants('throughput')) await throughput();
+  if (wants('instant')) await instant();
   if (wants('pending')) await pending();
-  if (wants('schedule')) await schedule();
+  if (wants('realistic')) await realistic();
 } finally {
   connection.disconnect();
+  producerConnection.disconnect();
   plain.disconnect();
   await redis.stop();
 }

@@ -10,6 +10,8 @@ export interface ScheduleCost {
   meanDelayMs: number;
   /** `queries + meanDelayMs / costMs`: what the learned schedule minimises. */
   cost: number;
+  /** Share of the tasks done by the last poll whose detection delay is at most `ms`. */
+  delayCdf(ms: number): number;
   /** The p-quantile (0..1) of the detection delay of tasks done by the last poll, ms. */
   delayQuantileMs(p: number): number;
 }
@@ -47,37 +49,42 @@ export function scheduleCost(
     previousF = cdf(t);
   }
   const detected = previousF;
+  const delayCdf = (x: number) => {
+    let total = 0;
+    let before = 0;
+    let beforeF = 0;
+    for (const t of polls) {
+      const ft = cdf(t);
+      const from = Math.max(before, t - x);
+      total += ft - (from <= before ? beforeF : cdf(from));
+      before = t;
+      beforeF = ft;
+    }
+    return detected > 0 ? total / detected : 1;
+  };
+  const longestGap = polls.reduce(
+    (m, t, i) => Math.max(m, t - (i > 0 ? (polls[i - 1] as number) : 0)),
+    0,
+  );
   return {
     queries,
     meanDelayMs: delay,
     cost: queries + delay / costMs,
-    delayQuantileMs(p) {
-      const share = (x: number) => {
-        let total = 0;
-        let before = 0;
-        let beforeF = 0;
-        for (const t of polls) {
-          const ft = cdf(t);
-          const from = Math.max(before, t - x);
-          total += ft - (from <= before ? beforeF : cdf(from));
-          before = t;
-          beforeF = ft;
-        }
-        return detected > 0 ? total / detected : 1;
-      };
-      let lo = 0;
-      let hi = polls.reduce(
-        (m, t, i) => Math.max(m, t - (i > 0 ? (polls[i - 1] as number) : 0)),
-        0,
-      );
-      for (let i = 0; i < 60; i++) {
-        const mid = (lo + hi) / 2;
-        if (share(mid) >= p) hi = mid;
-        else lo = mid;
-      }
-      return hi;
-    },
+    delayCdf,
+    delayQuantileMs: (p) => quantileOf(delayCdf, p, longestGap),
   };
+}
+
+/** The p-quantile of a CDF known to reach 1 by `upper` (bisection). */
+export function quantileOf(cdf: (x: number) => number, p: number, upper: number): number {
+  let lo = 0;
+  let hi = upper;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (cdf(mid) >= p) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }
 
 /**

@@ -15,7 +15,8 @@
  * is its own; Redis CPU is redis-server's over the same run (enqueue included).
  * Environment: BENCH_JOBS, BENCH_ROUNDS (instant); BENCH_PENDING, BENCH_PENDING_DURATION_MS;
  * BENCH_TASKS, BENCH_BATCHES, BENCH_TIME_SCALE (realistic: every duration, poll interval and
- * DRAWING_POLL_COST_MS × this, to make the run shorter), BENCH_DISTRIBUTIONS (names, comma-separated).
+ * DRAWING_POLL_COST_MS × this, to make the run shorter), BENCH_DISTRIBUTIONS (names,
+ * comma-separated), BENCH_COLD_FIRST_MS (also a cold start with this DRAWING_POLL_FIRST_MS).
  */
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -331,6 +332,9 @@ async function realistic() {
   const TASKS = Number(process.env.BENCH_TASKS ?? 1000);
   const BATCHES = Math.max(2, Number(process.env.BENCH_BATCHES ?? 4));
   const wanted = process.env.BENCH_DISTRIBUTIONS?.split(',').map((s) => s.trim());
+  const COLD_FIRST_MS = process.env.BENCH_COLD_FIRST_MS
+    ? Number(process.env.BENCH_COLD_FIRST_MS)
+    : undefined;
   const schedule: PollSchedule = {
     firstMs: 8000 * SCALE,
     intervalMs: 5000 * SCALE,
@@ -448,6 +452,24 @@ async function realistic() {
     }
     await side.close();
     await enqueue.close();
+    // Optionally, a cold start with another first poll (BENCH_COLD_FIRST_MS, at full scale).
+    let coldOther: Measured | undefined;
+    if (COLD_FIRST_MS !== undefined) {
+      const env = drawingEnv(endpoint, {
+        ...pollEnv,
+        DRAWING_POLL_FIRST_MS: String(COLD_FIRST_MS * SCALE),
+      });
+      const other = await SideProcess.start({ BENCH_SIDE: 'atelier', ...env }, plain);
+      const enqueueOther = enqueuers(env.ATELIER_QUEUE_PREFIX, `unused${++prefixCounter}`);
+      await warmUp(
+        other,
+        enqueueOther.atelier(WARM, () => 1, '1536*1024'),
+      );
+      provider = new DrawingProvider(simOptions);
+      coldOther = measure(await other.run(TASKS, enqueueOther.atelier(TASKS, distribution.numOf)));
+      await other.close();
+      await enqueueOther.close();
+    }
     await new Promise((resolve) => server.close(resolve));
     server.closeAllConnections();
 
@@ -477,6 +499,7 @@ async function realistic() {
         m,
       );
     }
+    if (coldOther) row(`Atelier, cold, DRAWING_POLL_FIRST_MS=${COLD_FIRST_MS}`, coldOther);
     for (const [label, m] of loops) row(label, m);
     report(`- Redis commands per task, Atelier warm: ${commandLine(warm.commands)}`);
     report(`- Redis commands per task, plain loop fixed 5 s: ${commandLine(fixed5.commands)}`);

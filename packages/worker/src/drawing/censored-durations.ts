@@ -40,7 +40,7 @@ export interface CensoredDurationsOptions {
 }
 
 export const CENSORED_DURATIONS_DEFAULTS: Readonly<Required<CensoredDurationsOptions>> =
-  Object.freeze({ halfLife: 8000, maxGroups: 1000 });
+  Object.freeze({ halfLife: 4000, maxGroups: 1000 });
 
 /** Scale above which stored weights are divided back down. */
 export const RESCALE_AT = 1e6;

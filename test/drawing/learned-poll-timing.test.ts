@@ -129,4 +129,38 @@ describe('learned poll timing in Redis', () => {
     expect(counts.get('evalsha')).toBe(1);
     expect((await learned.statistics(shape)).count).toBe(500);
   });
+
+  it('a failed read of the statistics plans with what it knew, or the configured schedule', async () => {
+    let failing = false;
+    const connection = ctx.connection();
+    const flaky = new Proxy(connection, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target);
+        if (property === 'hgetall' && failing) {
+          return () => Promise.reject(new Error('connection lost'));
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const prefix = ctx.prefix('learn');
+    const learned = new LearnedPollTiming({
+      redis: flaky,
+      prefix,
+      schedule: SCHEDULE,
+      refreshMs: 0,
+    });
+    ctx.onCleanup(() => learned.close());
+    failing = true;
+    // Nothing known yet: the configured schedule (first poll DRAWING_POLL_FIRST_MS).
+    const cold = await learned.policy('1024*1024x3');
+    expect(Math.abs(cold.timeMs(cold.next(-1) as number) - 8000)).toBeLessThan(400);
+    // Known, then Redis goes away: it keeps what it knew.
+    failing = false;
+    const writer = timing(prefix);
+    for (let i = 0; i < 200; i++) writer.observe('1024*1024x3', { from: -1, to: 0, done: true });
+    await writer.flush();
+    expect((await learned.policy('1024*1024x3')).next(-1)).toBe(0);
+    failing = true;
+    expect((await learned.policy('1024*1024x3')).next(-1)).toBe(0);
+  });
 });

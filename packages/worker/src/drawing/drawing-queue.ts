@@ -33,7 +33,7 @@ export async function startDrawingQueue(
     logger,
     onCall: (call) => observer.drawingCall?.(call),
   });
-  const timing = new LearnedPollTiming({ redis, prefix, schedule: config.poll });
+  const timing = new LearnedPollTiming({ redis, prefix, schedule: config.poll, logger });
   const health = new DrawingHealth({
     redis,
     prefix,

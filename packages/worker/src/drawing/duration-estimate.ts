@@ -40,11 +40,12 @@ const MAX_HAZARD = 1 - 1e-12;
  * The maximum-likelihood hazards for censored poll answers (Turnbull's self-consistency
  * algorithm — EM — in hazard form): each done answer's finish is spread over the steps of its
  * interval in proportion to the current estimate, each pending answer counts its steps as
- * survived, and every step's hazard becomes events / at-risk. A weak prior (`priorWeight`
- * pseudo-observations per step) fills steps no answer covers. Beyond the last covered step the
- * estimate continues at the finishing rate seen over the last 30 % of the covered range (or the
- * prior's, if that is higher), so a schedule learned from a few early answers extrapolates what
- * it saw instead of falling back to the cold-start pace.
+ * survived, and every step's hazard becomes events / at-risk; then the finishing rates are
+ * smoothed over neighbouring steps (EMS). A weak prior (`priorWeight` pseudo-observations per
+ * step) fills steps no answer covers. Beyond the last covered step the estimate continues at the
+ * finishing rate seen over the last 10 % of the covered range (or the prior's, if that is
+ * higher), so a schedule learned from a few early answers extrapolates what it saw instead of
+ * falling back to the cold-start pace.
  */
 export function estimateDurations(
   groups: readonly ObservationGroup[],
@@ -215,7 +216,7 @@ function priorHazards(prior: DurationPrior): Float64Array {
 }
 
 /**
- * Past the covered range: the finishing rate over the last 30 % of it, or the prior's where
+ * Past the covered range: the finishing rate over the last 10 % of it, or the prior's where
  * that is higher (a stretch where nothing finished says little about what follows).
  */
 function extrapolate(

@@ -1,4 +1,4 @@
-import { atelierKeys, type PollSchedule } from '@atelier/shared';
+import { atelierKeys, type Logger, type PollSchedule } from '@atelier/shared';
 import { LuaScript, type RedisClient } from '@atelier/store';
 import {
   CENSORED_DURATIONS_DEFAULTS,
@@ -87,6 +87,8 @@ export interface LearnedPollTimingOptions {
   stats?: CensoredDurationsOptions;
   /** A shape's statistics are dropped this long after its last answer (default 30 days). */
   ttlMs?: number;
+  /** Where a failed read or write of the statistics is reported (polling goes on without it). */
+  logger?: Logger;
 }
 
 interface Learned {
@@ -105,9 +107,10 @@ interface Learned {
  * of its own.
  */
 export class LearnedPollTiming {
-  readonly #o: Required<Omit<LearnedPollTimingOptions, 'stats'>> & {
+  readonly #o: Required<Omit<LearnedPollTimingOptions, 'stats' | 'logger'>> & {
     stats: Required<CensoredDurationsOptions>;
   };
+  readonly #logger: Logger | undefined;
   readonly #keys: ReturnType<typeof atelierKeys>['drawing'];
   readonly #prior: DurationPrior;
   readonly #learned = new Map<string, Learned>();
@@ -129,6 +132,7 @@ export class LearnedPollTiming {
         maxGroups: options.stats?.maxGroups ?? CENSORED_DURATIONS_DEFAULTS.maxGroups,
       },
     };
+    this.#logger = options.logger;
     this.#keys = atelierKeys(options.prefix).drawing;
     this.#prior = durationPrior(options.schedule);
   }
@@ -164,7 +168,9 @@ export class LearnedPollTiming {
     else this.#pending.set(shape, [answer]);
     this.#flushTimer ??= setTimeout(() => {
       this.#flushTimer = undefined;
-      void this.flush().catch(() => undefined);
+      void this.flush().catch((err) =>
+        this.#logger?.warn({ err }, 'could not write poll answers to the learned statistics'),
+      );
     }, this.#o.flushMs).unref();
   }
 
@@ -209,7 +215,19 @@ export class LearnedPollTiming {
   }
 
   async #read(shape: string, now: number): Promise<Learned> {
-    const fields = await this.#o.redis.hgetall(this.#keys.pollStats(shape));
+    let fields: Record<string, string>;
+    try {
+      fields = await this.#o.redis.hgetall(this.#keys.pollStats(shape));
+    } catch (err) {
+      // Polling goes on with what this process knew (or the configured schedule), and tries
+      // again after `refreshMs`.
+      this.#logger?.warn({ err, shape }, 'could not read the learned poll statistics');
+      const known = this.#learned.get(shape);
+      if (known) return this.#remember(shape, { ...known, at: now });
+      const estimate = estimateDurations([], this.#prior);
+      const policy = new PollPolicy(estimate, pollBounds(this.#o.schedule));
+      return this.#remember(shape, { at: now, count: -1, estimate, policy });
+    }
     const count = Number(fields.count ?? 0);
     const previous = this.#learned.get(shape);
     let learned: Learned;
@@ -229,6 +247,10 @@ export class LearnedPollTiming {
         policy: new PollPolicy(estimate, pollBounds(this.#o.schedule)),
       };
     }
+    return this.#remember(shape, learned);
+  }
+
+  #remember(shape: string, learned: Learned): Learned {
     this.#learned.set(shape, learned);
     return learned;
   }

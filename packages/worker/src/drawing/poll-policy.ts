@@ -99,16 +99,7 @@ export class PollPolicy {
     if (from >= this.horizon) return undefined;
     const a = Math.max(-1, from);
     if (random === undefined) return this.#best[a + 1];
-    let choices = this.#choices.get(a);
-    if (!choices) {
-      const limit = (this.#value[a + 1] as number) * (1 + this.#bounds.slack);
-      const found: number[] = [];
-      this.#scan(a, (b, cost) => {
-        if (cost <= limit) found.push(b);
-      });
-      choices = Int32Array.from(found.length > 0 ? found : [this.#best[a + 1] as number]);
-      this.#choices.set(a, choices);
-    }
+    const choices = this.#choicesAfter(a);
     return choices[Math.min(choices.length - 1, Math.floor(random * choices.length))];
   }
 
@@ -128,8 +119,7 @@ export class PollPolicy {
     let running = 1;
     let a = -1;
     while (a < this.horizon && running > 1 - coverage) {
-      this.next(a, 0);
-      const choices = this.#choices.get(a) as Int32Array;
+      const choices = this.#choicesAfter(a);
       let mean = 0;
       for (const b of choices) mean += this.#times[b] as number;
       mean /= choices.length;
@@ -159,6 +149,21 @@ export class PollPolicy {
       a = b;
     }
     return polls;
+  }
+
+  /** The next polls after state a within `slack` of the best (computed once per state). */
+  #choicesAfter(a: number): Int32Array {
+    let choices = this.#choices.get(a);
+    if (!choices) {
+      const limit = (this.#value[a + 1] as number) * (1 + this.#bounds.slack);
+      const found: number[] = [];
+      this.#scan(a, (b, cost) => {
+        if (cost <= limit) found.push(b);
+      });
+      choices = Int32Array.from(found.length > 0 ? found : [this.#best[a + 1] as number]);
+      this.#choices.set(a, choices);
+    }
+    return choices;
   }
 
   /** Calls `visit(b, cost)` for every allowed next poll b after state a. */

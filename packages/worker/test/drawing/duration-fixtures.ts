@@ -3,7 +3,7 @@ import {
   groupAnswers,
   type PollAnswer,
 } from '../../src/drawing/censored-durations.ts';
-import { estimateDurations } from '../../src/drawing/duration-estimate.ts';
+import { type DurationEstimate, estimateDurations } from '../../src/drawing/duration-estimate.ts';
 import { nearestGridIndex } from '../../src/drawing/duration-grid.ts';
 import { durationPrior } from '../../src/drawing/duration-prior.ts';
 import { planNextPoll } from '../../src/drawing/poll-planner.ts';
@@ -86,6 +86,7 @@ export class BatchReplay {
   readonly #prior = durationPrior(SCHEDULE);
   readonly #random: () => number;
   #policy: PollPolicy | undefined;
+  #estimate: DurationEstimate | undefined;
   #clock = 0;
 
   constructor(seed: number) {
@@ -165,9 +166,14 @@ export class BatchReplay {
     return { queries: queries / tasks, meanDelayMs: delay / tasks, path: this.policy.path(0.99) };
   }
 
+  /** As `LearnedPollTiming` does: EM from the last estimate, then the best schedule for it. */
   #compute(): PollPolicy {
-    const estimate = estimateDurations(this.stats.groups(), this.#prior);
-    return new PollPolicy(estimate, pollBounds(SCHEDULE));
+    this.#estimate = estimateDurations(
+      this.stats.groups(),
+      this.#prior,
+      this.#estimate ? { initial: this.#estimate.hazard } : {},
+    );
+    return new PollPolicy(this.#estimate, pollBounds(SCHEDULE));
   }
 }
 

@@ -5,6 +5,8 @@ import type { Redis } from 'ioredis';
 /** What one measured run of a side cost, and what it saw. */
 export interface SideRun {
   wallMs: number;
+  /** Until the last job was added. */
+  enqueueMs: number;
   /** CPU of the side's process over the run. */
   workerCpuMs: number;
   /** CPU of redis-server over the run (everything it did: enqueue, the side's work, cron). */
@@ -71,6 +73,7 @@ export class SideProcess {
     const started = performance.now();
     const done = this.#next('done');
     await enqueue();
+    const enqueueMs = performance.now() - started;
     await done;
     const wallMs = performance.now() - started;
     const redisCpu = (await redisCpuMs(this.#redis)) - redisBefore;
@@ -79,6 +82,7 @@ export class SideProcess {
     const report = await this.#next('cpuMs');
     return {
       wallMs,
+      enqueueMs,
       workerCpuMs: report.cpuMs ?? Number.NaN,
       redisCpuMs: redisCpu,
       commands,

@@ -27,6 +27,9 @@ COPY --chown=node:node packages/store/src packages/store/src
 COPY --chown=node:node packages/simulator/src packages/simulator/src
 COPY --chown=node:node packages/worker/src packages/worker/src
 COPY --chown=node:node packages/producer/src packages/producer/src
+# The worker's submit journal (docker-compose.yml mounts a volume per worker here; a new volume
+# takes this directory's owner).
+RUN mkdir -p /var/lib/atelier/journal && chown node:node /var/lib/atelier/journal
 USER node
 EXPOSE 3000 9464
 STOPSIGNAL SIGTERM

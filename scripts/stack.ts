@@ -4,6 +4,7 @@
  * - provider credentials unset → the simulator (said plainly in the logs and the dashboard)
  * - one worker and the API with the dashboard; prints the URLs, a login and a curl line
  * - finished drawings' images archived in .data/images (ATELIER_IMAGE_STORE unless set)
+ * - the worker's submit journal in .data/journal (ATELIER_JOURNAL_DIR unless set)
  * Ctrl-C (or SIGTERM) stops everything cleanly, Redis last.
  */
 import { randomBytes } from 'node:crypto';
@@ -176,6 +177,8 @@ async function main(): Promise<void> {
   // Finished drawings' images are kept in .data/images; the simulator serves them on loopback.
   env.ATELIER_IMAGE_STORE ||= `fs:${dataDir}/images`;
   env.ATELIER_IMAGE_ALLOW_PRIVATE ||= 'true';
+  // The worker's submit journal: a taskId answered just before a crash reaches Redis on restart.
+  env.ATELIER_JOURNAL_DIR ||= `${dataDir}/journal`;
   env.ATELIER_SIMULATOR = simulated.length > 0 ? simulated.join(',') : '';
   env.PORT ||= '3000';
 

@@ -60,9 +60,10 @@ export interface DrawingConfig {
   /** Queue-wide pause after a throttling answer without a hint. */
   throttleMs: number;
   /**
-   * Submits whose outcome is unknown (timeout or lost answer after sending: the provider may
-   * have created — and billed — a task) allowed per job before it is dead-lettered
-   * `SUBMIT_UNCONFIRMED` for a person to decide, instead of paying again and again.
+   * Submits again allowed per job after submits whose outcome is unknown (a timeout or a lost
+   * answer after sending, a worker that died between the paid call and saving its taskId: the
+   * provider may have created — and billed — a task). 0 (the default): the first one is
+   * dead-lettered `SUBMIT_UNCONFIRMED` for a person to decide, never paid for again silently.
    */
   unconfirmedSubmitLimit: number;
   limits: DrawingLimits;
@@ -138,6 +139,13 @@ export interface AtelierConfig {
     metricsPort: number | undefined;
     shutdownGraceMs: number;
     reconcileIntervalMs: number;
+    /**
+     * The submit journal's directory (`ATELIER_JOURNAL_DIR`): drawing taskIds are appended to
+     * it the moment a submit is answered, and applied to Redis when the worker starts again.
+     * Unset: no journal (a worker killed between a paid submit and saving its taskId leaves
+     * the job `SUBMIT_UNCONFIRMED`).
+     */
+    journalDir: string | undefined;
   };
   api: {
     rateLimitPerMin: number;
@@ -197,7 +205,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
     misrouteMinMs: e.int('DRAWING_MISROUTE_MS', 30 * SECOND, nonNegative),
     maintenanceMaxMs: e.int('DRAWING_MAINTENANCE_MAX_MS', 6 * 60 * MINUTE, positive),
     throttleMs: e.int('DRAWING_THROTTLE_MS', 1 * SECOND, positive),
-    unconfirmedSubmitLimit: e.int('DRAWING_UNCONFIRMED_SUBMIT_LIMIT', 3, positive),
+    unconfirmedSubmitLimit: e.int('DRAWING_UNCONFIRMED_SUBMIT_LIMIT', 0, nonNegative),
     limits: {
       textMaxLength: e.int(
         'DRAWING_TEXT_MAX_LENGTH',
@@ -298,6 +306,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
       metricsPort: e.optionalInt('WORKER_METRICS_PORT', { min: 0, max: 65_535 }),
       shutdownGraceMs: e.int('ATELIER_SHUTDOWN_GRACE_MS', 30 * SECOND, nonNegative),
       reconcileIntervalMs: e.int('ATELIER_RECONCILE_INTERVAL_MS', 1 * MINUTE, positive),
+      journalDir: e.string('ATELIER_JOURNAL_DIR'),
     },
     api: {
       rateLimitPerMin: e.int('ATELIER_RATE_LIMIT_PER_MIN', 600, positive),

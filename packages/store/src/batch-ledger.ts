@@ -1,6 +1,8 @@
 import { type AtelierKeys, atelierKeys } from '@atelier/shared';
 import { batchScripts } from './batch-scripts.ts';
 import { BatchUpkeep } from './batch-upkeep.ts';
+import { type JobLock, lockKeyOf } from './job-fence.ts';
+import { LockLostError } from './lock-lost-error.ts';
 import type { RedisClient } from './redis.ts';
 
 export type BatchState = 'open' | 'completed';
@@ -110,14 +112,18 @@ export class BatchLedger {
   }
 
   /**
-   * Records an item's final state and result line. Idempotent per (item, state).
-   * `batchCompleted` is true for exactly one call: the one that settled the last item (then
-   * `finishedAt` is the completion's time). `finished` says the batch is completed now,
-   * whoever completed it (a repeated settle uses it to announce a completion again).
+   * Records an item's final state and result line. Idempotent per (item, state); a completed
+   * item stays completed. `batchCompleted` is true for exactly one call: the one that settled
+   * the last item (then `finishedAt` is the completion's time). `finished` says the batch is
+   * completed now, whoever completed it (a repeated settle uses it to announce a completion
+   * again). With `fence`, only while the settling worker holds the job's lock (else
+   * `LockLostError`), recording the job's completion in its hash in the same script when
+   * `fence.completion` is given.
    */
   async settle(
     id: string,
     result: BatchItemResult & { state: BatchItemState },
+    fence?: { lock: JobLock; completion?: { replays: number; result: unknown } },
   ): Promise<{
     changed: boolean;
     batchCompleted: boolean;
@@ -126,14 +132,25 @@ export class BatchLedger {
   }> {
     const value = `${result.state === 'completed' ? 'c' : 'd'}|${JSON.stringify(result)}`;
     const now = Date.now();
-    const reply = (await batchScripts.settle.run(this.#redis, this.#finishingKeys(id), [
+    const args = [
       String(result.index),
       value,
       String(now),
       String(this.#finishedTtlMs),
       id,
       String(this.#goneTtlMs),
-    ])) as [number, number, number];
+    ];
+    const reply = (
+      fence
+        ? await batchScripts.fencedSettle.run(
+            this.#redis,
+            [...this.#finishingKeys(id), fence.lock.jobKey, lockKeyOf(fence.lock.jobKey)],
+            [...args, fence.lock.token, fence.completion ? JSON.stringify(fence.completion) : ''],
+          )
+        : await batchScripts.settle.run(this.#redis, this.#finishingKeys(id), args)
+    ) as [number, number, number];
+    if (reply[0] === -1)
+      throw new LockLostError(fence?.lock.jobId ?? '', 'settling its batch item');
     const batchCompleted = reply[1] === 1;
     return {
       changed: reply[0] === 1,

@@ -1,3 +1,4 @@
+import { COMPLETION_FIELD, HOLDS_LOCK_LUA } from './job-fence.ts';
 import { LuaScript } from './lua-script.ts';
 
 /**
@@ -40,6 +41,37 @@ local function reopenItem(meta, items, open, index, id)
 end
 `;
 
+/**
+ * Records an item's outcome once. Counters move only when the item's state changes, so an
+ * item retried, replayed or settled twice by a crashed worker is counted once; a completed
+ * item never turns dead (a completed job never runs again: a run that says otherwise came too
+ * late). Returns {changed, justFinished, finished}: justFinished is 1 for exactly one call per
+ * completion; finished says the batch is completed after this call (whoever completed it).
+ * KEYS[1..4]: meta, items, open, gone. ARGV[1..6]: index, value, now, ttl, id, goneTtl.
+ * Item values are "<c|d>|<json>".
+ */
+const SETTLE_LUA = `
+local function settleItem()
+  local function finished() return redis.call('HGET', KEYS[1], 'state') == 'completed' and 1 or 0 end
+  local prev = redis.call('HGET', KEYS[2], ARGV[1])
+  local new = ARGV[2]
+  if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0, 0} end
+  if prev and string.sub(prev, 1, 1) == string.sub(new, 1, 1) then return {0, 0, finished()} end
+  if prev and string.sub(prev, 1, 1) == 'c' then return {0, 0, finished()} end
+  redis.call('HSET', KEYS[2], ARGV[1], new)
+  if prev and string.sub(prev, 1, 1) == 'd' then redis.call('HINCRBY', KEYS[1], 'dead', -1) end
+  if string.sub(new, 1, 1) == 'c' then redis.call('HINCRBY', KEYS[1], 'completed', 1)
+  else redis.call('HINCRBY', KEYS[1], 'dead', 1) end
+  local m = redis.call('HMGET', KEYS[1], 'total', 'completed', 'dead', 'state', 'enqueued')
+  local total, done = tonumber(m[1]), tonumber(m[2]) + tonumber(m[3])
+  if m[4] == 'open' and done >= total and tonumber(m[5]) >= total then
+    finish(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[5], ARGV[3], ARGV[4], ARGV[6])
+    return {1, 1, 1}
+  end
+  return {1, 0, finished()}
+end
+`;
+
 /** The batch ledger's scripts: each key they touch comes in `KEYS`. */
 export const batchScripts = {
   /**
@@ -72,33 +104,23 @@ return 1
 `),
 
   /**
-   * Records an item's outcome once. Counters move only when the item's state changes, so an
-   * item retried, replayed or settled twice by a crashed worker is counted once. Returns
-   * {changed, justFinished, finished}: justFinished is 1 for exactly one call per completion;
-   * finished says the batch is completed after this call (whoever completed it).
-   * KEYS: meta, items, open, gone. ARGV: index, value, now, ttl, id, goneTtl.
-   * Item values are "<c|d>|<json>".
+   * Records an item's outcome once (`SETTLE_LUA`). KEYS: meta, items, open, gone. ARGV: index,
+   * value, now, ttl, id, goneTtl.
    */
-  settle: new LuaScript(`${FINISH}
-local function finished() return redis.call('HGET', KEYS[1], 'state') == 'completed' and 1 or 0 end
-local prev = redis.call('HGET', KEYS[2], ARGV[1])
-local new = ARGV[2]
-if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0, 0} end
-if prev and string.sub(prev, 1, 1) == string.sub(new, 1, 1) then return {0, 0, finished()} end
-redis.call('HSET', KEYS[2], ARGV[1], new)
-if prev then
-  if string.sub(prev, 1, 1) == 'd' then redis.call('HINCRBY', KEYS[1], 'dead', -1) end
-  if string.sub(prev, 1, 1) == 'c' then redis.call('HINCRBY', KEYS[1], 'completed', -1) end
-end
-if string.sub(new, 1, 1) == 'c' then redis.call('HINCRBY', KEYS[1], 'completed', 1)
-else redis.call('HINCRBY', KEYS[1], 'dead', 1) end
-local m = redis.call('HMGET', KEYS[1], 'total', 'completed', 'dead', 'state', 'enqueued')
-local total, done = tonumber(m[1]), tonumber(m[2]) + tonumber(m[3])
-if m[4] == 'open' and done >= total and tonumber(m[5]) >= total then
-  finish(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[5], ARGV[3], ARGV[4], ARGV[6])
-  return {1, 1, 1}
-end
-return {1, 0, finished()}
+  settle: new LuaScript(`${FINISH}${SETTLE_LUA}
+return settleItem()
+`),
+
+  /**
+   * The same, only while the settling worker holds the job's lock ({-1} when it does not),
+   * and recording the job's completion in its hash when ARGV[8] is set (same script: the
+   * completion is recorded exactly when the item is). KEYS: as settle, then job hash, lock.
+   * ARGV: as settle, then lock token, completion record ('' for none).
+   */
+  fencedSettle: new LuaScript(`${FINISH}${HOLDS_LOCK_LUA}${SETTLE_LUA}
+if not holdsLock(KEYS[5], KEYS[6], ARGV[7]) then return {-1, 0, 0} end
+if ARGV[8] ~= '' then redis.call('HSET', KEYS[5], '${COMPLETION_FIELD}', ARGV[8]) end
+return settleItem()
 `),
 
   /** `REOPEN_ITEM`. KEYS: meta, items, open. ARGV: index, id. */

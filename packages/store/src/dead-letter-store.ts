@@ -1,4 +1,6 @@
 import { atelierKeys, type DeadLetter } from '@atelier/shared';
+import { HOLDS_LOCK_LUA, type JobLock, lockKeyOf } from './job-fence.ts';
+import { LockLostError } from './lock-lost-error.ts';
 import { LuaScript } from './lua-script.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -18,16 +20,33 @@ export interface DeadLetterPage {
 
 /**
  * Inserts the entry unless one exists for the job id: the entry hash, a time index and
- * indexes by code, queue and batch, all in one script. Returns 1 when inserted, 0 when kept.
+ * indexes by code, queue and batch. `o`: where the entry hash is in KEYS (the index keys
+ * follow it). ARGV: id, JSON, failedAt, code. Returns 1 when inserted, 0 when kept.
  */
-const INSERT = new LuaScript(`
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
-redis.call('HINCRBY', KEYS[5], ARGV[4], 1)
-if KEYS[6] then redis.call('ZADD', KEYS[6], ARGV[3], ARGV[1]) end
-return 1
+const INSERT_LUA = `
+local function insertEntry(o)
+  if redis.call('HSETNX', KEYS[o], ARGV[1], ARGV[2]) == 0 then return 0 end
+  redis.call('ZADD', KEYS[o + 1], ARGV[3], ARGV[1])
+  redis.call('ZADD', KEYS[o + 2], ARGV[3], ARGV[1])
+  redis.call('ZADD', KEYS[o + 3], ARGV[3], ARGV[1])
+  redis.call('HINCRBY', KEYS[o + 4], ARGV[4], 1)
+  if KEYS[o + 5] then redis.call('ZADD', KEYS[o + 5], ARGV[3], ARGV[1]) end
+  return 1
+end
+`;
+
+/** All in one script. KEYS: entries, time index, code, queue, codes[, batch]. */
+const INSERT = new LuaScript(`${INSERT_LUA}
+return insertEntry(1)
+`);
+
+/**
+ * The same, only while the filing worker holds the job's lock (-1 when it does not).
+ * KEYS: job hash, lock, then as INSERT. ARGV: as INSERT, then the lock token.
+ */
+const FENCED_INSERT = new LuaScript(`${HOLDS_LOCK_LUA}${INSERT_LUA}
+if not holdsLock(KEYS[1], KEYS[2], ARGV[5]) then return -1 end
+return insertEntry(3)
 `);
 
 /**
@@ -36,17 +55,11 @@ return 1
  * replayed, retried or removed since answers -1 and nothing is written.
  * KEYS: failed set, job hash, then INSERT's. ARGV: INSERT's, finishedOn, attemptsMade.
  */
-const INSERT_IF_FAILED = new LuaScript(`
+const INSERT_IF_FAILED = new LuaScript(`${INSERT_LUA}
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
 local job = redis.call('HMGET', KEYS[2], 'finishedOn', 'attemptsMade', 'atm')
 if job[1] ~= ARGV[5] or tonumber(job[2] or job[3] or '0') ~= tonumber(ARGV[6]) then return -1 end
-if redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
-redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1])
-redis.call('ZADD', KEYS[6], ARGV[3], ARGV[1])
-redis.call('HINCRBY', KEYS[7], ARGV[4], 1)
-if KEYS[8] then redis.call('ZADD', KEYS[8], ARGV[3], ARGV[1]) end
-return 1
+return insertEntry(3)
 `);
 
 /** A job as BullMQ recorded its failure, read before filing it (`insertIfFailed`). */
@@ -104,14 +117,20 @@ export class DeadLetterStore {
     this.#keys = atelierKeys(prefix).deadLetters;
   }
 
-  /** Idempotent: returns false when an entry for this job id already exists (the first one stays). */
-  async insert(entry: DeadLetter): Promise<boolean> {
-    const inserted = await INSERT.run(this.#redis, this.#entryKeys(entry), [
-      entry.id,
-      JSON.stringify(entry),
-      String(entry.failedAt),
-      entry.code,
-    ]);
+  /**
+   * Idempotent: returns false when an entry for this job id already exists (the first one
+   * stays). With the job's `lock`, only while the filing worker holds it (else `LockLostError`:
+   * another worker owns the job now and decides its end).
+   */
+  async insert(entry: DeadLetter, lock?: JobLock): Promise<boolean> {
+    const args = [entry.id, JSON.stringify(entry), String(entry.failedAt), entry.code];
+    if (!lock) return (await INSERT.run(this.#redis, this.#entryKeys(entry), args)) === 1;
+    const inserted = await FENCED_INSERT.run(
+      this.#redis,
+      [lock.jobKey, lockKeyOf(lock.jobKey), ...this.#entryKeys(entry)],
+      [...args, lock.token],
+    );
+    if (inserted === -1) throw new LockLostError(entry.id, 'filing its dead letter');
     return inserted === 1;
   }
 

@@ -26,6 +26,14 @@ export type {
 } from './images/image-store.ts';
 export { openImageStore } from './images/open-image-store.ts';
 export {
+  COMPLETION_FIELD,
+  JobFence,
+  type JobLock,
+  jobLock,
+  lockKeyOf,
+  type RecordedEnding,
+} from './job-fence.ts';
+export {
   type BullmqJobState,
   type BullmqQueueKeys,
   type JobRecord,
@@ -34,6 +42,7 @@ export {
 } from './job-snapshot.ts';
 export { ledgerRetention } from './ledger-retention.ts';
 export { LIMITER_MAX } from './limiter.ts';
+export { isLockLost, LockLostError } from './lock-lost-error.ts';
 export { LuaScript } from './lua-script.ts';
 export { type HaltRecord, QueueHalt } from './queue-halt.ts';
 export { type RecentError, RecentErrors } from './recent-errors.ts';

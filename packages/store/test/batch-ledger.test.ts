@@ -52,6 +52,10 @@ describe('BatchLedger', () => {
     // A dead item that a replay completed moves from dead to completed.
     expect(await ledger.settle('b1', done(1))).toEqual(changed);
     expect(await ledger.get('b1')).toMatchObject({ completed: 2, dead: 0, pending: 1 });
+    // A completed item never turns dead (a job that completed does not run again: a run that
+    // says otherwise came too late).
+    expect(await ledger.settle('b1', dead(0))).toEqual({ ...changed, changed: false });
+    expect(await ledger.get('b1')).toMatchObject({ completed: 2, dead: 0, pending: 1 });
     expect(await ledger.results('b1', 0, 4)).toEqual([done(0), done(1), undefined, undefined]);
     expect(await ledger.results('b1', 1, 0)).toEqual([]);
     // A batch that does not exist counts nothing.

@@ -3,6 +3,7 @@ import {
   BatchLedger,
   DeadLetterStore,
   finishReplay,
+  JobFence,
   JobSnapshot,
   type RedisClient,
   RedisLease,
@@ -14,10 +15,10 @@ import { dead, deadLetter, done, T0 } from './store-fixtures.ts';
 const HOUR_SEC = 3600;
 
 /**
- * How many Lua scripts the store has (ledger 8, dead-letter store 4, lease 2, job snapshot 1,
- * replay finish 1): all run below.
+ * How many Lua scripts the store has (ledger 9, dead-letter store 5, lease 2, job snapshot 1,
+ * replay finish 1, job fence 2): all run below.
  */
-export const STORE_SCRIPT_COUNT = 16;
+export const STORE_SCRIPT_COUNT = 20;
 
 /** What `exerciseEveryScript` observes when every script did its work. */
 export const EXERCISED = {
@@ -52,6 +53,19 @@ export const EXERCISED = {
   snapshotOfNone: { state: 'unknown', job: undefined, deadLetter: undefined },
   known: [true, false],
   filedIfFailed: ['inserted', 'exists', 'stale'],
+  fenced: {
+    data: '{"kind":"drawing","state":{"polls":1}}',
+    settled: {
+      changed: true,
+      batchCompleted: true,
+      finished: true,
+      finishedAt: expect.any(Number),
+    },
+    ending: { completed: { replays: 0, result: { images: ['f.png'] } } },
+    filed: true,
+    refused: ['LOCK_LOST', 'LOCK_LOST', 'LOCK_LOST'],
+    replaced: [true, false],
+  },
 };
 
 /**
@@ -147,6 +161,37 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
     await deadLetters.insertIfFailed(failedEntry, failed),
     await deadLetters.insertIfFailed(failedEntry, { ...failed, finishedOn: 6 }),
   ];
+  // A running job's writes, fenced by its lock (hash and lock where BullMQ keeps them): saved,
+  // its batch item settled with its completion recorded, a dead letter filed — and each of
+  // them refused under another token; then a compare-and-set of its data.
+  const running = drawing.toKey('dr_r1');
+  await redis.hset(running, { data: '{"kind":"drawing"}' });
+  await redis.set(`${running}:lock`, 'token-1');
+  const lock = { jobId: 'dr_r1', jobKey: running, token: 'token-1' };
+  const stolen = { ...lock, token: 'token-2' };
+  const fence = new JobFence(redis, prefix);
+  await fence.save(lock, '{"kind":"drawing","state":{"polls":1}}');
+  await ledger.create('b2', 1);
+  await ledger.markEnqueued('b2', 1);
+  const completion = { replays: 0, result: { images: ['f.png'] } };
+  const settled = await ledger.settle('b2', done(0), { lock, completion });
+  const filed = await deadLetters.insert(deadLetter('dr_r1'), lock);
+  const refusal = (p: Promise<unknown>) =>
+    p.then(
+      () => 'written',
+      (error: { code?: string }) => error.code,
+    );
+  const refused = [
+    await refusal(fence.save(stolen, '{}')),
+    await refusal(ledger.settle('b2', dead(0), { lock: stolen })),
+    await refusal(deadLetters.insert(deadLetter('dr_r2'), stolen)),
+  ];
+  const data = (await fence.read(running))?.data ?? '';
+  const replaced = [
+    await fence.replace(running, data, '{"kind":"drawing","state":{"polls":2}}'),
+    await fence.replace(running, data, '{}'),
+  ];
+  const { deadLetter: _, ...ending } = await fence.ending(running, 'dr_r1');
 
   return {
     created,
@@ -171,5 +216,6 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
     snapshotOfNone,
     known,
     filedIfFailed,
+    fenced: { data, settled, ending, filed, refused, replaced },
   };
 }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DrawingStack } from '../support/drawing-stack.ts';
 import { RedisTestContext } from '../support/redis-context.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const ctx = new RedisTestContext();
 afterEach(() => ctx.cleanup());
@@ -88,8 +89,6 @@ describe('drawing failures: terminal codes go to the dead-letter queue once', ()
   it.each([
     ['999 twice', [{ code: 999 }, { code: 999 }]],
     ['an unknown code (777)', [{ code: 777 }]],
-    ['HTTP 503 from the gateway', [{ http: 503, body: '<html>busy</html>' }]],
-    ['a dropped connection before the provider saw it', [{ drop: true as const }]],
   ])('%s on submit is retried, then the job completes with one task', async (_name, answers) => {
     const stack = await DrawingStack.start(ctx);
     const text = `retry ${_name}`;
@@ -119,8 +118,53 @@ describe('drawing failures: terminal codes go to the dead-letter queue once', ()
     },
   );
 
-  it('a submit whose answer is lost after the provider processed it is retried, and capped', async () => {
-    const stack = await DrawingStack.start(ctx, { env: { DRAWING_UNCONFIRMED_SUBMIT_LIMIT: '2' } });
+  it.each([
+    ['HTTP 503 from the gateway', { http: 503, body: '<html>busy</html>' }],
+    ['a dropped connection (before the provider saw it)', { drop: true as const }],
+    ['a lost answer (after the provider processed it)', { drop: 'after' as const }],
+    ['malformed JSON', { malformed: true as const }],
+  ])(
+    '%s on submit may have created a task: by default dead-lettered SUBMIT_UNCONFIRMED after that one submit',
+    async (_name, answer) => {
+      const stack = await DrawingStack.start(ctx);
+      const text = `unconfirmed ${_name}`;
+      stack.sim.script(text, { submit: [answer] });
+      await stack.startWorker();
+      const id = await stack.enqueue({ text });
+      const entry = await stack.dead(id);
+      expect(entry.code).toBe('SUBMIT_UNCONFIRMED');
+      expect(entry.message).toContain('not submitting again');
+      expect(entry.history.map((h) => h.code)).toEqual(['SUBMIT_UNCONFIRMED']);
+      expect(stack.sim.submitsFor(text)).toBe(1);
+      const job = await stack.job(id);
+      expect(job?.data.state?.unconfirmedSubmits).toBe(1);
+      expect(job?.data.state?.submitIntentAt).toBeUndefined();
+    },
+  );
+
+  it('a submit refused at connect (the provider never saw it) is retried: no task was created', async () => {
+    const stack = await DrawingStack.start(ctx);
+    const port = stack.sim.port;
+    await stack.sim.close();
+    const closed = await DrawingStack.start(ctx, {
+      env: { DRAWING_BASE_URL: `http://127.0.0.1:${port}` },
+    });
+    await closed.startWorker();
+    const id = await closed.enqueue({ text: 'provider down' });
+    const failed = await waitFor(
+      async () => {
+        const job = await closed.job(id);
+        return job?.data.history?.length ? job : undefined;
+      },
+      { what: 'the refused submit in the history' },
+    );
+    expect(failed.data.history?.[0]?.code).toBe('NETWORK');
+    expect(failed.data.state?.unconfirmedSubmits).toBeUndefined();
+    expect(failed.data.state?.submitIntentAt).toBeUndefined();
+  });
+
+  it('DRAWING_UNCONFIRMED_SUBMIT_LIMIT=1: one submit again after a lost answer, then SUBMIT_UNCONFIRMED', async () => {
+    const stack = await DrawingStack.start(ctx, { env: { DRAWING_UNCONFIRMED_SUBMIT_LIMIT: '1' } });
     stack.sim.script('lost once', { submit: [{ malformed: true }] });
     stack.sim.script('lost always', {
       submit: [{ drop: 'after' }, { drop: 'after' }, { drop: 'after' }],
@@ -131,9 +175,10 @@ describe('drawing failures: terminal codes go to the dead-letter queue once', ()
 
     const done = await stack.completed(once);
     expect(done.data.state?.unconfirmedSubmits).toBe(1);
+    expect(stack.sim.submitsFor('lost once')).toBe(2);
     const entry = await stack.dead(always);
     expect(entry.code).toBe('SUBMIT_UNCONFIRMED');
-    // The cap bounds what a lost answer can cost: two submits, not one per attempt.
+    // The cap bounds what a lost answer can cost: one submit again, not one per attempt.
     expect(stack.sim.submitsFor('lost always')).toBe(2);
   });
 

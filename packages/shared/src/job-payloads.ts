@@ -25,6 +25,12 @@ export interface AttemptRecord {
 export interface DrawingJobState {
   /** Provider task id, persisted right after submit: its presence means "never submit again". */
   taskId?: string;
+  /**
+   * Set (lock-checked) just before the paid submit call, cleared with the outcome (the taskId
+   * saved, or an answer that proves no task was created). A run that finds it without a
+   * taskId knows an earlier submit's outcome was lost: an unconfirmed submit.
+   */
+  submitIntentAt?: number;
   submittedAt?: number;
   polls: number;
   lastPollAt?: number;
@@ -32,7 +38,10 @@ export interface DrawingJobState {
   resumedAt?: number;
   /** How the next poll was planned (lateness is measured against it). */
   plan?: PollPlan;
-  /** Submits that failed in a way that may still have created a task (timeout, lost answer). */
+  /**
+   * Submits whose outcome was lost in a way that may still have created a task (a timeout, a
+   * lost answer, a worker that stopped between the call and saving its taskId).
+   */
   unconfirmedSubmits?: number;
   /** When the current 500/501 streak for this job began (maintenance back-off). */
   maintenanceSince?: number;

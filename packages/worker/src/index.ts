@@ -15,7 +15,11 @@ export {
   TicketStore,
   type TicketStoreOptions,
 } from './cme/ticket-store.ts';
-export { DrawingClient, type DrawingClientOptions } from './drawing/drawing-client.ts';
+export {
+  DrawingClient,
+  type DrawingClientOptions,
+  type SubmitHooks,
+} from './drawing/drawing-client.ts';
 export type { DrawingProvider } from './drawing/drawing-processor.ts';
 export {
   ImageArchiveError,
@@ -36,6 +40,7 @@ export type {
   DrawingPollEvent,
   ImageArchiveEvent,
   StepEvent,
+  UnconfirmedSubmitEvent,
   WorkerObserver,
 } from './worker-observer.ts';
 export { AtelierWorker, type AtelierWorkerOptions } from './worker-process.ts';

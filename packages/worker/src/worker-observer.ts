@@ -18,6 +18,15 @@ export interface DrawingFinishedEvent {
   finishedAt: number;
 }
 
+/**
+ * A drawing submit whose outcome was lost (the provider may have billed a task), and what came
+ * of its job: submitted again (within `DRAWING_UNCONFIRMED_SUBMIT_LIMIT`) or dead-lettered
+ * `SUBMIT_UNCONFIRMED`.
+ */
+export interface UnconfirmedSubmitEvent {
+  outcome: 'resubmit' | 'dead';
+}
+
 /** One image of a finished drawing stored, or one archive run that failed. */
 export type ImageArchiveEvent =
   | { outcome: 'stored'; bytes: number }
@@ -40,6 +49,7 @@ export interface WorkerObserver {
   drawingCall?(call: DrawingCall): void;
   drawingPoll?(event: DrawingPollEvent): void;
   drawingFinished?(event: DrawingFinishedEvent): void;
+  unconfirmedSubmit?(event: UnconfirmedSubmitEvent): void;
   imageArchive?(event: ImageArchiveEvent): void;
   outageWindow?(open: boolean): void;
   cmeCall?(event: CmeCallEvent): void;

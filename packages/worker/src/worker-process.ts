@@ -87,8 +87,11 @@ export class AtelierWorker {
         running.queues.push(queueWorker);
         running.closers.push(close);
       };
-      if (enabled.includes('drawing'))
-        adopt(await startDrawingQueue(deps, config.drawing, config.images));
+      if (enabled.includes('drawing')) {
+        adopt(
+          await startDrawingQueue(deps, config.drawing, config.images, config.worker.journalDir),
+        );
+      }
       if (enabled.includes('cme')) adopt(await startCmeQueue(deps, config.cme));
       if (enabled.includes('callbacks') && config.callbacks.secret) {
         running.callbacks = await startCallbackWorker({

@@ -70,7 +70,9 @@ export function jobDataFromDeadLetter(
 
 /**
  * Data of a failed job about to be retried for a replay: one more replay, history kept, and a
- * drawing that has a taskId restarts its poll deadline (`resumedAt`).
+ * drawing that has a taskId restarts its poll deadline (`resumedAt`). A drawing without one
+ * loses its submit intent: an operator replaying a `SUBMIT_UNCONFIRMED` letter lets it submit
+ * once more (its count of unconfirmed submits stays).
  */
 export function replayedJobData<D extends DrawingJobData | CmeJobData>(
   data: D,
@@ -80,6 +82,10 @@ export function replayedJobData<D extends DrawingJobData | CmeJobData>(
   const meta: JobMeta = { ...data.meta, replays: (data.meta.replays ?? 0) + 1 };
   if (data.kind !== 'drawing') return { ...data, meta };
   const taskId = data.state?.taskId ?? entry.taskId;
-  if (!taskId) return { ...data, meta };
+  if (!taskId) {
+    if (data.state?.submitIntentAt === undefined) return { ...data, meta };
+    const { submitIntentAt: _, ...state } = data.state;
+    return { ...data, meta, state };
+  }
   return { ...data, meta, state: { polls: 0, ...data.state, taskId, resumedAt: now } };
 }

@@ -16,6 +16,12 @@ import {
 import { createDrawingAuth, type DrawingAuth } from './drawing-auth.ts';
 import { encodeFormBody, FORM_CONTENT_TYPE } from './form-body.ts';
 
+/** Listeners of a submit's answer. */
+export interface SubmitHooks {
+  /** Called synchronously with the taskId where a successful answer is read. */
+  onTaskId?: (taskId: string) => void;
+}
+
 /** One finished provider call, for metrics. */
 export interface DrawingCall {
   operation: DrawingOperation;
@@ -100,15 +106,25 @@ export class DrawingClient {
     });
   }
 
-  /** Submits a task (paid): ok `{taskId, taskNo?, hintMs?}`. */
-  submit(task: DrawingTask, signal?: AbortSignal): Promise<Outcome<DrawingSubmitResult>> {
+  /**
+   * Submits a task (paid): ok `{taskId, taskNo?, hintMs?}`. `hooks.onTaskId` is called
+   * synchronously where the answer is read, in the same tick (for the submit journal: nothing
+   * can be awaited between the paid answer and its record).
+   */
+  submit(
+    task: DrawingTask,
+    signal?: AbortSignal,
+    hooks: SubmitHooks = {},
+  ): Promise<Outcome<DrawingSubmitResult>> {
     const fields = {
       text: task.text,
       style: task.style,
       resolution: task.resolution,
       num: task.num,
     };
-    return this.#call('submit', this.#submitUrl, fields, submitOutcome, signal);
+    const { onTaskId } = hooks;
+    const onOk = onTaskId && ((value: DrawingSubmitResult) => onTaskId(value.taskId));
+    return this.#call('submit', this.#submitUrl, fields, submitOutcome, signal, onOk);
   }
 
   /** Queries a task: ok `{images, createTime?}`, pending (with `hintMs`), or a failure. */
@@ -128,6 +144,7 @@ export class DrawingClient {
     fields: Record<string, string | number>,
     toOutcome: (answer: DrawingHttpAnswer) => Outcome<T>,
     signal: AbortSignal | undefined,
+    onOk?: (value: T) => void,
   ): Promise<Outcome<T>> {
     signal?.throwIfAborted();
     const body = encodeFormBody(fields);
@@ -149,6 +166,7 @@ export class DrawingClient {
         headers: response.headers,
         body: response.body,
       });
+      if (outcome.kind === 'ok' && onOk) this.#hear(onOk, outcome.value);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (!(error instanceof RequestError)) throw error;
@@ -161,6 +179,15 @@ export class DrawingClient {
       auth.canonicalRequest,
     );
     return outcome;
+  }
+
+  /** Runs a listener of the answer; it must not cost the caller the answer by throwing. */
+  #hear<T>(listener: (value: T) => void, value: T): void {
+    try {
+      listener(value);
+    } catch (error) {
+      this.#logger.error({ err: error }, 'drawing answer listener threw');
+    }
   }
 
   #record(call: DrawingCall, outcome: Outcome<unknown>, canonicalRequest: string | undefined) {

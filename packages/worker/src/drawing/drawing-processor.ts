@@ -16,12 +16,18 @@ import { ImageArchiveError } from '../images/image-archive-error.ts';
 import type { ImageArchiver } from '../images/image-archiver.ts';
 import type { Step, StepContext, StepProcessor } from '../runtime/step.ts';
 import type { WorkerObserver } from '../worker-observer.ts';
+import type { SubmitHooks } from './drawing-client.ts';
 import type { DrawingHealth } from './drawing-health.ts';
 import { INLINE_POLL_MS, type PollPlanner } from './poll-planner.ts';
+import type { SubmitJournal } from './submit-journal.ts';
 
 /** The two provider calls a drawing job needs (`DrawingClient` implements it). */
 export interface DrawingProvider {
-  submit(task: DrawingTask, signal?: AbortSignal): Promise<Outcome<{ taskId: string }>>;
+  submit(
+    task: DrawingTask,
+    signal?: AbortSignal,
+    hooks?: SubmitHooks,
+  ): Promise<Outcome<{ taskId: string }>>;
   query(
     taskId: string,
     signal?: AbortSignal,
@@ -33,8 +39,16 @@ export interface DrawingProcessorDeps {
   config: DrawingConfig;
   planner: PollPlanner;
   health: DrawingHealth;
-  /** Hears polls, finished tasks and archived images (metrics, benchmarks). */
-  observer: Pick<WorkerObserver, 'drawingPoll' | 'drawingFinished' | 'imageArchive'>;
+  /** Hears polls, finished tasks, unconfirmed submits and archived images (metrics, benchmarks). */
+  observer: Pick<
+    WorkerObserver,
+    'drawingPoll' | 'drawingFinished' | 'imageArchive' | 'unconfirmedSubmit'
+  >;
+  /**
+   * Where each taskId is written the moment its submit is answered (`ATELIER_JOURNAL_DIR`),
+   * before it goes to Redis. Unset: no journal.
+   */
+  journal?: Pick<SubmitJournal, 'append' | 'settled'>;
   /**
    * With an image store: a finished task's images are stored before the job completes. Without
    * one the result keeps the provider's URLs only.
@@ -46,10 +60,12 @@ type DrawingStep = Step<DrawingJobData, DrawingResult>;
 type DrawingContext = StepContext<DrawingJobData>;
 
 /**
- * A drawing job as a step job: submit → persist taskId → (delayed) poll → … → [archive] →
- * complete. A job that has a taskId never submits again: whatever crashed, it only polls;
- * one whose task is finished (with an image store) never polls again: it only archives.
- * Pending tasks wait in the delayed set, so polling never holds a worker slot.
+ * A drawing job as a step job: intent → submit → journal → persist taskId → (delayed) poll →
+ * … → [archive] → complete. A job that has a taskId never submits again: whatever crashed, it
+ * only polls; one whose task is finished (with an image store) never polls again: it only
+ * archives. One that finds its submit intent but no taskId lost a submit's outcome (an
+ * unconfirmed submit): it never pays again silently. Pending tasks wait in the delayed set,
+ * so polling never holds a worker slot.
  */
 export class DrawingProcessor implements StepProcessor<DrawingJobData, DrawingResult> {
   readonly #deps: DrawingProcessorDeps;
@@ -74,6 +90,15 @@ export class DrawingProcessor implements StepProcessor<DrawingJobData, DrawingRe
     state: DrawingJobState,
   ): Promise<DrawingStep> {
     const { provider, health } = this.#deps;
+    if (state.submitIntentAt !== undefined) {
+      // An earlier run started a submit and did not live to save its outcome.
+      const started = new Date(state.submitIntentAt).toISOString();
+      const lost = new ProviderError(
+        `the submit started at ${started} ended without its outcome being saved (the worker stopped or lost the job)`,
+        { provider: 'drawing', kind: 'retryable', code: 'SUBMIT_UNCONFIRMED' },
+      );
+      return this.#unconfirmed(data, withoutIntent(state), lost);
+    }
     const parsed = this.#taskSchema.safeParse(data.task);
     if (!parsed.success) {
       const issues = toIssues(parsed.error.issues, 'task');
@@ -89,36 +114,65 @@ export class DrawingProcessor implements StepProcessor<DrawingJobData, DrawingRe
     const gate = await health.gate();
     if (!gate.go) return wait(data, state, jittered(gate.until), gate.reason);
 
-    let outcome: Awaited<ReturnType<DrawingProvider['submit']>>;
+    // Submit once: the intent is saved (lock-checked) before the paid call, the taskId goes to
+    // the journal in the tick its answer is read, then to the job (lock-checked).
+    const intended: DrawingJobState = { ...state, submitIntentAt: Date.now() };
+    await context.save({ ...data, state: intended });
+    const { journal } = this.#deps;
+    const jobId = context.job.id ?? '';
+    let answeredAt: number | undefined;
+    let journaled = false;
+    const outcome = await provider.submit(parsed.data, context.signal, {
+      onTaskId: (taskId) => {
+        answeredAt = Date.now();
+        journaled = journal?.append({ jobId, taskId, submittedAt: answeredAt }) ?? false;
+      },
+    });
     try {
-      outcome = await provider.submit(parsed.data, context.signal);
-    } catch (error) {
-      if (context.signal.aborted) {
-        // Cancelled mid-submit: the provider may have created the task; count it as unconfirmed.
-        await context.save({
-          ...data,
-          state: { ...state, unconfirmedSubmits: (state.unconfirmedSubmits ?? 0) + 1 },
-        });
+      if (outcome.kind === 'pending') {
+        return this.#failure(unexpectedPending(), data, intended, context.job.priority);
       }
-      throw error;
+      if (outcome.kind === 'failed') {
+        return this.#failure(outcome.error, data, intended, context.job.priority);
+      }
+      const submitted: DrawingJobState = {
+        polls: 0,
+        taskId: outcome.value.taskId,
+        submittedAt: answeredAt ?? Date.now(),
+      };
+      if (state.unconfirmedSubmits) submitted.unconfirmedSubmits = state.unconfirmedSubmits;
+      const next: DrawingJobData = { ...data, state: submitted };
+      await context.save(next);
+      await health.recordHealthy();
+      context.logger.debug({ taskId: submitted.taskId }, 'submitted');
+      return this.#schedulePoll(context, next, submitted);
+    } finally {
+      if (journaled) journal?.settled();
     }
-    if (outcome.kind === 'pending') return { type: 'retry', error: unexpectedPending() };
-    if (outcome.kind === 'failed') {
-      return this.#failure(outcome.error, data, state, context.job.priority);
-    }
+  }
 
-    // Submit once: the taskId is saved before anything else can happen to this job.
-    const submitted: DrawingJobState = {
-      polls: 0,
-      taskId: outcome.value.taskId,
-      submittedAt: Date.now(),
+  /**
+   * A submit whose outcome is unknown: the provider may have created (and billed) a task.
+   * Counted in the job (and its history, by the runner) and in a metric; past
+   * `DRAWING_UNCONFIRMED_SUBMIT_LIMIT` submits again it is dead-lettered `SUBMIT_UNCONFIRMED`
+   * for a person to decide, else it is retried (a new submit, after a back-off).
+   */
+  #unconfirmed(data: DrawingJobData, state: DrawingJobState, cause: ProviderError): DrawingStep {
+    const { config, observer } = this.#deps;
+    const unconfirmed = (state.unconfirmedSubmits ?? 0) + 1;
+    const record = { ...data, state: { ...state, unconfirmedSubmits: unconfirmed } };
+    const giveUp = unconfirmed > config.unconfirmedSubmitLimit;
+    observer.unconfirmedSubmit?.({ outcome: giveUp ? 'dead' : 'resubmit' });
+    if (!giveUp) return { type: 'retry', error: cause, record };
+    return {
+      type: 'fail',
+      error: new ProviderError(
+        `${unconfirmed} submit${unconfirmed > 1 ? 's' : ''} ended without a confirmed answer (${cause.code}: ${cause.message}); ` +
+          'the provider may have created — and billed — a task: not submitting again (check the provider, then replay to submit once more)',
+        { provider: 'drawing', kind: 'terminal', code: 'SUBMIT_UNCONFIRMED' },
+      ),
+      record,
     };
-    if (state.unconfirmedSubmits) submitted.unconfirmedSubmits = state.unconfirmedSubmits;
-    const next: DrawingJobData = { ...data, state: submitted };
-    await context.save(next);
-    await health.recordHealthy();
-    context.logger.debug({ taskId: submitted.taskId }, 'submitted');
-    return this.#schedulePoll(context, next, submitted);
   }
 
   async #schedulePoll(
@@ -240,26 +294,14 @@ export class DrawingProcessor implements StepProcessor<DrawingJobData, DrawingRe
   async #failure(
     error: ProviderError,
     data: DrawingJobData,
-    state: DrawingJobState,
+    current: DrawingJobState,
     priority: number,
   ): Promise<DrawingStep> {
     const { config, health } = this.#deps;
-    if (!state.taskId && submitMayHaveCreatedTask(error)) {
-      const unconfirmed = (state.unconfirmedSubmits ?? 0) + 1;
-      const record = { ...data, state: { ...state, unconfirmedSubmits: unconfirmed } };
-      if (unconfirmed >= config.unconfirmedSubmitLimit) {
-        return {
-          type: 'fail',
-          error: new ProviderError(
-            `${unconfirmed} submits ended without a readable answer (${error.code}); the provider may have ` +
-              'created tasks for them: not submitting again (replay to try once more)',
-            { provider: 'drawing', kind: 'terminal', code: 'SUBMIT_UNCONFIRMED' },
-          ),
-          record,
-        };
-      }
-      return { type: 'retry', error, record };
-    }
+    // A failed submit: its outcome is known (no task) unless the call may have got through.
+    const submitting = !current.taskId && current.submitIntentAt !== undefined;
+    const state = submitting ? withoutIntent(current) : current;
+    if (submitting && submitMayHaveCreatedTask(error)) return this.#unconfirmed(data, state, error);
     if (error.kind !== 'outage') return { type: 'retry', error, record: { ...data, state } };
 
     const now = Date.now();
@@ -314,7 +356,16 @@ const UNSENT_ERRNOS = new Set([
   'ENETUNREACH',
 ]);
 
-/** A failed submit the provider may nevertheless have processed (and billed). */
+/** The state without its submit intent (the submit's outcome is known, or counted). */
+function withoutIntent(state: DrawingJobState): DrawingJobState {
+  const { submitIntentAt: _, ...rest } = state;
+  return rest;
+}
+
+/**
+ * A failed submit the provider may nevertheless have processed (and billed); one that proves
+ * nothing was sent (refused connection, unknown host) or was answered (a business code) did not.
+ */
 function submitMayHaveCreatedTask(error: ProviderError): boolean {
   if (error.kind !== 'retryable') return false;
   const errno = (error.cause as { code?: unknown } | undefined)?.code;

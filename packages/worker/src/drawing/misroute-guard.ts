@@ -27,8 +27,8 @@ export class MisrouteGuard implements DrawingProvider {
     this.#o = { now: Date.now, ...options };
   }
 
-  readonly submit: DrawingProvider['submit'] = async (task, signal) =>
-    this.#counted(await this.#o.provider.submit(task, signal));
+  readonly submit: DrawingProvider['submit'] = async (task, signal, hooks) =>
+    this.#counted(await this.#o.provider.submit(task, signal, hooks));
 
   readonly query: DrawingProvider['query'] = async (taskId, signal) =>
     this.#counted(await this.#o.provider.query(taskId, signal));

@@ -19,7 +19,7 @@ const SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 180
 /**
  * Prometheus figures of one worker process (its own registry, served on
  * `WORKER_METRICS_PORT`): provider calls by operation and code, polls per task, poll
- * lateness, ticket refreshes, dead letters by code, callback deliveries (and callbacks that
+ * lateness, unconfirmed submits, ticket refreshes, dead letters by code, callback deliveries (and callbacks that
  * could not be sent), job durations.
  * Labels never carry user ids, job ids or anything secret, and never a provider's string
  * verbatim: codes go through `metricCode` (unknown → `other`), CME operations and callback
@@ -56,6 +56,12 @@ export class WorkerMetrics implements WorkerObserver {
     name: 'atelier_drawing_poll_lateness_seconds',
     help: 'How late a poll ran against its planned time',
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly #unconfirmedSubmits = new Counter({
+    name: 'atelier_drawing_unconfirmed_submits_total',
+    help: 'Drawing submits whose outcome was lost (the provider may have billed a task), by what came of the job: submitted again (resubmit) or dead-lettered SUBMIT_UNCONFIRMED (dead)',
+    labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
   readonly #outage = new Gauge({
@@ -143,6 +149,10 @@ export class WorkerMetrics implements WorkerObserver {
 
   readonly drawingFinished: WorkerObserver['drawingFinished'] = (event) => {
     this.#pollsPerTask.observe(event.polls);
+  };
+
+  readonly unconfirmedSubmit: WorkerObserver['unconfirmedSubmit'] = (event) => {
+    this.#unconfirmedSubmits.inc({ outcome: event.outcome });
   };
 
   readonly imageArchive: WorkerObserver['imageArchive'] = (event) => {

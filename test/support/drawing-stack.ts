@@ -11,7 +11,7 @@ import {
   toBullmqPriority,
 } from '@atelier/shared';
 import { DrawingSimulator, type DrawingSimulatorOptions } from '@atelier/simulator';
-import { DeadLetterStore } from '@atelier/store';
+import { BatchLedger, DeadLetterStore } from '@atelier/store';
 import { AtelierWorker } from '@atelier/worker';
 import { type Job, Queue, type WorkerOptions } from 'bullmq';
 import { captureLogger } from './capture-logger.ts';
@@ -42,6 +42,7 @@ export class DrawingStack {
   readonly config: AtelierConfig;
   readonly queue: Queue<DrawingJobData, DrawingResult>;
   readonly deadLetters: DeadLetterStore;
+  readonly batches: BatchLedger;
   readonly logs = captureLogger();
   readonly #ctx: RedisTestContext;
   readonly #options: DrawingStackOptions;
@@ -76,6 +77,7 @@ export class DrawingStack {
     this.queue.on('error', () => undefined);
     ctx.onCleanup(() => this.queue.close());
     this.deadLetters = new DeadLetterStore(connection, prefix);
+    this.batches = new BatchLedger(connection, prefix);
   }
 
   static async start(
@@ -116,6 +118,36 @@ export class DrawingStack {
         ...defaultJobOptions('drawing'),
         jobId: id,
         priority: toBullmqPriority(DEFAULT_PRIORITY.single),
+      },
+    );
+    return id;
+  }
+
+  /** A one-item batch (its ledger record) and its job, as the producer adds them. */
+  async enqueueBatchItem(
+    task: Partial<DrawingTask>,
+    options: { batchId: string; callbackUrl?: string },
+  ): Promise<string> {
+    const { batchId, callbackUrl } = options;
+    await this.batches.create(batchId, 1);
+    await this.batches.markEnqueued(batchId, 1);
+    const id = jobIdFor('drawing', `${batchId}~0`);
+    await this.queue.add(
+      'drawing',
+      {
+        kind: 'drawing',
+        task: { ...TASK, ...task },
+        meta: {
+          enqueuedAt: Date.now(),
+          batchId,
+          batchIndex: 0,
+          ...(callbackUrl ? { callbackUrl } : {}),
+        },
+      },
+      {
+        ...defaultJobOptions('drawing'),
+        jobId: id,
+        priority: toBullmqPriority(DEFAULT_PRIORITY.batchItem),
       },
     );
     return id;

@@ -10,6 +10,7 @@ import {
   CallbackScheduler,
   createRedisConnection,
   DeadLetterStore,
+  JobFence,
   ledgerRetention,
   type RedisClient,
 } from '@atelier/store';
@@ -171,6 +172,7 @@ function jobQueueDeps(
       logger,
       onUnsent: (event) => observer.callbackUnsent?.(event),
     }),
+    fence: new JobFence(connection, prefix),
     logger,
     onDeadLetter: (entry) => observer.deadLetter?.(entry),
   });

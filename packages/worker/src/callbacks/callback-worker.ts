@@ -7,7 +7,7 @@ import {
   type Logger,
   QUEUE_NAMES,
 } from '@atelier/shared';
-import type { RedisClient } from '@atelier/store';
+import { JobFence, type RedisClient } from '@atelier/store';
 import { Queue, Worker, type WorkerOptions } from 'bullmq';
 import { createBackoffStrategy } from '../runtime/backoff.ts';
 import { redisErrorListener } from '../runtime/redis-error-listener.ts';
@@ -69,6 +69,7 @@ export async function startCallbackWorker(options: CallbackWorkerOptions): Promi
   const runner = new StepRunner<CallbackJobData, CallbackResult>({
     queue,
     logger,
+    fence: new JobFence(connection, prefix),
     processor: new CallbackProcessor({
       secret,
       http,

@@ -16,6 +16,10 @@ import {
   type CallbackScheduler,
   type DeadLetterStore,
   type FailedJobRecord,
+  type JobFence,
+  type JobLock,
+  jobLock,
+  type RecordedEnding,
 } from '@atelier/store';
 import type { Job } from 'bullmq';
 
@@ -23,6 +27,8 @@ export interface JobSettlementOptions {
   deadLetters: DeadLetterStore;
   batches: BatchLedger;
   callbacks: CallbackScheduler;
+  /** Records completions settled before BullMQ records them, and reads them back. */
+  fence: JobFence;
   logger: Logger;
   /** Called once per dead letter actually inserted (metrics). */
   onDeadLetter?: (entry: DeadLetter) => void;
@@ -32,6 +38,13 @@ export interface JobSettlementOptions {
  * Everything that must happen when a job reaches its end, before BullMQ records it: the batch
  * ledger, the dead-letter queue and the callback. Every step is idempotent, so a worker that
  * dies half-way and a job that runs again settle it exactly once.
+ *
+ * Fencing: given the job's `lock` (a worker running the job), the write that decides the end
+ * — the dead letter, or the batch item and completion record of a completed job — is made only
+ * while that worker still holds the lock, in the same script; what follows it (batch item of a
+ * dead job, callbacks) is scheduled only after it, and a run that finds an end already decided
+ * finishes that one (`ending`, `finishDead`): a worker that lost its job cannot settle it, and
+ * one that lost it right after deciding cannot be contradicted.
  */
 export class JobSettlement {
   readonly #o: JobSettlementOptions;
@@ -40,11 +53,23 @@ export class JobSettlement {
     this.#o = options;
   }
 
-  async completed(job: Job<AnyJobData>, result: DrawingResult | CmeResult): Promise<void> {
+  /**
+   * Settles a completion: batch item and completion record (one fenced script), or the
+   * completion record alone, then the callback. A job with neither a batch nor a callback has
+   * nothing to settle (BullMQ's own completion checks the lock).
+   */
+  async completed(
+    job: Job<AnyJobData>,
+    result: DrawingResult | CmeResult,
+    lock?: JobLock,
+  ): Promise<void> {
     const data = job.data;
     const id = job.id ?? '';
     const { batchId, batchIndex, callbackUrl, replays = 0 } = data.meta;
-    if (batchId !== undefined && batchIndex !== undefined) {
+    const inBatch = batchId !== undefined && batchIndex !== undefined;
+    if (!inBatch && !callbackUrl) return;
+    const completion = { replays, result };
+    if (inBatch) {
       const line: BatchItemResult & { state: 'completed' } = {
         index: batchIndex,
         jobId: id,
@@ -54,7 +79,9 @@ export class JobSettlement {
         line.images = result.images;
         line.taskId = result.taskId;
       }
-      await this.#settleBatch(batchId, line);
+      await this.#settleBatch(batchId, line, lock ? { lock, completion } : undefined);
+    } else if (lock) {
+      await this.#o.fence.markCompleted(lock, replays, result);
     }
     if (callbackUrl) {
       const body = {
@@ -77,17 +104,18 @@ export class JobSettlement {
   }
 
   /**
-   * Inserts the dead letter (idempotent), settles the batch item and schedules the callback.
-   * With `stillFailed` (the reconciler, filing a job BullMQ failed), only if the job is still
-   * failed as it was read: `undefined`, and nothing done, when it was replayed, retried or
-   * removed since.
+   * Files the dead letter (idempotent), then settles the batch item and schedules the callback
+   * (`finishDead`). `guard` is who may file it: the worker running the job (its `lock`: only
+   * while it holds, else `LockLostError`), or the reconciler filing a job BullMQ failed (the
+   * job as read, `FailedJobRecord`: only if it is still failed so; `undefined`, and nothing
+   * done, when it was replayed, retried or removed since).
    */
   async dead(
     job: Job<AnyJobData>,
     error: AtelierError,
     history: AttemptRecord[],
     attempts = job.attemptsMade + 1,
-    stillFailed?: FailedJobRecord,
+    guard?: JobLock | FailedJobRecord,
   ): Promise<DeadLetter | undefined> {
     const data = job.data;
     const id = job.id ?? '';
@@ -111,11 +139,12 @@ export class JobSettlement {
     }
     if (data.kind === 'drawing' && data.state?.taskId) entry.taskId = data.state.taskId;
 
-    const filing = stillFailed
-      ? await this.#o.deadLetters.insertIfFailed(entry, stillFailed)
-      : (await this.#o.deadLetters.insert(entry))
-        ? 'inserted'
-        : 'exists';
+    const filing =
+      guard && 'failedKey' in guard
+        ? await this.#o.deadLetters.insertIfFailed(entry, guard)
+        : (await this.#o.deadLetters.insert(entry, guard))
+          ? 'inserted'
+          : 'exists';
     if (filing === 'stale') return undefined;
     const inserted = filing === 'inserted';
     const stored = inserted ? entry : ((await this.#o.deadLetters.get(id)) ?? entry);
@@ -123,39 +152,60 @@ export class JobSettlement {
       this.#o.onDeadLetter?.(entry);
       this.#o.logger.warn({ jobId: id, code: entry.code, queue: kind }, 'job dead-lettered');
     }
+    await this.finishDead(stored, guard && 'token' in guard ? guard : undefined);
+    return stored;
+  }
 
-    const { batchId, batchIndex, callbackUrl, replays = 0 } = data.meta;
+  /**
+   * What follows filing a dead letter, from the filed entry: the batch item (dead, with the
+   * entry's code and message) and the `job.dead` callback (delivery id `<id>.dead.<replays>`).
+   * Idempotent, so a run that finds the entry filed (a worker died or threw after filing it)
+   * or a reconciler pass can call it again.
+   */
+  async finishDead(entry: DeadLetter, lock?: JobLock): Promise<void> {
+    const id = entry.id;
+    const { batchId, batchIndex, callbackUrl, replays = 0 } = entry.meta;
     if (batchId !== undefined && batchIndex !== undefined) {
-      await this.#settleBatch(batchId, {
-        index: batchIndex,
-        jobId: id,
-        state: 'dead',
-        code: stored.code,
-        message: stored.message,
-        ...(stored.taskId ? { taskId: stored.taskId } : {}),
-      });
+      await this.#settleBatch(
+        batchId,
+        {
+          index: batchIndex,
+          jobId: id,
+          state: 'dead',
+          code: entry.code,
+          message: entry.message,
+          ...(entry.taskId ? { taskId: entry.taskId } : {}),
+        },
+        lock ? { lock } : undefined,
+      );
     }
     if (callbackUrl) {
       const body = {
         event: 'job.dead',
         id,
-        kind,
+        kind: entry.kind,
         state: 'dead',
-        attempts: stored.attempts,
-        error: { code: stored.code, message: stored.message },
+        attempts: entry.attempts,
+        error: { code: entry.code, message: entry.message },
         batchId,
       };
       await this.#o.callbacks.schedule(callbackUrl, 'job.dead', body, `${id}.dead.${replays}`);
     }
-    return stored;
+  }
+
+  /** The end an earlier run of this job settled, if any (completion record, dead letter). */
+  ending(job: Job<AnyJobData>): Promise<RecordedEnding> {
+    const { jobKey, jobId } = jobLock(job, '');
+    return this.#o.fence.ending(jobKey, jobId);
   }
 
   async #settleBatch(
     batchId: string,
     line: BatchItemResult & { state: 'completed' | 'dead' },
+    fence?: Parameters<BatchLedger['settle']>[2],
   ): Promise<void> {
     const { batches, callbacks, logger } = this.#o;
-    const { changed, finished, finishedAt } = await batches.settle(batchId, line);
+    const { changed, finished, finishedAt } = await batches.settle(batchId, line, fence);
     // Announced by the settle that finished the batch — or by a repeated settle (this job ran
     // again after dying in between) if that one never noted its announcement.
     if (finishedAt === undefined && (changed || !finished)) return;

@@ -1,10 +1,30 @@
-import type { AtelierError, AttemptRecord } from '@atelier/shared';
+import type { AtelierError, AttemptRecord, DeadLetter } from '@atelier/shared';
+import {
+  type JobFence,
+  type JobLock,
+  jobLock,
+  LockLostError,
+  type RecordedEnding,
+} from '@atelier/store';
 import type { Job } from 'bullmq';
 
-/** What must happen when a job reaches its end (`JobSettlement` for drawing and CME jobs). */
+/**
+ * What must happen when a job reaches its end (`JobSettlement` for drawing and CME jobs),
+ * each write made only while `lock` holds.
+ */
 export interface JobEnding<D, R> {
-  completed(job: Job<D>, result: R): Promise<void>;
-  dead(job: Job<D>, error: AtelierError, history: AttemptRecord[]): Promise<unknown>;
+  completed(job: Job<D>, result: R, lock: JobLock): Promise<void>;
+  dead(
+    job: Job<D>,
+    error: AtelierError,
+    history: AttemptRecord[],
+    attempts: number,
+    lock: JobLock,
+  ): Promise<unknown>;
+  /** The steps after filing a dead letter (batch item, callback), again: all idempotent. */
+  finishDead(entry: DeadLetter, lock: JobLock): Promise<void>;
+  /** The end an earlier run of the job settled, if any. */
+  ending(job: Job<D>): Promise<RecordedEnding>;
 }
 
 interface DelayBackend {
@@ -17,33 +37,42 @@ interface DelayBackend {
   ): Promise<unknown>;
 }
 
+/** BullMQ's codes for a job whose lock is missing or held by another token (`ErrorCode`). */
+const LOCK_ERROR_CODES = new Set([-2, -6]);
+
 /**
  * Every write a running job makes, in one place: its record, its move to the delayed set or
- * back to wait, and its settlement. Each one is made by the worker holding the job's lock,
- * whose token is kept here.
+ * back to wait, and its settlement. Each one checks, in the script that makes it, that this
+ * worker still holds the job's lock (its token is kept here): a worker that lost the job
+ * (cut off from Redis longer than the lock) gets a `LockLostError` instead of overwriting the
+ * new owner's work.
  */
 export class JobWrites<D, R> {
+  readonly lock: JobLock;
   readonly #job: Job<D>;
-  readonly #token: string;
+  readonly #fence: JobFence;
   readonly #ending: JobEnding<D, R> | undefined;
 
-  constructor(job: Job<D>, token: string, ending?: JobEnding<D, R>) {
+  constructor(job: Job<D>, token: string, fence: JobFence, ending?: JobEnding<D, R>) {
     this.#job = job;
-    this.#token = token;
+    this.lock = jobLock(job, token);
+    this.#fence = fence;
     this.#ending = ending;
   }
 
   /** Saves the record, unless it is the stored one. */
   async save(record: D): Promise<void> {
     if (record === this.#job.data) return;
-    await this.#job.updateData(record);
+    await this.#fence.save(this.lock, JSON.stringify(record));
+    this.#job.data = record;
   }
 
   /**
    * Saves the record (and optionally priority) and moves the active job to the delayed set in
    * ONE Redis script, without consuming an attempt. BullMQ's `moveToDelayed` script accepts
-   * fields to update, but `Job.moveToDelayed` does not expose them; we reach the backend
-   * (pinned bullmq 6.x) and fall back to two calls when it is not there.
+   * fields to update (and checks the lock token), but `Job.moveToDelayed` does not expose
+   * them; we reach the backend (pinned bullmq 6.x) and fall back to three fenced calls when
+   * it is not there.
    */
   async delay(untilMs: number, record: D, priority?: number): Promise<void> {
     const job = this.#job;
@@ -54,33 +83,55 @@ export class JobWrites<D, R> {
     // biome-ignore lint/suspicious/noExplicitAny: reaching the protected backend of a pinned BullMQ version.
     const backend = (job as any).backend as DelayBackend | undefined;
     if (backend && typeof backend.moveToDelayed === 'function' && job.id) {
-      await backend.moveToDelayed(job.id, now, delay, this.#token, {
-        skipAttempt: true,
-        fieldsToUpdate: fields,
-      });
+      await this.#bullmq('moving it to the delayed set', () =>
+        backend.moveToDelayed(job.id as string, now, delay, this.lock.token, {
+          skipAttempt: true,
+          fieldsToUpdate: fields,
+        }),
+      );
       job.data = record;
       job.delay = delay;
       if (priority !== undefined) job.priority = priority;
       return;
     }
-    await job.updateData(record);
+    await this.save(record);
     if (priority !== undefined) await job.changePriority({ priority });
-    await job.moveToDelayed(untilMs, this.#token);
+    await this.#bullmq('moving it to the delayed set', () =>
+      job.moveToDelayed(untilMs, this.lock.token),
+    );
   }
 
   /** Hands the job back to the queue untouched (no attempt used). */
   async handBack(): Promise<void> {
-    await this.#job.moveToWait(this.#token);
+    await this.#bullmq('handing it back', () => this.#job.moveToWait(this.lock.token));
   }
 
   /** Settles a completed job (batch, callback) before BullMQ records the completion. */
   async completed(result: R): Promise<void> {
-    await this.#ending?.completed(this.#job, result);
+    await this.#ending?.completed(this.#job, result, this.lock);
   }
 
   /** Saves the final record and settles a dead job (dead letter, batch, callback). */
   async dead(record: D, error: AtelierError, history: AttemptRecord[]): Promise<void> {
     await this.save(record);
-    await this.#ending?.dead(this.#job, error, history);
+    await this.#ending?.dead(this.#job, error, history, this.#job.attemptsMade + 1, this.lock);
+  }
+
+  /** Finishes settling a job an earlier run dead-lettered (batch item, callback). */
+  async finishDead(entry: DeadLetter): Promise<void> {
+    await this.#ending?.finishDead(entry, this.lock);
+  }
+
+  /** A BullMQ move (which checks the lock token itself), its lock errors as `LockLostError`. */
+  async #bullmq(what: string, move: () => Promise<unknown>): Promise<void> {
+    try {
+      await move();
+    } catch (error) {
+      const code = (error as { code?: unknown } | undefined)?.code;
+      if (typeof code === 'number' && LOCK_ERROR_CODES.has(code)) {
+        throw new LockLostError(this.lock.jobId, what);
+      }
+      throw error;
+    }
   }
 }

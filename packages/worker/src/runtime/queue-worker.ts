@@ -9,6 +9,7 @@ import {
 } from '@atelier/shared';
 import {
   type DeadLetterStore,
+  JobFence,
   LIMITER_MAX,
   QueueHalt,
   RecentErrors,
@@ -18,6 +19,7 @@ import { type BackoffStrategy, Queue, Worker, type WorkerOptions } from 'bullmq'
 import type { WorkerObserver } from '../worker-observer.ts';
 import type { JobSettlement } from './job-settlement.ts';
 import { reportJobStep } from './job-step-report.ts';
+import { abortOnLockLoss } from './lock-loss.ts';
 import { redisErrorListener } from './redis-error-listener.ts';
 import type { StepProcessor } from './step.ts';
 import { StepRunner } from './step-runner.ts';
@@ -102,6 +104,7 @@ async function startWorker<D extends AnyJobData, R extends DrawingResult | CmeRe
   const runner = new StepRunner<D, R>({
     queue,
     logger,
+    fence: new JobFence(connection, prefix),
     processor: options.processor,
     books: {
       settlement: deps.settlement,
@@ -127,6 +130,7 @@ async function startWorker<D extends AnyJobData, R extends DrawingResult | CmeRe
     ...deps.workerOptions,
   });
   worker.on('error', redisErrorListener(logger, 'worker error', 'error'));
+  abortOnLockLoss(worker as unknown as Worker);
   await worker.waitUntilReady();
   return { name, queue, worker: worker as unknown as Worker };
 }

@@ -1,6 +1,8 @@
 import { type AnyJobData, AtelierError, hasCode, type Logger, lazyChild } from '@atelier/shared';
 import {
   type DeadLetterStore,
+  isLockLost,
+  type JobFence,
   LIMITER_MAX,
   type QueueHalt,
   type RecentErrors,
@@ -15,6 +17,7 @@ import {
 } from 'bullmq';
 import type { JobEnding } from './job-writes.ts';
 import { JobWrites } from './job-writes.ts';
+import { lockLostSignal } from './lock-loss.ts';
 import type { Step, StepProcessor } from './step.ts';
 import { type Decision, decideStep, failureKind } from './step-decision.ts';
 
@@ -23,7 +26,7 @@ export interface JobBooks<D, R> {
   settlement: JobEnding<D, R>;
   /** Queue-wide pause after a throttling answer without its own hint. */
   throttleMs: number;
-  /** Looked up to refuse a job that an earlier run already dead-lettered. */
+  /** Where a dead letter filed before a replay is removed (that filing is over). */
   deadLetters: DeadLetterStore;
   halt: QueueHalt;
   /** Where failure codes are recorded for the dashboard. */
@@ -43,6 +46,8 @@ export interface StepRun<D, R> {
 export interface StepRunnerOptions<D, R> {
   queue: Queue;
   logger: Logger;
+  /** Where the runs' writes check their job's lock. */
+  fence: JobFence;
   processor: StepProcessor<D, R>;
   /** Unset for callbacks: nothing to settle, no attempt history, no halt. */
   books?: JobBooks<D, R>;
@@ -55,6 +60,9 @@ export interface StepRunnerOptions<D, R> {
 /** Attempt records kept per job (newest). */
 const MAX_HISTORY = 20;
 
+/** A job whose dead-lettering failed part-way comes back this much later to finish it. */
+const FINISH_SETTLING_MS = 1000;
+
 /**
  * THE place where a processor's step becomes BullMQ control flow (`decideStep` decides, this
  * carries it out; every write goes through the run's `JobWrites`):
@@ -66,7 +74,10 @@ const MAX_HISTORY = 20;
  * - retry → record the attempt, throw for BullMQ backoff
  * - dead → dead letter, `UnrecoverableError`
  * Unexpected exceptions count as retryable `INTERNAL` failures; a malformed payload never
- * crashes the worker; a cancelled run hands its job back untouched (`WaitingError`).
+ * crashes the worker; a cancelled run hands its job back untouched (`WaitingError`). A run
+ * that lost its job's lock (a fenced write refused, or BullMQ failed to renew the lock) stops
+ * without writing anything more: another worker has the job. A run that finds its job's end
+ * already settled by an earlier run (a dead letter, a completion record) finishes that end.
  */
 export class StepRunner<D, R> {
   readonly #o: StepRunnerOptions<D, R>;
@@ -77,13 +88,34 @@ export class StepRunner<D, R> {
 
   /** The BullMQ processor. */
   async run(job: Job<D>, token?: string, signal?: AbortSignal): Promise<R> {
+    const logger = lazyChild(this.#o.logger, this.#o.logBindings?.(job) ?? defaultBindings(job));
+    try {
+      return await this.#run(job, token, signal, logger);
+    } catch (error) {
+      if (!isLockLost(error)) throw error;
+      logger.warn(
+        { reason: error.message },
+        "lost the job's lock: this run stops without writing (another worker has the job)",
+      );
+      throw new WaitingError('lock lost');
+    }
+  }
+
+  async #run(
+    job: Job<D>,
+    token: string | undefined,
+    signal: AbortSignal | undefined,
+    logger: Logger,
+  ): Promise<R> {
     const started = performance.now();
     const { books } = this.#o;
-    const logger = lazyChild(this.#o.logger, this.#o.logBindings?.(job) ?? defaultBindings(job));
-    const writes = new JobWrites(job, token ?? '', books?.settlement);
-    if (books && (await this.#alreadyDead(job as Job<D & AnyJobData>, books))) {
-      // A previous run dead-lettered it and died before BullMQ recorded the failure.
-      throw new UnrecoverableError('[ALREADY_DEAD] the job is already in the dead-letter queue');
+    const writes = new JobWrites(job, token ?? '', this.#o.fence, books?.settlement);
+    const settled = books ? await this.#settledBefore(job, books, writes) : undefined;
+    if (settled) {
+      const step: Step<D, R> = { type: 'complete', result: settled.result };
+      const decision: Decision<D, R> = { action: 'complete', result: settled.result };
+      this.#o.report?.({ job, logger, step, decision, durationMs: 0 });
+      return settled.result;
     }
 
     let step: Step<D, R>;
@@ -95,6 +127,9 @@ export class StepRunner<D, R> {
         save: (record) => writes.save(record),
       });
     } catch (error) {
+      if (isLockLost(error)) throw error;
+      const lost = lockLostSignal(signal, job.id ?? '');
+      if (lost) throw lost;
       if (signal?.aborted) {
         // Cancelled (shutdown past its grace period): hand the job back untouched; no attempt used.
         logger.warn(
@@ -175,27 +210,70 @@ export class StepRunner<D, R> {
         });
       }
       case 'dead':
-        await writes.dead(decision.record, decision.error, decision.history);
+        await this.#dead(decision, writes, run);
         this.#o.report?.(run);
         throw new UnrecoverableError(failedReason(decision.error));
     }
   }
 
   /**
-   * A job can only be dead-lettered after a failed attempt was recorded in its history (or,
-   * filed by the reconciler, it has been replayed since); other jobs skip the look-up (the hot
-   * path of healthy jobs).
+   * Dead-letters the job. Should settling stop part-way (the dead letter filed, its batch item
+   * or callback not), the job is put back for a moment, without an attempt: its next run finds
+   * the dead letter and finishes the rest (`#settledBefore`).
    */
-  async #alreadyDead(job: Job<D & AnyJobData>, books: JobBooks<D, R>): Promise<boolean> {
-    if (!job.id || !(job.data.history?.length || job.data.meta.replays)) return false;
-    const filed = await books.deadLetters.get(job.id);
-    if (filed && (filed.meta.replays ?? 0) >= (job.data.meta.replays ?? 0)) return true;
-    if (filed) {
+  async #dead(
+    decision: Extract<Decision<D, R>, { action: 'dead' }>,
+    writes: JobWrites<D, R>,
+    run: StepRun<D, R>,
+  ): Promise<void> {
+    try {
+      await writes.dead(decision.record, decision.error, decision.history);
+    } catch (error) {
+      if (isLockLost(error)) throw error;
+      run.logger.error(
+        { err: error, code: decision.error.code },
+        'dead-lettering stopped part-way: the job comes back to finish it',
+      );
+      await writes.delay(Date.now() + FINISH_SETTLING_MS, decision.record).catch(() => {
+        throw error;
+      });
+      throw new DelayedError('dead-lettering stopped part-way: finishing it again');
+    }
+  }
+
+  /**
+   * The end an earlier run of this job already settled: a dead letter (filed by a run that
+   * died or threw before BullMQ recorded the failure: its batch item and callback are finished
+   * here, and the job fails for good), or a completion (recorded with its batch item or
+   * callback by a run that lost the job before BullMQ recorded it: finished here and returned).
+   * Only a job that ran before can have one (stalled, an attempt failed, replayed); other jobs
+   * skip the look-up (the hot path of healthy jobs).
+   */
+  async #settledBefore(
+    job: Job<D>,
+    books: JobBooks<D, R>,
+    writes: JobWrites<D, R>,
+  ): Promise<{ result: R } | undefined> {
+    const data = job.data as Partial<AnyJobData> | undefined;
+    const replays = data?.meta?.replays ?? 0;
+    const ranBefore =
+      job.stalledCounter > 0 || job.attemptsMade > 0 || replays > 0 || !!data?.history?.length;
+    if (!job.id || !ranBefore) return undefined;
+    const { completed, deadLetter } = await books.settlement.ending(job);
+    if (deadLetter && (deadLetter.meta.replays ?? 0) >= replays) {
+      await writes.finishDead(deadLetter);
+      throw new UnrecoverableError('[ALREADY_DEAD] the job is already in the dead-letter queue');
+    }
+    if (deadLetter) {
       // Filed before the replay that queued this run, which has not removed it yet (or died
       // before it could): that filing is over.
-      await books.deadLetters.remove(job.id, filed);
+      await books.deadLetters.remove(job.id, deadLetter);
     }
-    return false;
+    if (completed && completed.replays === replays) {
+      await writes.completed(completed.result as R);
+      return { result: completed.result as R };
+    }
+    return undefined;
   }
 }
 

@@ -22,6 +22,8 @@ export interface DeadLetter {
   history: AttemptRecord[];
   /** Drawing: the provider task, kept so a replay polls instead of paying again. */
   taskId?: string;
+  /** Drawing: when that task was submitted (a replay's poll schedule and result keep it). */
+  submittedAt?: number;
   request: DrawingTask | CmeOperation;
   meta: JobMeta;
   failedAt: number;

@@ -43,7 +43,10 @@ export function cmeJobData(request: ParsedCmeOperationRequest, meta: JobMeta): C
 /**
  * Job data rebuilt from a dead letter whose BullMQ job is gone (removed by retention): the
  * request, the meta with one more replay, the attempt history, and for a drawing that was
- * submitted its taskId, so the job resumes polling (deadline restarted) and never pays twice.
+ * submitted its taskId and submit time, so the job resumes polling (deadline restarted from
+ * `resumedAt`, set once here) and never pays twice. A drawing without a taskId (dead-lettered
+ * before its submit was confirmed, `SUBMIT_UNCONFIRMED`) starts without any state: it submits
+ * once more.
  */
 export function jobDataFromDeadLetter(
   entry: DeadLetter,
@@ -57,7 +60,14 @@ export function jobDataFromDeadLetter(
       meta,
       history: entry.history,
     };
-    if (entry.taskId) data.state = { taskId: entry.taskId, polls: 0, resumedAt: now };
+    if (entry.taskId) {
+      data.state = {
+        taskId: entry.taskId,
+        ...(entry.submittedAt !== undefined ? { submittedAt: entry.submittedAt } : {}),
+        polls: 0,
+        resumedAt: now,
+      };
+    }
     return data;
   }
   return {
@@ -87,5 +97,16 @@ export function replayedJobData<D extends DrawingJobData | CmeJobData>(
     const { submitIntentAt: _, ...state } = data.state;
     return { ...data, meta, state };
   }
-  return { ...data, meta, state: { polls: 0, ...data.state, taskId, resumedAt: now } };
+  const submittedAt = data.state?.submittedAt ?? entry.submittedAt;
+  return {
+    ...data,
+    meta,
+    state: {
+      polls: 0,
+      ...data.state,
+      taskId,
+      ...(submittedAt !== undefined ? { submittedAt } : {}),
+      resumedAt: now,
+    },
+  };
 }

@@ -78,7 +78,7 @@ export class DrawingProcessor implements StepProcessor<DrawingJobData, DrawingRe
 
   async run(context: DrawingContext): Promise<DrawingStep> {
     const data = context.job.data;
-    const state: DrawingJobState = { polls: 0, ...data.state };
+    const state = anchored({ polls: 0, ...data.state });
     if (state.taskId && state.finished) return this.#archive(context, data, state);
     if (state.taskId) return this.#poll(context, data, state);
     return this.#submit(context, data, state);
@@ -355,6 +355,16 @@ const UNSENT_ERRNOS = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
 ]);
+
+/**
+ * The state with its task's deadline and intervals anchored on persisted times: a task whose
+ * submit time is unknown (rebuilt from a dead letter filed before it was kept) takes the
+ * replay's `resumedAt` — set once by the replay — instead; saved with the next record.
+ */
+function anchored(state: DrawingJobState): DrawingJobState {
+  if (!state.taskId || state.submittedAt !== undefined) return state;
+  return { ...state, submittedAt: state.resumedAt ?? Date.now() };
+}
 
 /** The state without its submit intent (the submit's outcome is known, or counted). */
 function withoutIntent(state: DrawingJobState): DrawingJobState {

@@ -137,7 +137,10 @@ export class JobSettlement {
       if (error.providerEnglishMessage !== undefined)
         entry.providerEnglishMessage = error.providerEnglishMessage;
     }
-    if (data.kind === 'drawing' && data.state?.taskId) entry.taskId = data.state.taskId;
+    if (data.kind === 'drawing' && data.state?.taskId) {
+      entry.taskId = data.state.taskId;
+      if (data.state.submittedAt !== undefined) entry.submittedAt = data.state.submittedAt;
+    }
 
     const filing =
       guard && 'failedKey' in guard

@@ -27,7 +27,7 @@ export function deadLetterPage(ctx: PageContext, d: DeadLetter): string {
   <dt>message</dt><dd>${maskString(d.message)}</dd>
   <dt>provider message</dt><dd>${d.providerMessage !== undefined ? maskString(d.providerMessage) : '—'}</dd>
   ${d.providerEnglishMessage !== undefined ? html`<dt>provider message (English)</dt><dd>${maskString(d.providerEnglishMessage)}</dd>` : ''}
-  <dt>taskId</dt><dd>${d.taskId ? html`<code>${d.taskId}</code> (a replay polls this task, never submits again)` : '—'}</dd>
+  <dt>taskId</dt><dd>${d.taskId ? html`<code>${d.taskId}</code> (a replay polls this task, never submits again)` : d.code === 'SUBMIT_UNCONFIRMED' ? html`— <span class="badge bad" id="unconfirmed-submit">a submit's outcome was lost: the provider may have billed a task; check it before replaying (a replay submits once more)</span>` : '—'}</dd>
   <dt>attempts</dt><dd>${d.attempts}</dd>
   <dt>failed at</dt><dd>${formatTime(d.failedAt)}</dd>
   <dt>replays so far</dt><dd>${d.meta.replays ?? 0}</dd>

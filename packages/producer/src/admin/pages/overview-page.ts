@@ -103,7 +103,12 @@ function deadLetterSection(ctx: PageContext, o: Overview): SafeHtml {
     rows.length > 0
       ? html`<table><thead><tr><th>code</th><th class="num">entries</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
       : html`<p class="muted" id="no-dead-letters">The dead-letter queue is empty.</p>`;
-  return html`<section id="dead-letters"><h2>Dead letters (${o.deadLetters.total})</h2>${body}
+  const unconfirmed = o.deadLetters.byCode.find((c) => c.code === 'SUBMIT_UNCONFIRMED')?.count ?? 0;
+  const warning =
+    unconfirmed > 0
+      ? html`<p id="unconfirmed-submits"><span class="badge bad">${unconfirmed} SUBMIT_UNCONFIRMED</span> a drawing's submit outcome was lost: the provider may have billed a task. Check the provider before replaying — a replay submits once more.</p>`
+      : '';
+  return html`<section id="dead-letters"><h2>Dead letters (${o.deadLetters.total})</h2>${warning}${body}
 <p><a href="${ADMIN_PATHS.deadLetters}">All dead letters</a></p></section>`;
 }
 

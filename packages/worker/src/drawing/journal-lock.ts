@@ -26,14 +26,17 @@ const DEFAULTS = { staleMs: 10_000, waitMs: 12_000, refreshMs: 2_000 } as const;
 interface Owner {
   host: string;
   pid: number;
+  /** When the owning process started (`performance.timeOrigin`): tells a pid's lives apart. */
+  since: number;
 }
 
 /**
- * One worker process per journal directory: `owner.lock` names the owner (host, pid) and is
- * refreshed (its mtime) while it lives. A lock is taken over when its owner is gone: the same
- * host and a pid that is no longer running (or is this very process: a container restarted),
- * or no refresh for `staleMs` (another host, a reused pid). A live owner's lock is waited for
- * up to `waitMs`, then refused with a `ConfigError` naming `ATELIER_JOURNAL_DIR`.
+ * One worker process per journal directory: `owner.lock` names the owner (host, pid, process
+ * start) and is refreshed (its mtime) while it lives. A lock is taken over when its owner is
+ * gone: the same host and a pid that is no longer running, or that now belongs to another
+ * process (a container restarted: pid 1 again), or no refresh for `staleMs` (another host, a
+ * reused pid). A live owner's lock is waited for up to `waitMs`, then refused with a
+ * `ConfigError` naming `ATELIER_JOURNAL_DIR`.
  */
 export class JournalLock {
   readonly #path: string;
@@ -51,7 +54,7 @@ export class JournalLock {
     const staleMs = options.staleMs ?? DEFAULTS.staleMs;
     const waitMs = options.waitMs ?? DEFAULTS.waitMs;
     const path = join(dir, 'owner.lock');
-    const me: Owner = { host: hostname(), pid: process.pid };
+    const me: Owner = { host: hostname(), pid: process.pid, since: performance.timeOrigin };
     const content = JSON.stringify(me);
     const deadline = Date.now() + waitMs;
     for (;;) {
@@ -134,7 +137,11 @@ function readOwner(path: string): Held | undefined {
   try {
     const parsed = JSON.parse(raw) as Partial<Owner>;
     return {
-      owner: { host: String(parsed.host ?? ''), pid: Number(parsed.pid ?? 0) },
+      owner: {
+        host: String(parsed.host ?? ''),
+        pid: Number(parsed.pid ?? 0),
+        since: Number(parsed.since ?? 0),
+      },
       raw,
       refreshedAt,
     };
@@ -148,7 +155,8 @@ function isGone(held: Held, me: Owner, staleMs: number): boolean {
   if (age > staleMs) return true;
   if (held.owner === undefined) return age > WRITING_MS;
   if (held.owner.host !== me.host) return false;
-  return held.owner.pid === me.pid || !isRunning(held.owner.pid);
+  if (held.owner.pid === me.pid) return held.owner.since !== me.since;
+  return !isRunning(held.owner.pid);
 }
 
 function isRunning(pid: number): boolean {

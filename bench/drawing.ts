@@ -19,9 +19,11 @@
  * comma-separated), BENCH_COLD_FIRST_MS (also a cold start with this DRAWING_POLL_FIRST_MS).
  */
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createProducer } from '@atelier/producer';
 import {
@@ -64,10 +66,19 @@ function report(line: string) {
 
 type Endpoint = { baseUrl: string; submitPath: string; queryPath: string };
 
-/** Atelier's worker environment: its defaults, except the endpoint (and what `extra` sets). */
+/** Submit journals of the Atelier sides (removed at the end). */
+const journals: string[] = [];
+
+/**
+ * Atelier's worker environment: its defaults, except the endpoint (and what `extra` sets), with
+ * a submit journal of its own as in production (`ATELIER_JOURNAL_DIR`).
+ */
 function drawingEnv(drawing: Endpoint, extra: Record<string, string> = {}) {
+  const journal = mkdtempSync(join(tmpdir(), 'atelier-bench-journal-'));
+  journals.push(journal);
   return {
     REDIS_URL: redis.url,
+    ATELIER_JOURNAL_DIR: journal,
     ATELIER_QUEUE_PREFIX: `bench${++prefixCounter}`,
     ATELIER_WORKER_QUEUES: 'drawing',
     DRAWING_BASE_URL: drawing.baseUrl,
@@ -593,5 +604,6 @@ try {
   producerConnection.disconnect();
   plain.disconnect();
   await redis.stop();
+  for (const dir of journals) rmSync(dir, { recursive: true, force: true });
 }
 console.log(`\n${results.join('\n')}`);

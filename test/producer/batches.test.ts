@@ -147,6 +147,57 @@ describe('POST /v1/batches (JSON)', () => {
     expect(other.json().error.code).toBe('IDEMPOTENCY_CONFLICT');
   });
 
+  it('refuses the same idempotencyKey with other items or options of the same size (409 naming the key), queueing nothing more', async () => {
+    const api = await startApi(ctx, {
+      env: { ATELIER_CALLBACK_SECRET: 's', ATELIER_CALLBACK_ALLOW_PRIVATE: 'true' },
+    });
+    const payload = { items: items(3), idempotencyKey: 'nightly-2024-05-02', priority: 7 };
+    const first = await api.call({ method: 'POST', url: '/v1/batches', payload });
+    expect(first.statusCode).toBe(202);
+    const { id } = first.json();
+
+    const changed = [
+      { ...payload, items: [...items(2), { ...DRAWING, text: 'another picture' }] },
+      { ...payload, items: [...items(3)].reverse() },
+      { ...payload, priority: 8 },
+      { ...payload, callbackUrl: 'http://127.0.0.1:9/hook' },
+    ];
+    for (const body of changed) {
+      const res = await api.call({ method: 'POST', url: '/v1/batches', payload: body });
+      expect(res.statusCode, JSON.stringify(body).slice(0, 120)).toBe(409);
+      expect(res.json().error).toMatchObject({
+        code: 'IDEMPOTENCY_CONFLICT',
+        details: { field: 'idempotencyKey', idempotencyKey: 'nightly-2024-05-02', id },
+      });
+      expect(res.json().error.message).toContain('nightly-2024-05-02');
+    }
+    expect(await api.drawingQueue.count()).toBe(3);
+    const job = await api.drawingQueue.getJob(`dr_${id}~2`);
+    expect(job?.data.task.text).toBe('item 2');
+
+    // The same batch written differently (field order, defaults spelled out, NDJSON) is the same.
+    const same = {
+      priority: 7,
+      idempotencyKey: 'nightly-2024-05-02',
+      items: items(3).map(({ resolution, style, text }) => ({ num: 1, resolution, style, text })),
+    };
+    const again = await api.call({ method: 'POST', url: '/v1/batches', payload: same });
+    expect(again.statusCode).toBe(202);
+    expect(again.json()).toEqual(first.json());
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    const ndjson = await api.call({
+      method: 'POST',
+      url: '/v1/batches?idempotencyKey=nightly-2024-05-02&priority=7',
+      payload: items(3)
+        .map((item) => JSON.stringify(item))
+        .join('\n'),
+      headers: { 'content-type': 'application/x-ndjson' },
+    });
+    expect(ndjson.statusCode).toBe(202);
+    expect(ndjson.json()).toEqual(first.json());
+    expect(await api.drawingQueue.count()).toBe(3);
+  });
+
   it('serves a batch, its results and its items whose ids carry the longest readable key', async () => {
     const api = await startApi(ctx);
     const key = 'b'.repeat(120);

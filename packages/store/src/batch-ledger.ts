@@ -69,12 +69,19 @@ export class BatchLedger {
    * Creates the batch record (before its items are enqueued): `exists` if it already exists,
    * `expired` if a batch of this id finished and was removed by retention not long ago.
    * `keyed`: the id comes from an idempotency key (and could be asked for again).
+   * `contentHash`: what the batch is made of; `conflict` when the batch exists with another
+   * (a batch recorded without one is `exists`).
    */
   async create(
     id: string,
     total: number,
-    options: { callbackUrl?: string; createdAt?: number; keyed?: boolean } = {},
-  ): Promise<'created' | 'exists' | 'expired'> {
+    options: {
+      callbackUrl?: string;
+      createdAt?: number;
+      keyed?: boolean;
+      contentHash?: string;
+    } = {},
+  ): Promise<'created' | 'exists' | 'expired' | 'conflict'> {
     const createdAt = options.createdAt ?? Date.now();
     const fields: Record<string, string> = {
       total: String(total),
@@ -86,12 +93,14 @@ export class BatchLedger {
     };
     if (options.callbackUrl) fields.callbackUrl = options.callbackUrl;
     if (options.keyed) fields.keyed = '1';
+    if (options.contentHash) fields.contentHash = options.contentHash;
     const k = this.#keys;
     const created = await batchScripts.create.run(
       this.#redis,
       [k.meta(id), k.index, k.open, k.gone(id)],
-      [id, String(createdAt), ...Object.entries(fields).flat()],
+      [id, String(createdAt), options.contentHash ?? '', ...Object.entries(fields).flat()],
     );
+    if (created === -2) return 'conflict';
     return created === 1 ? 'created' : created === 0 ? 'exists' : 'expired';
   }
 

@@ -75,14 +75,19 @@ end
 /** The batch ledger's scripts: each key they touch comes in `KEYS`. */
 export const batchScripts = {
   /**
-   * Creates the record and indexes it, unless it exists (0) or a batch of that id finished and
-   * expired recently (-1: its item ids may still name old jobs and dead letters).
-   * KEYS: meta, index, open, gone. ARGV: id, createdAt, field/value pairs.
+   * Creates the record and indexes it, unless it exists (0; -2 when it was created with another
+   * content hash) or a batch of that id finished and expired recently (-1: its item ids may
+   * still name old jobs and dead letters).
+   * KEYS: meta, index, open, gone. ARGV: id, createdAt, contentHash ('' for none), field/value pairs.
    */
   create: new LuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local stored = redis.call('HGET', KEYS[1], 'contentHash')
+  if stored and ARGV[3] ~= '' and stored ~= ARGV[3] then return -2 end
+  return 0
+end
 if redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[1])
 return 1

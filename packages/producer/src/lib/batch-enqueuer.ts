@@ -16,6 +16,7 @@ import {
   type RedisClient,
   RedisLease,
 } from '@atelier/store';
+import { BatchFingerprint } from './batch-fingerprint.ts';
 import { batchIdFor, batchItemJobId } from './batch-id.ts';
 import { type BatchItem, BatchItemParser, type ItemLabel } from './batch-item-parser.ts';
 import type { CallbackPolicy } from './callback-policy.ts';
@@ -100,11 +101,14 @@ export class BatchEnqueuer {
     const checkCallback = this.#o.callbacks.checker();
     if (batch.callbackUrl !== undefined) await checkCallback(batch.callbackUrl, 'callbackUrl');
     const parser = new BatchItemParser(this.#o.limits, itemLabel);
+    const fingerprint = new BatchFingerprint();
     const parse = async (item: unknown, index: number): Promise<BatchItem | undefined> => {
       const parsed = parser.parse(item, index);
-      if (parsed?.callbackUrl !== undefined) {
+      if (parsed === undefined) return undefined;
+      if (parsed.callbackUrl !== undefined) {
         await checkCallback(parsed.callbackUrl, `items.${index}.callbackUrl`);
       }
+      fingerprint.add(parsed);
       return parsed;
     };
 
@@ -115,7 +119,9 @@ export class BatchEnqueuer {
       if (parser.issues.length > 0 || parser.invalidCount > 0) {
         throw new ValidationError(parser.issues);
       }
-      return await this.#enqueue(source, {
+      const priority = batch.priority ?? DEFAULT_PRIORITY.batchItem;
+      const contentHash = fingerprint.digest({ callbackUrl: batch.callbackUrl, priority });
+      return await this.#enqueue(source, contentHash, {
         ...batch,
         ...(onEnqueued ? { onEnqueued } : {}),
       });
@@ -183,6 +189,7 @@ export class BatchEnqueuer {
 
   async #enqueue(
     source: ItemSource,
+    contentHash: string,
     batch: Omit<BatchOptions, 'itemLabel'>,
   ): Promise<BatchCreated> {
     const { guard, ledger } = this.#o;
@@ -195,23 +202,24 @@ export class BatchEnqueuer {
         ledger.create(id, total, {
           ...(batch.callbackUrl ? { callbackUrl: batch.callbackUrl } : {}),
           keyed: batch.idempotencyKey !== undefined,
+          contentHash,
         }),
       );
+      if (outcome === 'conflict')
+        throw this.#conflict(id, batch.idempotencyKey, 'other items or options');
       if (outcome === 'expired') {
         throw new IdempotencyConflictError(
-          `batch ${id} finished and was removed by retention; its idempotencyKey cannot start it again (use a new key)`,
-          { id },
+          `batch ${id} finished and was removed by retention; its idempotencyKey "${batch.idempotencyKey}" cannot start it again (use a new key)`,
+          { field: 'idempotencyKey', idempotencyKey: batch.idempotencyKey, id },
         );
       }
       created = outcome === 'created';
       if (created) break;
       const existing = await guard.run(() => ledger.get(id));
       if (!existing) continue;
+      // A batch recorded before content hashes were kept can only be told apart by its size.
       if (existing.total !== total) {
-        throw new IdempotencyConflictError(
-          `batch ${id} already exists with ${existing.total} items, not ${total}`,
-          { id, total: existing.total },
-        );
+        throw this.#conflict(id, batch.idempotencyKey, `${existing.total} items, not ${total}`);
       }
       if (existing.enqueued >= total) {
         // Announced again in case the submission that finished it died before announcing
@@ -255,6 +263,14 @@ export class BatchEnqueuer {
       await lease.release().catch(() => undefined);
     }
     return { id, total, created };
+  }
+
+  /** The key names a batch made of something else: nothing is queued. */
+  #conflict(id: string, key: string | undefined, what: string): IdempotencyConflictError {
+    return new IdempotencyConflictError(
+      `idempotencyKey "${key}" already names batch ${id}, created with ${what}: send the same batch again, or use a new key`,
+      { field: 'idempotencyKey', idempotencyKey: key, id },
+    );
   }
 
   /** `finishedAt` when this process just finished the batch; without it, announce only if lost. */

@@ -1,6 +1,9 @@
 import { AtelierError } from '@atelier/shared';
 
-/** An idempotency key reused for a request that cannot be the same one (a batch of another size). */
+/**
+ * An idempotency key reused for a request that cannot be the same one (a batch with other items
+ * or options, or one retention removed). `details` name the field and the key.
+ */
 export class IdempotencyConflictError extends AtelierError {
   override name = 'IdempotencyConflictError';
 

@@ -1,5 +1,10 @@
-import { createProducer, type Producer, producerOptionsFromConfig } from '@atelier/producer';
-import { buildApi } from '@atelier/producer/http';
+import {
+  createProducer,
+  type Producer,
+  type ProducerOptions,
+  producerOptionsFromConfig,
+} from '@atelier/producer';
+import { type ApiOptions, buildApi } from '@atelier/producer/http';
 import {
   type AtelierConfig,
   type CmeJobData,
@@ -53,6 +58,10 @@ export interface ApiHarnessOptions {
   prefix?: string;
   redisUrl?: string;
   resolve?: HostResolver;
+  /** Producer options on top of those read from the environment (tuning: chunk size, lease). */
+  producer?: Partial<ProducerOptions>;
+  /** API options beyond the producer, config and logger (the batch sweep). */
+  api?: Partial<Pick<ApiOptions, 'batchSweep'>>;
 }
 
 export interface ApiHarness {
@@ -93,6 +102,7 @@ export async function startApi(
       ...(base.callbacks ?? { enabled: false, allowPrivateUrls: false }),
       resolve: options.resolve ?? publicResolver,
     },
+    ...options.producer,
   });
   const images = await openImageStore(config.images.store);
   const app = buildApi({
@@ -100,6 +110,7 @@ export async function startApi(
     config,
     logger: logs.logger,
     ...(images ? { images } : {}),
+    ...options.api,
   });
   const connection = ctx.connection();
   connection.on('error', () => undefined); // outage tests kill Redis under it

@@ -71,6 +71,20 @@ describe('GET /openapi.json', () => {
         'SHUTTING_DOWN',
       ]),
     );
+    // A 503 of a request that enqueues may name the id to look up.
+    for (const path of ['/v1/drawings', '/v1/cme/operations', '/v1/batches']) {
+      const unavailable = doc.paths[path].post.responses['503'];
+      expect(unavailable.description, path).toMatch(/outcome: "unknown", id/);
+    }
+    const outcome = doc.components.schemas.OutcomeUnknownError.properties.error.properties.details;
+    expect(outcome.properties.outcome).toMatchObject({ const: 'unknown' });
+    expect(doc.components.schemas.Batch.properties.state.enum).toEqual([
+      'open',
+      'completed',
+      'incomplete',
+    ]);
+    expect(doc.components.schemas.Batch.properties.notQueued.type).toBe('array');
+    expect(doc.components.schemas.BatchResultLine.properties.state.enum).toContain('not_queued');
   });
 });
 

@@ -10,6 +10,8 @@ export interface RedisServerOptions {
   /** Extra `redis-server` arguments, e.g. `['--cluster-enabled', 'yes']`. */
   args?: string[];
   port?: number;
+  /** The data folder of a server that was killed (restart on its data; `persistence` too). */
+  dir?: string;
 }
 
 export interface RedisServer {
@@ -50,7 +52,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 
 async function startOnce(options: RedisServerOptions): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
-  const dir = mkdtempSync(join(tmpdir(), 'atelier-redis-'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'atelier-redis-'));
   const args = [
     '--port',
     String(port),

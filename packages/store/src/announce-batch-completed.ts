@@ -3,8 +3,9 @@ import type { BatchInfo, BatchLedger } from './batch-ledger.ts';
 import type { CallbackScheduler } from './callback-scheduler.ts';
 
 /**
- * What happens when a batch finishes, wherever it finished: in the worker that settled its
- * last item, or in the API process that counted its last chunk after every item had settled.
+ * What happens when a batch finishes (`completed`, or `incomplete` with the items never queued
+ * listed), wherever it finished: in the worker that settled its last item, or in the API
+ * process that counted its last chunk or closed its cut-off enqueue after every item had settled.
  * Logs it, schedules the `batch.completed` callback and notes that it did. The delivery id
  * carries `completedAt`: a batch reopened by a replay and finished again calls back again.
  *
@@ -21,12 +22,17 @@ export async function announceBatchCompleted(
   const read = await deps.ledger.get(batchId);
   if (!read) return;
   const batch: BatchInfo =
-    finishedAt === undefined ? read : { ...read, state: 'completed', completedAt: finishedAt };
+    finishedAt === undefined
+      ? read
+      : { ...read, state: read.notQueued ? 'incomplete' : 'completed', completedAt: finishedAt };
   const { completedAt } = batch;
-  if (batch.state !== 'completed' || completedAt === undefined) return;
+  if (batch.state === 'open' || completedAt === undefined) return;
   const again = finishedAt === undefined;
   if (again && (await deps.ledger.wasAnnounced(batchId, completedAt))) return;
-  deps.logger.info({ batchId, total: batch.total, dead: batch.dead, again }, 'batch completed');
+  deps.logger.info(
+    { batchId, total: batch.total, dead: batch.dead, state: batch.state, again },
+    'batch completed',
+  );
   if (batch.callbackUrl) {
     const body = {
       event: 'batch.completed',
@@ -36,6 +42,7 @@ export async function announceBatchCompleted(
       dead: batch.dead,
       pending: batch.pending,
       state: batch.state,
+      ...(batch.notQueued ? { notQueued: batch.notQueued } : {}),
     };
     await deps.callbacks.schedule(
       batch.callbackUrl,

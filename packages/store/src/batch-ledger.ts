@@ -5,19 +5,32 @@ import { type JobLock, lockKeyOf } from './job-fence.ts';
 import { LockLostError } from './lock-lost-error.ts';
 import type { RedisClient } from './redis.ts';
 
-export type BatchState = 'open' | 'completed';
+/**
+ * `open` until every queued item is completed or dead, then `completed` — or `incomplete` when
+ * the batch's enqueue was cut off and some items were never queued (`notQueued`).
+ */
+export type BatchState = 'open' | 'completed' | 'incomplete';
 export type BatchItemState = 'completed' | 'dead';
+
+/** Item indexes `first` to `last`, both included. */
+export interface IndexRange {
+  first: number;
+  last: number;
+}
 
 export interface BatchInfo {
   id: string;
   total: number;
   completed: number;
   dead: number;
+  /** Queued items not settled yet (items not queued are not pending). */
   pending: number;
   state: BatchState;
   createdAt: number;
   /** Items enqueued so far (equals `total` once the batch is fully accepted). */
   enqueued: number;
+  /** Items never queued: the batch's enqueue was cut off (no idempotency key to resume it). */
+  notQueued?: IndexRange[];
   callbackUrl?: string;
   completedAt?: number;
 }
@@ -26,7 +39,7 @@ export interface BatchInfo {
 export interface BatchItemResult {
   index: number;
   jobId: string;
-  state: BatchItemState | 'pending';
+  state: BatchItemState | 'pending' | 'not_queued';
   images?: string[];
   taskId?: string;
   code?: string;
@@ -88,8 +101,10 @@ export class BatchLedger {
       completed: '0',
       dead: '0',
       enqueued: '0',
+      sentTo: '0',
       state: 'open',
       createdAt: String(createdAt),
+      progressAt: String(createdAt),
     };
     if (options.callbackUrl) fields.callbackUrl = options.callbackUrl;
     if (options.keyed) fields.keyed = '1';
@@ -106,9 +121,10 @@ export class BatchLedger {
 
   /**
    * Records that `count` more items are in the queue. `finishedAt` is set when that finished
-   * the batch (every item had settled already): the caller announces it.
+   * the batch (every item had settled already): the caller announces it. `closed`: the
+   * batch's enqueue was closed (`cut`) meanwhile; nothing was counted.
    */
-  async markEnqueued(id: string, count: number): Promise<{ finishedAt?: number }> {
+  async markEnqueued(id: string, count: number): Promise<{ finishedAt?: number; closed?: true }> {
     const now = Date.now();
     const result = await batchScripts.enqueued.run(this.#redis, this.#finishingKeys(id), [
       String(count),
@@ -117,7 +133,112 @@ export class BatchLedger {
       id,
       String(this.#goneTtlMs),
     ]);
+    if (result === -1) return { closed: true };
     return result === 2 ? { finishedAt: now } : {};
+  }
+
+  /**
+   * Before the holder of the batch's enqueue lease (`token`) sends the items below index
+   * `upTo`: notes how far items were sent and renews the lease for `leaseMs`. False when the
+   * lease is not held any more or the enqueue was closed: the enqueuer must stop.
+   */
+  async sending(id: string, token: string, upTo: number, leaseMs: number): Promise<boolean> {
+    const keys = [this.#keys.meta(id), this.#keys.enqueueLease(id)];
+    const result = await batchScripts.sending.run(this.#redis, keys, [
+      token,
+      String(upTo),
+      String(Date.now()),
+      String(leaseMs),
+    ]);
+    return result === 1;
+  }
+
+  /**
+   * The items an enqueuer sent but did not count, `[from, to)` (`undefined` for a batch that
+   * is not open, has an idempotency key, was closed, or was recorded before this was kept).
+   */
+  async uncounted(id: string): Promise<{ from: number; to: number } | undefined> {
+    const [state, keyed, cutAt, enqueued, sentTo] = await this.#redis.hmget(
+      this.#keys.meta(id),
+      'state',
+      'keyed',
+      'cutAt',
+      'enqueued',
+      'sentTo',
+    );
+    if (state !== 'open' || keyed === '1' || cutAt !== null || sentTo === null) return undefined;
+    const from = Number(enqueued ?? 0);
+    return { from, to: Math.max(from, Number(sentTo)) };
+  }
+
+  /**
+   * Closes the enqueue of a batch without an idempotency key whose enqueuer stopped part-way,
+   * by the holder of its enqueue lease (`token`): items sent but not counted are queued when
+   * their job exists (`jobKeys`: the BullMQ job hash of each item from `from` on, covering
+   * `uncounted`), every other item from the first uncounted one is listed in `notQueued`.
+   * The batch then finishes — `incomplete` — once its queued items settled (`finishedAt` when
+   * that is now: the caller announces it). `moved`: the uncounted window is not the one
+   * `jobKeys` cover (read it again); `lost`: the lease is not held; `none`: nothing to close.
+   */
+  async cut(
+    id: string,
+    token: string,
+    window: { from: number; jobKeys: string[] },
+  ): Promise<{ status: 'closed' | 'none' | 'lost' | 'moved'; finishedAt?: number }> {
+    const now = Date.now();
+    const [status, finished] = (await batchScripts.cut.run(
+      this.#redis,
+      [...this.#finishingKeys(id), this.#keys.enqueueLease(id), ...window.jobKeys],
+      [
+        token,
+        String(now),
+        String(this.#finishedTtlMs),
+        id,
+        String(this.#goneTtlMs),
+        String(window.from),
+      ],
+    )) as [number, number];
+    if (status === -1) return { status: 'lost' };
+    if (status === -2) return { status: 'moved' };
+    if (status === 0) return { status: 'none' };
+    return finished === 1 ? { status: 'closed', finishedAt: now } : { status: 'closed' };
+  }
+
+  /**
+   * Open batches without an idempotency key, not fully enqueued and not closed, whose enqueue
+   * made no progress since `idleSince` (epoch ms): their enqueuer may have died. Candidates
+   * only — `cut` decides, under the enqueue lease.
+   */
+  async stalled(idleSince: number): Promise<string[]> {
+    const stalled: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, ids] = await this.#redis.sscan(this.#keys.open, cursor, 'COUNT', 500);
+      cursor = next;
+      if (ids.length === 0) continue;
+      const reads = this.#redis.pipeline();
+      for (const id of ids) {
+        reads.hmget(
+          this.#keys.meta(id),
+          'state',
+          'keyed',
+          'cutAt',
+          'total',
+          'enqueued',
+          'progressAt',
+        );
+      }
+      const replies = (await reads.exec()) ?? [];
+      replies.forEach(([error, value], i) => {
+        if (error) throw error;
+        const [state, keyed, cutAt, total, enqueued, progressAt] = value as Array<string | null>;
+        const idle = Number(progressAt ?? Number.POSITIVE_INFINITY) < idleSince;
+        if (state === 'open' && keyed !== '1' && cutAt === null && idle) {
+          if (Number(enqueued ?? 0) < Number(total)) stalled.push(ids[i] as string);
+        }
+      });
+    } while (cursor !== '0');
+    return stalled;
   }
 
   /**
@@ -264,24 +385,34 @@ export class BatchLedger {
   }
 }
 
+const STATES: readonly BatchState[] = ['open', 'completed', 'incomplete'];
+
 /** A batch record from its hash (`undefined`: no record). */
 function batchInfo(id: string, raw: Record<string, string>): BatchInfo | undefined {
   if (!raw.total) return undefined;
   const total = Number(raw.total);
   const completed = Number(raw.completed ?? 0);
   const dead = Number(raw.dead ?? 0);
+  const notQueued = Number(raw.notQueuedCount ?? 0);
+  const state = STATES.find((s) => s === raw.state) ?? 'open';
   return {
     id,
     total,
     completed,
     dead,
-    pending: total - completed - dead,
-    state: raw.state === 'completed' ? 'completed' : 'open',
+    pending: total - completed - dead - notQueued,
+    state,
     createdAt: Number(raw.createdAt),
     enqueued: Number(raw.enqueued ?? 0),
+    ...(raw.notQueued ? { notQueued: indexRanges(raw.notQueued) } : {}),
     ...(raw.callbackUrl ? { callbackUrl: raw.callbackUrl } : {}),
     ...(raw.completedAt ? { completedAt: Number(raw.completedAt) } : {}),
   };
+}
+
+/** `[{first, last}]` as the cut script wrote it (Lua's JSON), with its fields in a fixed order. */
+function indexRanges(json: string): IndexRange[] {
+  return (JSON.parse(json) as IndexRange[]).map(({ first, last }) => ({ first, last }));
 }
 
 /** An item's stored line: `<c|d>|<json>`. */

@@ -20,7 +20,7 @@ for i = 3, #ARGV do
   local m = redis.call('HMGET', meta, 'state', 'completedAt')
   if m[1] == 'open' then
     redis.call('SADD', KEYS[1], ARGV[i])
-  elseif m[1] == 'completed' and ttl > 0 and redis.call('PTTL', meta) == -1 then
+  elseif (m[1] == 'completed' or m[1] == 'incomplete') and ttl > 0 and redis.call('PTTL', meta) == -1 then
     local at = tonumber(m[2]) or 0
     if at + ttl + goneTtl > nowMs then redis.call('SET', gone, at, 'PXAT', at + ttl + goneTtl) end
     redis.call('PEXPIREAT', meta, at + ttl)

@@ -5,6 +5,7 @@ export {
   type BatchItemState,
   BatchLedger,
   type BatchState,
+  type IndexRange,
 } from './batch-ledger.ts';
 export { CallbackScheduler, type CallbackSchedulerOptions } from './callback-scheduler.ts';
 export { listCmeTickets, type TicketInfo } from './cme-ticket-index.ts';

@@ -101,6 +101,97 @@ describe('BatchLedger', () => {
     expect(await ledger.markEnqueued('nope', 1)).toEqual({});
   });
 
+  it('closes a cut-off enqueue under its lease: sent items whose job exists count as queued, the rest are listed', async () => {
+    const { ledger, redis, prefix } = setup();
+    const jobKey = (i: number) => `${prefix}:drawing:dr_b~${i}`;
+    const lease = `${prefix}:sys:batch:b:enqueuer`;
+    await ledger.create('b', 10);
+    await redis.set(lease, 'mine', 'PX', 10_000);
+    // Items 0-5 sent; 0-1 counted; of the uncounted 2-5, jobs 2 and 4 landed, 3 settled already.
+    expect(await ledger.sending('b', 'other', 6, 10_000)).toBe(false);
+    expect(await ledger.sending('b', 'mine', 6, 10_000)).toBe(true);
+    await ledger.markEnqueued('b', 2);
+    await redis.hset(jobKey(2), 'data', '{}');
+    await redis.hset(jobKey(4), 'data', '{}');
+    await ledger.settle('b', done(3));
+    expect(await ledger.uncounted('b')).toEqual({ from: 2, to: 6 });
+
+    const window = { from: 2, jobKeys: [2, 3, 4, 5].map(jobKey) };
+    expect(await ledger.cut('b', 'other', window)).toEqual({ status: 'lost' });
+    expect(await ledger.cut('b', 'mine', { from: 3, jobKeys: window.jobKeys })).toEqual({
+      status: 'moved',
+    });
+    expect(await ledger.cut('b', 'mine', window)).toEqual({ status: 'closed' });
+    expect(await ledger.get('b')).toMatchObject({
+      state: 'open',
+      enqueued: 5,
+      completed: 1,
+      pending: 4,
+      notQueued: [{ first: 5, last: 9 }],
+    });
+    // Closed: nothing is counted or sent any more, and it is not closed twice.
+    expect(await ledger.markEnqueued('b', 3)).toEqual({ closed: true });
+    expect(await ledger.sending('b', 'mine', 8, 10_000)).toBe(false);
+    expect(await ledger.cut('b', 'mine', window)).toEqual({ status: 'none' });
+    expect(await ledger.uncounted('b')).toBeUndefined();
+
+    // Item 7 was listed but ran after all (an add that landed late): it leaves the list.
+    await ledger.settle('b', done(7));
+    expect(await ledger.get('b')).toMatchObject({
+      enqueued: 6,
+      completed: 2,
+      pending: 4,
+      notQueued: [
+        { first: 5, last: 6 },
+        { first: 8, last: 9 },
+      ],
+    });
+    for (const i of [0, 1, 2]) await ledger.settle('b', done(i));
+    const last = await ledger.settle('b', dead(4));
+    expect(last).toMatchObject({ batchCompleted: true, finished: true });
+    expect(await ledger.get('b')).toMatchObject({
+      state: 'incomplete',
+      completed: 5,
+      dead: 1,
+      pending: 0,
+      completedAt: last.finishedAt,
+    });
+    expect(await ledger.openCount()).toBe(0);
+  });
+
+  it('a cut-off enqueue whose queued items all settled, or whose every item landed, ends at once', async () => {
+    const { ledger, redis, prefix } = setup();
+    const lease = (id: string) => `${prefix}:sys:batch:${id}:enqueuer`;
+    await ledger.create('b', 3);
+    await redis.set(lease('b'), 't', 'PX', 10_000);
+    await ledger.markEnqueued('b', 1);
+    await ledger.settle('b', done(0));
+    expect(await ledger.cut('b', 't', { from: 1, jobKeys: [] })).toEqual({
+      status: 'closed',
+      finishedAt: expect.any(Number),
+    });
+    expect(await ledger.get('b')).toMatchObject({
+      state: 'incomplete',
+      notQueued: [{ first: 1, last: 2 }],
+    });
+
+    // Every item sent landed, only the count was lost: the batch is complete, not cut.
+    await ledger.create('c', 2);
+    await redis.set(lease('c'), 't', 'PX', 10_000);
+    await ledger.sending('c', 't', 2, 10_000);
+    await redis.hset(`${prefix}:drawing:dr_b~0`, 'data', '{}');
+    await ledger.settle('c', done(1));
+    const keys = [`${prefix}:drawing:dr_b~0`, `${prefix}:drawing:dr_b~1`];
+    expect(await ledger.cut('c', 't', { from: 0, jobKeys: keys })).toEqual({ status: 'closed' });
+    const c = await ledger.get('c');
+    expect(c).toMatchObject({ state: 'open', enqueued: 2, pending: 1 });
+    expect(c?.notQueued).toBeUndefined();
+    // A keyed batch is resumed by its key, never closed.
+    await ledger.create('k', 2, { keyed: true });
+    await redis.set(lease('k'), 't', 'PX', 10_000);
+    expect(await ledger.cut('k', 't', { from: 0, jobKeys: [] })).toEqual({ status: 'none' });
+  });
+
   it('notes an announcement for one completion only; a reopened batch is announced anew', async () => {
     const { ledger } = setup();
     await ledger.create('b1', 1);

@@ -99,15 +99,25 @@ export function apiSchemas(limits: DrawingLimits) {
     completed: z.int(),
     dead: z.int(),
     pending: z.int(),
-    state: z.enum(['open', 'completed']),
+    state: z.enum(['open', 'completed', 'incomplete']).meta({
+      description:
+        'open until every queued item is completed or dead; then completed, or incomplete when the ' +
+        'enqueue of a batch without an idempotencyKey was cut off and notQueued lists items never queued',
+    }),
     enqueued: z.int(),
+    notQueued: z
+      .array(z.object({ first: z.int(), last: z.int() }))
+      .optional()
+      .meta({
+        description: 'item indexes never queued, first to last included (incomplete batches)',
+      }),
     createdAt: z.int(),
     completedAt: z.int().optional(),
   });
   const batchResultLine = z.object({
     index: z.int(),
     jobId: z.string(),
-    state: z.enum(['pending', 'completed', 'dead']),
+    state: z.enum(['pending', 'completed', 'dead', 'not_queued']),
     images: z.array(z.string()).optional(),
     taskId: z.string().optional(),
     code: z.string().optional(),
@@ -139,6 +149,18 @@ export function apiSchemas(limits: DrawingLimits) {
     }),
   });
 
+  /** A `503 REDIS_UNAVAILABLE` of an enqueue whose write was sent but not confirmed. */
+  const outcomeUnknownError = z.object({
+    error: z.object({
+      code: z.literal('REDIS_UNAVAILABLE'),
+      message: z.string(),
+      details: z.object({
+        outcome: z.literal('unknown'),
+        id: z.string().meta({ description: 'the job or batch id the request was given' }),
+      }),
+    }),
+  });
+
   return {
     drawingRequest,
     batchBody,
@@ -156,6 +178,7 @@ export function apiSchemas(limits: DrawingLimits) {
     deadLetter,
     deadLetterPage,
     error,
+    outcomeUnknownError,
   };
 }
 

@@ -35,7 +35,14 @@ export interface ApiOptions {
   readonly admin?:
     | Omit<AdminOptions, 'producer' | 'config' | 'redis' | 'prefix' | 'logger'>
     | false;
+  /**
+   * How often the API closes batches without an idempotency key whose enqueue was cut off
+   * (`producer.closeAbandonedBatches`); `false`: never. Default every 15 s.
+   */
+  readonly batchSweep?: { intervalMs: number } | false;
 }
+
+const BATCH_SWEEP_INTERVAL_MS = 15_000;
 
 /**
  * API options for a process that read `AtelierConfig` (`bin/api.ts`): the dashboard shows the
@@ -140,6 +147,11 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime);
   });
 
+  if (options.batchSweep !== false) {
+    const intervalMs = options.batchSweep?.intervalMs ?? BATCH_SWEEP_INTERVAL_MS;
+    sweepBatches(app, producer, logger, intervalMs);
+  }
+
   opsRoutes(app, ctx);
   app.register(
     async (v1) => {
@@ -160,4 +172,35 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     app.register(adminPlugin({ producer, config, logger, redis, prefix, ...options.admin }));
   }
   return app;
+}
+
+/** Runs the batch sweep every `intervalMs` while the server is up (from ready to close). */
+function sweepBatches(
+  app: FastifyInstance,
+  producer: Producer,
+  logger: Logger,
+  intervalMs: number,
+): void {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  const tick = () => {
+    running = producer
+      .closeAbandonedBatches()
+      .then((closed) => {
+        if (closed.length > 0) logger.info({ batchIds: closed }, 'cut-off batches closed');
+      })
+      .catch((err: unknown) => logger.warn({ err }, 'batch sweep failed; trying again later'))
+      .finally(() => {
+        running = undefined;
+        if (timer) timer = setTimeout(tick, intervalMs).unref();
+      });
+  };
+  app.addHook('onReady', async () => {
+    timer = setTimeout(tick, intervalMs).unref();
+  });
+  app.addHook('preClose', async () => {
+    clearTimeout(timer);
+    timer = undefined;
+    await running;
+  });
 }

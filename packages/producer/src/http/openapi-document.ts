@@ -77,10 +77,32 @@ function v1(
   };
 }
 
+/** What a `503` of a request that enqueues may add: the id to look up. */
+const OUTCOME_UNKNOWN =
+  '; REDIS_UNAVAILABLE with details {outcome: "unknown", id} when the write was sent but not ' +
+  'confirmed (it may still land): retry with the same idempotencyKey, or without one look the ' +
+  'id up (GET /v1/jobs/{id}, /v1/batches/{id}) before sending it again';
+
+/** An operation that enqueues: its `503` describes an unknown outcome (`OutcomeUnknown`). */
+function enqueuing(operation: Schema): Schema {
+  const responses = operation.responses as Responses;
+  const unavailable = responses[503] as Schema;
+  responses[503] = {
+    ...unavailable,
+    description: `${unavailable.description}${OUTCOME_UNKNOWN}`,
+    content: {
+      'application/json': {
+        schema: { oneOf: [ref('Error'), ref('OutcomeUnknownError')] },
+      },
+    },
+  };
+  return operation;
+}
+
 /** Enqueueing one job: the request as a JSON body, `202` with the job's id. */
 function enqueue(summary: string, body: string, description: string): Schema {
   const success = { 202: ok(description, ref('Accepted')) };
-  return v1(summary, { requestBody: jsonBody(body) }, success, ENQUEUE_ERRORS);
+  return enqueuing(v1(summary, { requestBody: jsonBody(body) }, success, ENQUEUE_ERRORS));
 }
 
 /** A `/v1/…/{id}` operation: unknown ids answer `NOT_FOUND`. */
@@ -137,6 +159,7 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
         DeadLetterPage: schema(s.deadLetterPage),
         DeadLetterFilter: schema(s.deadLetterBulkBody, 'input'),
         Error: schema(s.error),
+        OutcomeUnknownError: schema(s.outcomeUnknownError),
       },
     },
     paths: {
@@ -174,30 +197,32 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
         ),
       },
       '/v1/batches': {
-        post: v1(
-          'Create a batch of drawings (JSON body, or NDJSON with options in the query string)',
-          {
-            parameters: [
-              query('callbackUrl', 'NDJSON only: receives batch.completed'),
-              query('idempotencyKey', 'NDJSON only: the same key returns the same batch'),
-              query(
-                'priority',
-                'NDJSON only: priority of the items (1..1000, default 500)',
-                'integer',
-              ),
-            ],
-            requestBody: {
-              required: true,
-              content: {
-                'application/json': { schema: ref('BatchRequest') },
-                'application/x-ndjson': {
-                  schema: { type: 'string', description: 'one BatchItem JSON object per line' },
+        post: enqueuing(
+          v1(
+            'Create a batch of drawings (JSON body, or NDJSON with options in the query string)',
+            {
+              parameters: [
+                query('callbackUrl', 'NDJSON only: receives batch.completed'),
+                query('idempotencyKey', 'NDJSON only: the same key returns the same batch'),
+                query(
+                  'priority',
+                  'NDJSON only: priority of the items (1..1000, default 500)',
+                  'integer',
+                ),
+              ],
+              requestBody: {
+                required: true,
+                content: {
+                  'application/json': { schema: ref('BatchRequest') },
+                  'application/x-ndjson': {
+                    schema: { type: 'string', description: 'one BatchItem JSON object per line' },
+                  },
                 },
               },
             },
-          },
-          { 202: ok('every item validated and queued', ref('BatchCreated')) },
-          [...ENQUEUE_ERRORS, 'IDEMPOTENCY_CONFLICT'],
+            { 202: ok('every item validated and queued', ref('BatchCreated')) },
+            [...ENQUEUE_ERRORS, 'IDEMPOTENCY_CONFLICT'],
+          ),
         ),
       },
       '/v1/batches/{id}': {

@@ -16,11 +16,13 @@ import {
   type RedisClient,
   RedisLease,
 } from '@atelier/store';
+import type { BatchCloser } from './batch-closer.ts';
 import { BatchFingerprint } from './batch-fingerprint.ts';
 import { batchIdFor, batchItemJobId } from './batch-id.ts';
 import { type BatchItem, BatchItemParser, type ItemLabel } from './batch-item-parser.ts';
 import type { CallbackPolicy } from './callback-policy.ts';
 import { IdempotencyConflictError } from './errors/idempotency-conflict-error.ts';
+import { RedisUnavailableError } from './errors/redis-unavailable-error.ts';
 import { ItemSpool } from './item-spool.ts';
 import { drawingJobData, jobMeta } from './job-data.ts';
 import type { ProducerQueues } from './producer-queues.ts';
@@ -64,12 +66,14 @@ export interface BatchEnqueuerOptions {
   readonly chunkSize: number;
   /** `addBulk` calls that may be in flight at once. */
   readonly chunksInFlight: number;
+  /** How long an enqueuer holds a batch before another process may take over (a crash). */
+  readonly leaseMs: number;
+  /** Closes an unkeyed batch whose enqueue failed part-way. */
+  readonly closer: BatchCloser;
 }
 
 /** One chunk of a batch (`addBulk` of `chunkSize` jobs) fails with `REDIS_UNAVAILABLE` after this. */
 const BULK_TIMEOUT_MS = 15_000;
-/** How long an enqueuer holds a batch before another submission may take over (crash). */
-const LEASE_MS = 60_000;
 
 /**
  * Creates a batch: every item is validated (and every callback URL checked) before anything
@@ -80,7 +84,11 @@ const LEASE_MS = 60_000;
  * is validated into a temporary file first, then queued from it.
  *
  * If the process dies part-way, submitting the batch again with the same idempotency key
- * queues the remaining items (ids derive from batch id and index, so nothing is doubled).
+ * queues the remaining items (ids derive from batch id and index, so nothing is doubled). A
+ * batch without a key cannot be resumed: it is closed instead (`BatchCloser`), by this process
+ * when its enqueue failed, or by the API's sweep once its enqueuer died, and ends `incomplete`
+ * with the items not queued listed. A failure once the record may exist is `REDIS_UNAVAILABLE`
+ * naming the batch (`details: {outcome: 'unknown', id}`).
  */
 export class BatchEnqueuer {
   readonly #o: BatchEnqueuerOptions;
@@ -192,21 +200,45 @@ export class BatchEnqueuer {
     contentHash: string,
     batch: Omit<BatchOptions, 'itemLabel'>,
   ): Promise<BatchCreated> {
+    const id = batchIdFor(batch.idempotencyKey);
+    let sent = false;
+    try {
+      return await this.#enqueueAs(id, source, contentHash, batch, () => {
+        sent = true;
+      });
+    } catch (error) {
+      // Once the record may exist, a caller without a key can only find the batch by its id.
+      if (error instanceof RedisUnavailableError && (sent || error.sent)) {
+        throw RedisUnavailableError.outcomeUnknown('batch', id, error);
+      }
+      throw error;
+    }
+  }
+
+  async #enqueueAs(
+    id: string,
+    source: ItemSource,
+    contentHash: string,
+    batch: Omit<BatchOptions, 'itemLabel'>,
+    onSent: () => void,
+  ): Promise<BatchCreated> {
     const { guard, ledger } = this.#o;
     const total = source.total;
-    const id = batchIdFor(batch.idempotencyKey);
+    const keyed = batch.idempotencyKey !== undefined;
     let created = false;
     // Twice at most: a batch that expires between `create` and `get` is created anew.
     for (let tries = 0; tries < 2; tries++) {
-      const outcome = await guard.run(() =>
-        ledger.create(id, total, {
+      const outcome = await guard.run(() => {
+        onSent();
+        return ledger.create(id, total, {
           ...(batch.callbackUrl ? { callbackUrl: batch.callbackUrl } : {}),
-          keyed: batch.idempotencyKey !== undefined,
+          keyed,
           contentHash,
-        }),
-      );
-      if (outcome === 'conflict')
+        });
+      });
+      if (outcome === 'conflict') {
         throw this.#conflict(id, batch.idempotencyKey, 'other items or options');
+      }
       if (outcome === 'expired') {
         throw new IdempotencyConflictError(
           `batch ${id} finished and was removed by retention; its idempotencyKey "${batch.idempotencyKey}" cannot start it again (use a new key)`,
@@ -224,7 +256,7 @@ export class BatchEnqueuer {
       if (existing.enqueued >= total) {
         // Announced again in case the submission that finished it died before announcing
         // (the delivery id is the same, so a callback already queued is not doubled).
-        if (existing.state === 'completed') await this.#announce(id);
+        if (existing.state !== 'open') await this.#announce(id);
         return { id, total, created: false };
       }
       break;
@@ -232,37 +264,88 @@ export class BatchEnqueuer {
 
     const lease = await this.#lease(id);
     if (!lease) return { id, total, created };
+    // Every addBulk sent, as ioredis runs it (the guard may give up on one that still lands).
+    const sends: Array<Promise<unknown>> = [];
     try {
-      // Read under the lease: another submission may have queued items meanwhile.
-      const from = (await guard.run(() => ledger.get(id)))?.enqueued ?? 0;
-      const priority = batch.priority ?? DEFAULT_PRIORITY.batchItem;
-      const enqueuedAt = Date.now();
-      let index = from;
-      // Up to `chunksInFlight` addBulk calls overlap (building one while Redis runs another);
-      // chunks are counted strictly in order, so items [0, enqueued) are always in the queue.
-      const inFlight: Array<{ added: Promise<unknown>; count: number; end: number }> = [];
-      const countOldest = async () => {
-        const oldest = inFlight.shift();
-        if (!oldest) return;
-        await oldest.added;
-        await guard.run(() => lease.renew()); // still ours? (else counting would double up)
-        const { finishedAt } = await guard.run(() => ledger.markEnqueued(id, oldest.count));
-        batch.onEnqueued?.(oldest.end, total);
-        // Every item settled before this chunk was counted: the batch finished here, not in a worker.
-        if (finishedAt !== undefined) await this.#announce(id, finishedAt);
-      };
-      for await (const chunk of source.chunks(from, this.#o.chunkSize)) {
-        const jobs = chunk.map((item) => this.#job(id, index++, item, priority, enqueuedAt));
-        const added = guard.run(() => this.#o.queues.drawing.addBulk(jobs), BULK_TIMEOUT_MS);
-        added.catch(() => undefined); // awaited (and its error thrown) by countOldest
-        inFlight.push({ added, count: jobs.length, end: index });
-        if (inFlight.length >= this.#o.chunksInFlight) await countOldest();
-      }
-      while (inFlight.length > 0) await countOldest();
+      await this.#send(id, source, batch, lease, sends);
+    } catch (error) {
+      // Without a key nobody can resume this batch: close it now rather than leave it open
+      // (or, when Redis is away, leave it to the sweep once the lease has expired).
+      if (!keyed) await this.#closeAfterFailure(id, lease, sends);
+      throw error;
     } finally {
       await lease.release().catch(() => undefined);
     }
     return { id, total, created };
+  }
+
+  /** Queues the items not queued yet, chunk by chunk, under the enqueue lease. */
+  async #send(
+    id: string,
+    source: ItemSource,
+    batch: Omit<BatchOptions, 'itemLabel'>,
+    lease: Lease,
+    sends: Array<Promise<unknown>>,
+  ): Promise<void> {
+    const { guard, ledger } = this.#o;
+    const total = source.total;
+    // Read under the lease: another submission may have queued items meanwhile.
+    const from = (await guard.run(() => ledger.get(id)))?.enqueued ?? 0;
+    const priority = batch.priority ?? DEFAULT_PRIORITY.batchItem;
+    const enqueuedAt = Date.now();
+    let index = from;
+    // Up to `chunksInFlight` addBulk calls overlap (building one while Redis runs another);
+    // chunks are counted strictly in order, so items [0, enqueued) are always in the queue.
+    const inFlight: Array<{ added: Promise<unknown>; count: number; end: number }> = [];
+    const countOldest = async () => {
+      const oldest = inFlight.shift();
+      if (!oldest) return;
+      await oldest.added;
+      await guard.run(() => lease.renew()); // still ours? (else counting would double up)
+      const counted = await guard.run(() => ledger.markEnqueued(id, oldest.count));
+      if (counted.closed) throw lostLease(id);
+      batch.onEnqueued?.(oldest.end, total);
+      // Every item settled before this chunk was counted: the batch finished here, not in a worker.
+      if (counted.finishedAt !== undefined) await this.#announce(id, counted.finishedAt);
+    };
+    for await (const chunk of source.chunks(from, this.#o.chunkSize)) {
+      const jobs = chunk.map((item) => this.#job(id, index++, item, priority, enqueuedAt));
+      // Noted before sending (and the lease checked): whoever closes a cut-off batch knows
+      // which items may have been sent.
+      const mine = await guard.run(() => ledger.sending(id, lease.token, index, this.#o.leaseMs));
+      if (!mine) throw lostLease(id);
+      const added = guard.run(() => {
+        const send = this.#o.queues.drawing.addBulk(jobs);
+        sends.push(send.catch(() => undefined));
+        return send;
+      }, BULK_TIMEOUT_MS);
+      added.catch(() => undefined); // awaited (and its error thrown) by countOldest
+      inFlight.push({ added, count: jobs.length, end: index });
+      if (inFlight.length >= this.#o.chunksInFlight) await countOldest();
+    }
+    while (inFlight.length > 0) await countOldest();
+  }
+
+  /**
+   * An unkeyed batch whose enqueue failed part-way: once every add sent has been answered (or
+   * failed), close it here, listing the items not queued. When Redis is away, or an add is
+   * still unanswered, the lease is left to expire and the API's sweep closes it later.
+   */
+  async #closeAfterFailure(id: string, lease: Lease, sends: Array<Promise<unknown>>) {
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      Promise.all(sends).then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), BULK_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!answered) return;
+    await this.#o.guard
+      .run(() => this.#o.closer.close(id, lease), BULK_TIMEOUT_MS)
+      .catch((err: unknown) =>
+        this.#o.logger.warn({ err, batchId: id }, 'closing a cut-off batch failed; the sweep will'),
+      );
   }
 
   /** The key names a batch made of something else: nothing is queued. */
@@ -293,21 +376,26 @@ export class BatchEnqueuer {
 
   /** One enqueuer per batch at a time (a concurrent duplicate submission returns at once). */
   async #lease(id: string): Promise<Lease | undefined> {
-    const { redis, guard } = this.#o;
+    const { redis, guard, leaseMs } = this.#o;
     const key = atelierKeys(this.#o.prefix).batch.enqueueLease(id);
-    const lease = await guard.run(() => RedisLease.acquire(redis, key, LEASE_MS));
+    const lease = await guard.run(() => RedisLease.acquire(redis, key, leaseMs));
     if (!lease) return undefined;
     return {
+      token: lease.token,
       renew: async () => {
-        if (!(await lease.renew())) {
-          // This enqueuer stalled past its lease and another submission took over: stop here
-          // (items already queued keep their ids, so the other one counts them once).
-          throw new Error(`lost the enqueue lease of batch ${id}; another submission took over`);
-        }
+        if (!(await lease.renew())) throw lostLease(id);
       },
       release: () => lease.release(),
     };
   }
+}
+
+/**
+ * This enqueuer stalled past its lease and another submission took over (items already queued
+ * keep their ids, so the other one counts them once), or the sweep closed the batch: stop here.
+ */
+function lostLease(id: string): Error {
+  return new Error(`lost the enqueue lease of batch ${id}; another process took it over`);
 }
 
 interface ItemSource {
@@ -317,6 +405,7 @@ interface ItemSource {
 }
 
 interface Lease {
+  readonly token: string;
   renew(): Promise<void>;
   release(): Promise<void>;
 }

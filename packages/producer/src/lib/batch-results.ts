@@ -7,7 +7,8 @@ const PAGE = 1000;
 
 /**
  * One result line per item of a batch, in input order, read from the ledger a page at a
- * time (a 100k-item batch never sits in memory at once). Items not settled yet are `pending`.
+ * time (a 100k-item batch never sits in memory at once). Items not settled yet are `pending`;
+ * items of a batch whose enqueue was cut off that never reached the queue are `not_queued`.
  * Each page is read together with the batch record (one `MULTI`): a batch that expires while
  * it is read ends the stream with `NotFoundError`, never with lines that say `pending`.
  */
@@ -22,10 +23,17 @@ export async function* batchResults(
     const page = await guard.run(() => ledger.page(id, from, PAGE));
     if (!page) throw new NotFoundError('batch', id);
     total = page.batch.total;
+    const notQueued = page.batch.notQueued ?? [];
     const count = Math.min(PAGE, total - from);
     for (let i = 0; i < count; i++) {
       const index = from + i;
-      yield page.lines[i] ?? { index, jobId: batchItemJobId(id, index), state: 'pending' };
+      const line = page.lines[i];
+      if (line) {
+        yield line;
+        continue;
+      }
+      const queued = !notQueued.some((r) => index >= r.first && index <= r.last);
+      yield { index, jobId: batchItemJobId(id, index), state: queued ? 'pending' : 'not_queued' };
     }
     from += PAGE;
   } while (from < total);

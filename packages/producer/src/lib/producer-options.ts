@@ -36,6 +36,11 @@ export interface ProducerOptions {
   batchChunkSize?: number;
   /** `addBulk` calls of one batch in flight at once (overlaps building jobs with Redis work). */
   batchChunksInFlight?: number;
+  /**
+   * How long a batch's enqueuer holds it without progress before another process may take over
+   * (a resubmission with its key) or close it (no key: `closeAbandonedBatches`). Default 60 s.
+   */
+  batchLeaseMs?: number;
 }
 
 export interface ResolvedProducerOptions {
@@ -47,6 +52,7 @@ export interface ResolvedProducerOptions {
   readonly batchMaxItems: number;
   readonly batchChunkSize: number;
   readonly batchChunksInFlight: number;
+  readonly batchLeaseMs: number;
 }
 
 /** Every default of the producer, merged in one place; bad values name the option. */
@@ -63,8 +69,15 @@ export function resolveProducerOptions(options: ProducerOptions): ResolvedProduc
     batchMaxItems: options.batchMaxItems ?? 100_000,
     batchChunkSize: options.batchChunkSize ?? 1000,
     batchChunksInFlight: options.batchChunksInFlight ?? 2,
+    batchLeaseMs: options.batchLeaseMs ?? 60_000,
   };
-  for (const name of ['batchMaxItems', 'batchChunkSize', 'batchChunksInFlight'] as const) {
+  const positive = [
+    'batchMaxItems',
+    'batchChunkSize',
+    'batchChunksInFlight',
+    'batchLeaseMs',
+  ] as const;
+  for (const name of positive) {
     const value = resolved[name];
     if (!Number.isInteger(value) || value < 1) {
       throw new TypeError(`createProducer: ${name} must be a positive integer, got ${value}`);

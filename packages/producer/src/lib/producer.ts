@@ -13,6 +13,7 @@ import {
   type RedisClient,
   redisReady,
 } from '@atelier/store';
+import { BatchCloser } from './batch-closer.ts';
 import {
   type BatchCreated,
   BatchEnqueuer,
@@ -57,6 +58,12 @@ export interface Producer {
   deleteDeadLetter(id: string): Promise<void>;
   /** Deletes every dead letter matching the filter; returns how many. */
   purgeDeadLetters(filter: DeadLetterFilter): Promise<number>;
+  /**
+   * Closes every batch without an idempotency key whose enqueue was cut off (its enqueuer died,
+   * its lease expired): the batch ends `incomplete` listing the items not queued, once its
+   * queued items settled. The API runs this every few seconds. Returns the ids closed.
+   */
+  closeAbandonedBatches(): Promise<string[]>;
   /** Queue depths, open batches and dead letters by code (metrics, dashboard). */
   stats(): Promise<ProducerStats>;
   /** Resolves when Redis answers a PING within the command timeout. */
@@ -95,17 +102,29 @@ export function createProducer(options: ProducerOptions): Producer {
     callbacks,
     limits: o.limits,
   });
+  const completions = new CallbackScheduler({
+    // A batch with a callbackUrl was accepted only with callbacks enabled.
+    queue: o.callbacks.enabled ? queues.callbacks : undefined,
+    logger: o.logger,
+  });
+  const closer = new BatchCloser({
+    ledger,
+    queues,
+    redis,
+    completions,
+    logger: o.logger,
+    prefix: o.prefix,
+    leaseMs: o.batchLeaseMs,
+  });
   const batches = new BatchEnqueuer({
     queues,
     ledger,
     redis,
     guard,
     callbacks,
-    completions: new CallbackScheduler({
-      // A batch with a callbackUrl was accepted only with callbacks enabled.
-      queue: o.callbacks.enabled ? queues.callbacks : undefined,
-      logger: o.logger,
-    }),
+    completions,
+    closer,
+    leaseMs: o.batchLeaseMs,
     logger: o.logger,
     limits: o.limits,
     prefix: o.prefix,
@@ -144,6 +163,7 @@ export function createProducer(options: ProducerOptions): Producer {
     replayDeadLetters: (filter) => deadLetterOps.replayMatching(filter),
     deleteDeadLetter: (id) => deadLetterOps.delete(id),
     purgeDeadLetters: (filter) => deadLetterOps.purgeMatching(filter),
+    closeAbandonedBatches: () => closer.closeAbandoned(),
     stats: () => readProducerStats(queues, deadLetters, ledger, guard),
     async ping() {
       await guard.run(() => redis.ping());

@@ -19,7 +19,9 @@ const CONNECTION_ERRORS =
  * reconnecting refuses at once, one that is still starting gets `timeoutMs` to become ready,
  * and a call that takes longer than its timeout is abandoned. All of these, and connection
  * errors, become `RedisUnavailableError` (HTTP 503). The connection keeps reconnecting by
- * itself, so the next call after Redis returns succeeds.
+ * itself, so the next call after Redis returns succeeds. An abandoned call, or one whose
+ * connection failed once it was running, may still be carried out (`sent`: ioredis may even
+ * send it again after reconnecting); a refusal before running it changed nothing.
  */
 export class RedisGuard {
   readonly #redis: RedisClient;
@@ -38,7 +40,12 @@ export class RedisGuard {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new RedisUnavailableError(`no answer within ${timeoutMs} ms`)),
+        () =>
+          reject(
+            new RedisUnavailableError(`no answer within ${timeoutMs} ms`, undefined, {
+              sent: true,
+            }),
+          ),
         remaining,
       );
     });
@@ -72,7 +79,7 @@ export class RedisGuard {
     if (error instanceof AtelierError) return error;
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     if (CONNECTION_ERRORS.test(message) || this.#redis.status !== 'ready') {
-      return new RedisUnavailableError('connection lost', error);
+      return new RedisUnavailableError('connection lost', error, { sent: true });
     }
     return error;
   }

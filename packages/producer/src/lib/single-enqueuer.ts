@@ -15,6 +15,7 @@ import {
 } from '@atelier/shared';
 import type { JobSnapshot } from '@atelier/store';
 import type { CallbackPolicy } from './callback-policy.ts';
+import { RedisUnavailableError } from './errors/redis-unavailable-error.ts';
 import { cmeJobData, drawingJobData, jobMeta } from './job-data.ts';
 import type { ProducerQueues } from './producer-queues.ts';
 import type { RedisGuard } from './redis-guard.ts';
@@ -42,7 +43,10 @@ export interface SingleEnqueuerOptions {
 }
 
 /**
- * Validates and enqueues one drawing or CME operation. An idempotency key becomes the job id;
+ * Validates and enqueues one drawing or CME operation. Every job gets its id before anything is
+ * sent (a random one without a key): an add that Redis does not confirm fails with
+ * `REDIS_UNAVAILABLE` naming that id (`details: {outcome: 'unknown', id}`), since it may still
+ * land. An idempotency key becomes the job id;
  * when a job (or a dead letter) with that id exists, nothing is added and the same id comes
  * back with `created: false`. Two identical keyed requests racing each other may both say
  * `created: true`, but BullMQ still keeps a single job.
@@ -80,7 +84,15 @@ export class SingleEnqueuer {
     const data = jobData(jobMeta(request));
     const priority = toBullmqPriority(request.priority ?? DEFAULT_PRIORITY.single);
     const options = this.#o.queues.jobOptions(kind, id, priority);
-    await this.#o.guard.run(() => this.#o.queues.add(data, options));
+    try {
+      await this.#o.guard.run(() => this.#o.queues.add(data, options));
+    } catch (error) {
+      // The add was sent and not confirmed: it may land after this answer. Say which job.
+      if (error instanceof RedisUnavailableError && error.sent) {
+        throw RedisUnavailableError.outcomeUnknown('job', id, error);
+      }
+      throw error;
+    }
     return { id, created: true };
   }
 

@@ -15,10 +15,10 @@ import { dead, deadLetter, done, T0 } from './store-fixtures.ts';
 const HOUR_SEC = 3600;
 
 /**
- * How many Lua scripts the store has (ledger 9, dead-letter store 5, lease 2, job snapshot 1,
+ * How many Lua scripts the store has (ledger 11, dead-letter store 5, lease 2, job snapshot 1,
  * replay finish 1, job fence 2): all run below.
  */
-export const STORE_SCRIPT_COUNT = 20;
+export const STORE_SCRIPT_COUNT = 22;
 
 /** What `exerciseEveryScript` observes when every script did its work. */
 export const EXERCISED = {
@@ -34,10 +34,13 @@ export const EXERCISED = {
   announced: true,
   keyRefusedAfterExpiry: true,
   reopened: true,
+  sending: true,
+  cut: { status: 'closed' },
+  notQueued: [{ first: 2, last: 2 }],
   upkeep: { pruned: 1, repaired: 1 },
-  openAfterUpkeep: ['b1', 'legacy-open'],
+  openAfterUpkeep: ['b-cut', 'b1', 'legacy-open'],
   legacyDoneExpires: true,
-  index: ['b1', 'legacy-done', 'legacy-open'],
+  index: ['b-cut', 'b1', 'legacy-done', 'legacy-open'],
   inserted: [true, false],
   removed: 'dl1',
   deadLettersLeft: 0,
@@ -89,6 +92,21 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
   const keyRefusedAfterExpiry = (await redis.pttl(keys.batch.gone('b1'))) > 2 * HOUR_SEC * 1000;
   const reopened = await ledger.reopen('b1', 1);
 
+  // A batch without a key whose enqueuer sent items 0 and 1, counted item 0 and died: closed
+  // by the next holder of its lease (item 1's job exists, item 2 was never sent).
+  const bullmq = new QueueKeys(prefix);
+  const drawing = { toKey: (type: string) => bullmq.toKey('drawing', type) };
+  await ledger.create('b-cut', 3);
+  const enqueuer = await RedisLease.acquire(redis, keys.batch.enqueueLease('b-cut'), 10_000);
+  const sending = await ledger.sending('b-cut', enqueuer?.token ?? '', 2, 10_000);
+  await ledger.markEnqueued('b-cut', 1);
+  await redis.hset(drawing.toKey('dr_b-cut~1'), { data: '{"kind":"drawing"}' });
+  const cut = await ledger.cut('b-cut', enqueuer?.token ?? '', {
+    from: 1,
+    jobKeys: [drawing.toKey('dr_b-cut~1')],
+  });
+  const notQueued = (await ledger.get('b-cut'))?.notQueued;
+
   // What upkeep finds: records from before the open set (one open, one finished without its
   // TTL), an open-set member whose batch is not open, an index entry whose record expired.
   const { batch } = keys;
@@ -132,8 +150,6 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
 
   // A completed BullMQ job, written where BullMQ keeps it (BullMQ names its keys), and one
   // that does not exist (its snapshot looks in every place BullMQ could keep it).
-  const bullmq = new QueueKeys(prefix);
-  const drawing = { toKey: (type: string) => bullmq.toKey('drawing', type) };
   await redis.hset(drawing.toKey('dr_s1'), {
     data: '{"kind":"drawing"}',
     returnvalue: '{"images":["1.png"]}',
@@ -201,6 +217,9 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
     announced,
     keyRefusedAfterExpiry,
     reopened,
+    sending,
+    cut,
+    notQueued,
     upkeep,
     openAfterUpkeep,
     legacyDoneExpires,

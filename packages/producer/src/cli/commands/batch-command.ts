@@ -76,7 +76,7 @@ async function submit(args: string[], io: CliIo): Promise<number> {
       await writeResults(env.producer, batch.id, values.out);
       io.stderr.write(`results written to ${values.out}\n`);
     }
-    return info.dead > 0 ? EXIT.failure : EXIT.ok;
+    return info.dead > 0 || info.state === 'incomplete' ? EXIT.failure : EXIT.ok;
   } finally {
     await env.producer.close();
   }
@@ -106,7 +106,7 @@ async function waitForBatch(
   for (;;) {
     const info = await producer.getBatch(id);
     bar.update({ total, completed: info.completed, dead: info.dead });
-    if (info.state === 'completed') {
+    if (info.state !== 'open') {
       bar.finish();
       return info;
     }

@@ -329,7 +329,7 @@ describe('replay', () => {
     });
     expect(res.statusCode).toBe(202);
     expect(res.json()).toEqual({ replayed: 2 });
-    expect(await dl.ids()).toEqual(['dr_3']);
+    expect((await dl.list()).items.map((item) => item.id)).toEqual(['dr_3']);
     for (const id of ['dr_1', 'dr_2']) {
       const job = (await api.drawingQueue.getJob(id)) as Job<DrawingJobData>;
       expect(['waiting', 'prioritized']).toContain(await job.getState());
@@ -384,6 +384,6 @@ describe('delete and purge', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ purged: 2 });
-    expect(await dl.ids()).toEqual(['dr_keep']);
+    expect((await dl.list()).items.map((item) => item.id)).toEqual(['dr_keep']);
   });
 });

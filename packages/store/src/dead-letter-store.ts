@@ -105,6 +105,59 @@ return page
 `);
 
 /**
+ * One chunk of an index, newest first, checked against the other indexes a filter names: a
+ * bounded read (ARGV[3] ids) however large the indexes are. The chunk starts at score ARGV[1]
+ * (inclusive), skipping the ids at exactly that score that were read before and are still
+ * there (ARGV[6..]: ties are read in a fixed order, so those come first). Of the ids that
+ * match, only those from the ARGV[4]th (0-based) on, ARGV[5] at most, are returned; all are
+ * counted. KEYS: the index read, then the other indexes to check. ARGV: max, min, count, keep
+ * from, keep count, seen ids. Returns {read, matched, last score, ids read at the last score…,
+ * '|', kept ids…}.
+ */
+const CHUNK = new LuaScript(`
+local skip = 0
+for i = 6, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then skip = skip + 1 end
+end
+local rows = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2], 'WITHSCORES', 'LIMIT', skip, tonumber(ARGV[3]))
+if #rows == 0 then return {0, 0, ARGV[1], '|'} end
+local last = rows[#rows]
+local out = {#rows / 2, 0, last}
+for i = 1, #rows, 2 do
+  if rows[i + 1] == last then out[#out + 1] = rows[i] end
+end
+out[#out + 1] = '|'
+local ids = {}
+for i = 1, #rows, 2 do ids[#ids + 1] = rows[i] end
+local present = {}
+for k = 2, #KEYS do
+  present[k] = {}
+  for i = 1, #ids, 4000 do
+    local scores = redis.call('ZMSCORE', KEYS[k], unpack(ids, i, math.min(i + 3999, #ids)))
+    for j = 1, #scores do present[k][i + j - 1] = scores[j] end
+  end
+end
+local from, keep, matched = tonumber(ARGV[4]), tonumber(ARGV[5]), 0
+for i = 1, #ids do
+  local match = true
+  for k = 2, #KEYS do
+    if not present[k][i] then match = false break end
+  end
+  if match then
+    if matched >= from and matched < from + keep then out[#out + 1] = ids[i] end
+    matched = matched + 1
+  end
+end
+out[2] = matched
+return out
+`);
+
+/** Ids read at once by a bulk action (and handed to it). */
+const MATCH_CHUNK = 2000;
+/** Ids read at once to count the entries a filter matches (only the page's are sent back). */
+const COUNT_CHUNK = 5000;
+
+/**
  * The dead-letter queue: one entry per job id, in Redis under the deployment's prefix.
  * Used by workers (insert), the API, CLI and dashboard (list, get, remove for replay/purge).
  */
@@ -198,30 +251,69 @@ export class DeadLetterStore {
       )) as [number, ...string[]];
       return { total, items: items.map((j) => JSON.parse(j) as DeadLetter) };
     }
-    // Several indexes: the matching ids first, then their entries (one removed in between is
-    // left out of the page).
-    const ids = await this.#matching(filter, plan);
-    const slice = ids.slice(offset, offset + limit);
+    // Several indexes: the smallest is read a bounded chunk at a time, the others checked in
+    // the same script; the page's ids are kept, the rest only counted. Then the page's entries
+    // (one removed in between is left out of the page).
+    let total = 0;
+    const slice: string[] = [];
+    const window = () => ({ from: Math.max(0, offset - total), count: limit - slice.length });
+    for await (const chunk of this.#chunks(filter, plan, COUNT_CHUNK, window)) {
+      slice.push(...chunk.ids);
+      total += chunk.matched;
+    }
     const items = slice.length === 0 ? [] : await this.#redis.hmget(this.#keys.entries, ...slice);
     return {
-      total: ids.length,
+      total,
       items: items.filter((j): j is string => j !== null).map((j) => JSON.parse(j) as DeadLetter),
     };
   }
 
-  /** Ids matching a filter, newest first (the most selective index is read, the rest checked). */
-  async ids(filter: DeadLetterFilter = {}): Promise<string[]> {
-    return this.#matching(filter, await this.#plan(filter));
+  /**
+   * Ids matching a filter, newest first, at most `chunkSize` at a time (the most selective
+   * index is read, the rest checked): memory stays bounded however many match. The next chunk
+   * is read when the consumer asks for it, after the previous one — removing the entries of a
+   * chunk (replay, purge) before asking for the next is what bulk actions do, and loses none.
+   */
+  async *matchingIds(
+    filter: DeadLetterFilter = {},
+    chunkSize = MATCH_CHUNK,
+  ): AsyncGenerator<string[]> {
+    const all = () => ({ from: 0, count: chunkSize });
+    for await (const chunk of this.#chunks(filter, await this.#plan(filter), chunkSize, all)) {
+      if (chunk.ids.length > 0) yield chunk.ids;
+    }
   }
 
-  async #matching(filter: DeadLetterFilter, plan: Plan): Promise<string[]> {
-    let ids = await this.#redis.zrevrangebyscore(plan.index, plan.max, plan.min);
-    if (plan.needsCheck && ids.length > 0) {
-      const others = this.#indexes(filter).filter((key) => key !== plan.index);
-      const results = await Promise.all(others.map((key) => this.#scores(key, ids)));
-      ids = ids.filter((_, i) => results.every((scores) => scores[i] !== null));
+  /**
+   * The plan's index a chunk at a time, each checked against the filter's other indexes:
+   * how many ids matched, and those of them in the `keep` window (asked before each chunk).
+   */
+  async *#chunks(
+    filter: DeadLetterFilter,
+    plan: Plan,
+    chunkSize: number,
+    keep: () => { from: number; count: number },
+  ): AsyncGenerator<{ matched: number; ids: string[] }> {
+    const others = plan.needsCheck ? this.#indexes(filter).filter((k) => k !== plan.index) : [];
+    let max = plan.max;
+    // Ids at score `max` already read (ties are read in a fixed order, so they come first):
+    // as many as entries filed in the same millisecond, a handful.
+    let seen: string[] = [];
+    for (;;) {
+      const { from, count } = keep();
+      const reply = (await CHUNK.run(
+        this.#redis,
+        [plan.index, ...others],
+        [max, plan.min, chunkSize, from, count, ...seen],
+      )) as [number, number, string, ...string[]];
+      const [read, matched, last, ...rest] = reply;
+      const bar = rest.indexOf('|');
+      const atLast = rest.slice(0, bar);
+      yield { matched, ids: rest.slice(bar + 1) };
+      if (read < chunkSize) return;
+      seen = last === max ? [...seen, ...atLast] : atLast;
+      max = last;
     }
-    return ids;
   }
 
   /** The keys the insert and remove scripts touch for one entry: hash, time index, its indexes. */
@@ -284,16 +376,13 @@ export class DeadLetterStore {
     };
   }
 
-  /** Removes entries older than `olderThanMs` epoch; returns how many. */
+  /** Removes entries older than `olderThanMs` epoch, a chunk at a time; returns how many. */
   async purgeOlderThan(olderThanMs: number): Promise<number> {
-    const ids = await this.#redis.zrangebyscore(this.#keys.byTime, '-inf', String(olderThanMs));
     let removed = 0;
-    for (const id of ids) if (await this.remove(id)) removed++;
+    for await (const ids of this.matchingIds({ until: olderThanMs })) {
+      for (const id of ids) if (await this.remove(id)) removed++;
+    }
     return removed;
-  }
-
-  async #scores(key: string, ids: string[]): Promise<(string | null)[]> {
-    return this.#redis.zmscore(key, ...ids);
   }
 }
 

@@ -1,5 +1,5 @@
 import { atelierKeys } from '@atelier/shared';
-import { DeadLetterStore, type RedisClient } from '@atelier/store';
+import { type DeadLetterFilter, DeadLetterStore, type RedisClient } from '@atelier/store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../../../test/support/redis-context.ts';
 import { deadLetter, T0 } from './support/store-fixtures.ts';
@@ -36,6 +36,13 @@ async function fill(store: DeadLetterStore): Promise<void> {
 }
 
 const ids = (page: { items: { id: string }[] }) => page.items.map((item) => item.id);
+
+/** Every id matching a filter, newest first. */
+async function matching(store: DeadLetterStore, filter: DeadLetterFilter): Promise<string[]> {
+  const all: string[] = [];
+  for await (const chunk of store.matchingIds(filter)) all.push(...chunk);
+  return all;
+}
 
 describe('DeadLetterStore', () => {
   it('insert is idempotent per job id: the first filing stays', async () => {
@@ -75,8 +82,40 @@ describe('DeadLetterStore', () => {
     const checked = await store.list({ code: '202', queue: 'drawing' }, { offset: 1, limit: 5 });
     expect({ total: checked.total, ids: ids(checked) }).toEqual({ total: 2, ids: ['d2'] });
 
-    expect(await store.ids({ batchId: 'b1' })).toEqual(['d4', 'd2']);
+    expect(await matching(store, { batchId: 'b1' })).toEqual(['d4', 'd2']);
     expect(await store.countByCode()).toEqual({ POLL_TIMEOUT: 1, '202': 3, AuthFailure: 1 });
+  });
+
+  it('hands out matching ids a chunk at a time, newest first, losing none when a chunk is removed before the next (ties included)', async () => {
+    const { store } = setup();
+    // Twelve drawing entries (four filed in the same millisecond), half of them code 202, and
+    // CME ones in between; a filter on queue and code.
+    const at = [9, 8, 7, 7, 7, 7, 6, 5, 4, 3, 2, 1];
+    for (const [i, t] of at.entries()) {
+      await store.insert(deadLetter(`d${i}`, { code: i % 2 ? '202' : 'X', failedAt: T0 + t }));
+      await store.insert(
+        deadLetter(`c${i}`, { queue: 'cme', kind: 'cme', code: '202', failedAt: T0 + t }),
+      );
+    }
+    const filter = { queue: 'drawing', code: '202' };
+    const expected = (await store.list(filter, { limit: 100 })).items.map((item) => item.id);
+    expect(expected).toHaveLength(6);
+
+    const read: string[][] = [];
+    for await (const chunk of store.matchingIds(filter, 3)) {
+      read.push(chunk);
+      for (const id of chunk) await store.remove(id); // a purge
+    }
+    expect(read.flat()).toEqual(expected);
+    expect(Math.max(...read.map((chunk) => chunk.length))).toBeLessThanOrEqual(3);
+    expect((await store.list(filter)).total).toBe(0);
+    expect((await store.list({ queue: 'drawing' })).total).toBe(6);
+
+    // Read without removing anything, ties across chunk boundaries: each id once.
+    const all: string[] = [];
+    for await (const chunk of store.matchingIds({ code: 'X' }, 2)) all.push(...chunk);
+    expect(all).toEqual((await store.list({ code: 'X' })).items.map((item) => item.id));
+    expect(new Set(all).size).toBe(6);
   });
 
   it('remove deletes the entry with every index row; with a filing, only that filing', async () => {
@@ -93,8 +132,8 @@ describe('DeadLetterStore', () => {
     expect(await store.remove('d2', stored)).toEqual(stored);
     expect(await store.remove('d2')).toBeUndefined();
     expect(await store.has('d2')).toBe(false);
-    expect(await store.ids({ batchId: 'b1' })).toEqual(['d4']);
-    expect(await store.ids({ code: '202', queue: 'drawing' })).toEqual(['d4']);
+    expect(await matching(store, { batchId: 'b1' })).toEqual(['d4']);
+    expect(await matching(store, { code: '202', queue: 'drawing' })).toEqual(['d4']);
     expect(await store.countByCode()).toEqual({ POLL_TIMEOUT: 1, '202': 2, AuthFailure: 1 });
     expect(await store.count()).toBe(4);
 

@@ -41,6 +41,8 @@ export interface PageRequest {
 
 /** Replays and purges by filter work through this many entries at once. */
 const CONCURRENCY = 16;
+/** How long listing with a filter on several fields may take (it counts every match). */
+const COUNTING_TIMEOUT_MS = 10_000;
 /** Longest a replay may hold its entry (it takes milliseconds; the lease outlives a crash). */
 const REPLAY_LEASE_MS = 15_000;
 
@@ -72,7 +74,11 @@ export class DeadLetterOperations {
   }
 
   async list(filter: DeadLetterFilter = {}, page: PageRequest = {}): Promise<DeadLetterPage> {
-    return this.#o.guard.run(() => this.#o.deadLetters.list(filter, page));
+    // A filter on several fields counts its matches through the smallest of their indexes, a
+    // chunk at a time: a few hundred ms for 100,000s of entries, more than one call's timeout.
+    const fields = [filter.queue, filter.code, filter.batchId].filter((f) => f !== undefined);
+    const timeoutMs = fields.length > 1 ? COUNTING_TIMEOUT_MS : undefined;
+    return this.#o.guard.run(() => this.#o.deadLetters.list(filter, page), timeoutMs);
   }
 
   async get(id: string): Promise<DeadLetter> {
@@ -174,7 +180,19 @@ export class DeadLetterOperations {
     filter: DeadLetterFilter,
     action: (id: string) => Promise<void>,
   ): Promise<number> {
-    const ids = await this.#o.guard.run(() => this.#o.deadLetters.ids(filter));
+    // A bounded chunk of matching ids at a time (however many match), each acted on before the
+    // next is read.
+    const chunks = this.#o.deadLetters.matchingIds(filter);
+    let done = 0;
+    for (;;) {
+      const chunk = await this.#o.guard.run(() => chunks.next());
+      if (chunk.done) return done;
+      done += await this.#forEach(chunk.value, action);
+    }
+  }
+
+  /** Acts on each id, `CONCURRENCY` at once; returns how many it acted on. */
+  async #forEach(ids: readonly string[], action: (id: string) => Promise<void>): Promise<number> {
     let done = 0;
     let next = 0;
     const lane = async () => {

@@ -15,10 +15,10 @@ import { dead, deadLetter, done, T0 } from './store-fixtures.ts';
 const HOUR_SEC = 3600;
 
 /**
- * How many Lua scripts the store has (ledger 11, dead-letter store 5, lease 2, job snapshot 1,
+ * How many Lua scripts the store has (ledger 11, dead-letter store 6, lease 2, job snapshot 1,
  * replay finish 1, job fence 2): all run below.
  */
-export const STORE_SCRIPT_COUNT = 22;
+export const STORE_SCRIPT_COUNT = 23;
 
 /** What `exerciseEveryScript` observes when every script did its work. */
 export const EXERCISED = {
@@ -42,6 +42,7 @@ export const EXERCISED = {
   legacyDoneExpires: true,
   index: ['b-cut', 'b1', 'legacy-done', 'legacy-open'],
   inserted: [true, false],
+  matched: ['dl1'],
   removed: 'dl1',
   deadLettersLeft: 0,
   leaseRenewed: true,
@@ -131,6 +132,10 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
   const deadLetters = new DeadLetterStore(redis, prefix);
   const entry = deadLetter('dl1', { meta: { enqueuedAt: T0, batchId: 'b1', batchIndex: 1 } });
   const inserted = [await deadLetters.insert(entry), await deadLetters.insert(entry)];
+  const matched: string[] = [];
+  for await (const ids of deadLetters.matchingIds({ batchId: 'b1', code: 'POLL_TIMEOUT' })) {
+    matched.push(...ids);
+  }
   const removed = (await deadLetters.remove('dl1', entry))?.id;
   const deadLettersLeft = (await deadLetters.list({ batchId: 'b1' })).total;
 
@@ -225,6 +230,7 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
     legacyDoneExpires,
     index,
     inserted,
+    matched,
     removed,
     deadLettersLeft,
     leaseRenewed,

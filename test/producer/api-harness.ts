@@ -60,6 +60,8 @@ export interface ApiHarnessOptions {
   resolve?: HostResolver;
   /** Producer options on top of those read from the environment (tuning: chunk size, lease). */
   producer?: Partial<ProducerOptions>;
+  /** Level of the captured log (default `info`). */
+  logLevel?: string;
   /** API options beyond the producer, config and logger (the batch sweep). */
   api?: Partial<Pick<ApiOptions, 'batchSweep'>>;
 }
@@ -94,7 +96,7 @@ export async function startApi(
     },
     'api',
   );
-  const logs = captureLogger('info');
+  const logs = captureLogger(options.logLevel ?? 'info');
   const base = producerOptionsFromConfig(config, { logger: logs.logger });
   const producer = createProducer({
     ...base,

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { REDACTED } from './secret.ts';
 
 export interface ResolvedAddress {
   address: string;
@@ -26,6 +27,24 @@ export type CallbackUrlRefusal =
 export type CallbackUrlCheck =
   | { ok: true; addresses: string[] }
   | { ok: false; code: CallbackUrlRefusal; reason: string };
+
+/**
+ * A callback URL as it may be shown (API answers, dashboard, CLI, logs): its query string may
+ * carry the receiver's token, so it is replaced by `?[redacted]`; credentials become
+ * `[redacted]@` and a fragment is dropped. Scheme, host and path stay, so it can be told apart.
+ * Not a URL at all: `[redacted]`.
+ */
+export function redactCallbackUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return REDACTED;
+  }
+  const credentials = parsed.username !== '' || parsed.password !== '' ? `${REDACTED}@` : '';
+  const query = parsed.search !== '' || url.includes('?') ? `?${REDACTED}` : '';
+  return `${parsed.protocol}//${credentials}${parsed.host}${parsed.pathname}${query}`;
+}
 
 /**
  * Checks a callback URL before anything is sent to it: http(s) only, and (unless private

@@ -19,6 +19,7 @@ export {
   type HostResolver,
   isPrivateAddress,
   type ResolvedAddress,
+  redactCallbackUrl,
 } from './callback-url.ts';
 export {
   type AtelierConfig,

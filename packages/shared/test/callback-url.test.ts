@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { checkCallbackUrl, type HostResolver, isPrivateAddress } from '../src/index.ts';
+import {
+  checkCallbackUrl,
+  type HostResolver,
+  isPrivateAddress,
+  redactCallbackUrl,
+} from '../src/index.ts';
 
 describe('isPrivateAddress', () => {
   it.each([
@@ -138,5 +143,17 @@ describe('checkCallbackUrl', () => {
       ok: false,
       code: 'unsupported_protocol',
     });
+  });
+});
+
+describe('redactCallbackUrl', () => {
+  it.each([
+    ['https://hooks.example.com/done?t=abc&x=1', 'https://hooks.example.com/done?[redacted]'],
+    ['https://hooks.example.com/done?', 'https://hooks.example.com/done?[redacted]'],
+    ['http://u:p@hooks.example.com:8443/a/b#f', 'http://[redacted]@hooks.example.com:8443/a/b'],
+    ['https://hooks.example.com', 'https://hooks.example.com/'],
+    ['not a url ?token=x', '[redacted]'],
+  ])('%s shows as %s', (url, shown) => {
+    expect(redactCallbackUrl(url)).toBe(shown);
   });
 });

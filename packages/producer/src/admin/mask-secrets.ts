@@ -1,4 +1,4 @@
-import { REDACTED, SECRET_FIELDS, scrubUrl } from '@atelier/shared';
+import { REDACTED, redactCallbackUrl, SECRET_FIELDS, scrubUrl } from '@atelier/shared';
 
 /** Header names that carry credentials but are not in `SECRET_FIELDS`. */
 const SECRET_HEADERS = [
@@ -20,6 +20,9 @@ const SECRET_KEY_PATTERN =
 /** `scheme://user:password@host` → `scheme://[redacted]@host`. */
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^/\s"'@]+@/gi;
 
+/** Keys whose string value is a callback URL (job meta; a callback delivery's job data). */
+const CALLBACK_URL_KEYS = new Set(['callbackUrl', 'url']);
+
 const MAX_DEPTH = 32;
 
 /** True when a value stored under this key must never be shown. */
@@ -34,8 +37,9 @@ export function maskString(text: string): string {
 
 /**
  * A deep copy of `value` fit for the dashboard: values under secret-looking keys (any depth,
- * any case, header names included) become `[redacted]`, and every string — keys' values and
- * array items alike — has secret URL query parameters and credentials scrubbed. Cycles and
+ * any case, header names included) become `[redacted]`, a callback URL (`callbackUrl`, a
+ * delivery's `url`) loses its whole query string, and every string — keys' values and array
+ * items alike — has secret URL query parameters and credentials scrubbed. Cycles and
  * absurd depths are cut rather than followed.
  */
 export function maskSecrets(value: unknown): unknown {
@@ -53,10 +57,10 @@ function mask(value: unknown, depth: number, seen: WeakSet<object>): unknown {
     if (typeof json === 'function') return mask(json.call(value), depth + 1, seen);
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
-      out[key] =
-        isSecretKey(key) && item !== null && item !== undefined
-          ? REDACTED
-          : mask(item, depth + 1, seen);
+      if (isSecretKey(key) && item !== null && item !== undefined) out[key] = REDACTED;
+      else if (CALLBACK_URL_KEYS.has(key) && typeof item === 'string') {
+        out[key] = redactCallbackUrl(item);
+      } else out[key] = mask(item, depth + 1, seen);
     }
     return out;
   } finally {

@@ -1,3 +1,4 @@
+import { redactCallbackUrl } from '@atelier/shared';
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 
 /**
@@ -9,7 +10,7 @@ import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
  */
 export class RequestLogController extends LogController {
   override incomingRequest(request: FastifyRequest): void {
-    request.log.debug({ method: request.method, url: request.url }, 'incoming request');
+    request.log.debug({ method: request.method, url: loggedUrl(request.url) }, 'incoming request');
   }
 
   override requestCompleted(
@@ -27,4 +28,19 @@ export class RequestLogController extends LogController {
     else if (reply.statusCode >= 400) reply.log.info(line, 'request completed');
     else reply.log.debug(line, 'request completed');
   }
+}
+
+/**
+ * A request URL as it may be logged: a `callbackUrl` in the query string (an NDJSON batch's)
+ * keeps only what `redactCallbackUrl` shows, since its own query may carry a token.
+ */
+function loggedUrl(url: string): string {
+  const at = url.indexOf('?');
+  if (at < 0) return url;
+  const query = new URLSearchParams(url.slice(at + 1));
+  if (!query.has('callbackUrl')) return url;
+  const shown = query.getAll('callbackUrl').map(redactCallbackUrl);
+  query.delete('callbackUrl');
+  for (const value of shown) query.append('callbackUrl', value);
+  return `${url.slice(0, at)}?${query.toString()}`;
 }

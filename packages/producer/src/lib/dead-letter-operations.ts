@@ -5,6 +5,7 @@ import {
   type JobKind,
   kindOfJobId,
   type Logger,
+  redactCallbackUrl,
   toBullmqPriority,
 } from '@atelier/shared';
 import {
@@ -78,13 +79,14 @@ export class DeadLetterOperations {
     // chunk at a time: a few hundred ms for 100,000s of entries, more than one call's timeout.
     const fields = [filter.queue, filter.code, filter.batchId].filter((f) => f !== undefined);
     const timeoutMs = fields.length > 1 ? COUNTING_TIMEOUT_MS : undefined;
-    return this.#o.guard.run(() => this.#o.deadLetters.list(filter, page), timeoutMs);
+    const found = await this.#o.guard.run(() => this.#o.deadLetters.list(filter, page), timeoutMs);
+    return { ...found, items: found.items.map(shown) };
   }
 
   async get(id: string): Promise<DeadLetter> {
     const entry = await this.#o.guard.run(() => this.#o.deadLetters.get(id));
     if (!entry) throw new NotFoundError('dead letter', id);
-    return entry;
+    return shown(entry);
   }
 
   async replay(id: string): Promise<void> {
@@ -224,4 +226,14 @@ export class DeadLetterOperations {
     const options = queues.jobOptions(entry.kind, entry.id, priority);
     await guard.run(() => queues.add(data, options));
   }
+}
+
+/**
+ * An entry as it is shown (API, dashboard, CLI): its callback URL's query string may carry the
+ * receiver's token, so it is hidden (`redactCallbackUrl`). Replays read the stored entry.
+ */
+function shown(entry: DeadLetter): DeadLetter {
+  const { callbackUrl } = entry.meta;
+  if (callbackUrl === undefined) return entry;
+  return { ...entry, meta: { ...entry.meta, callbackUrl: redactCallbackUrl(callbackUrl) } };
 }

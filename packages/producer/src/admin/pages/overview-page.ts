@@ -126,7 +126,7 @@ function batchSection(o: Overview): SafeHtml {
   <td><code>${b.id}</code></td>
   <td>${progressBar(b)}</td>
   <td class="num">${b.total}</td><td class="num">${b.completed}</td><td class="num">${b.dead}</td><td class="num">${b.pending}</td>
-  <td><span class="badge ${b.state === 'completed' ? 'ok' : ''}">${b.state}</span></td>
+  <td><span class="badge ${b.state === 'completed' ? 'ok' : b.state === 'incomplete' ? 'warn' : ''}">${b.state}</span></td>
   <td>${formatAgo(b.createdAt, o.at)}</td>
   <td><a href="${ADMIN_PATHS.batches}/${encodeURIComponent(b.id)}/results">results</a>${b.dead > 0 ? html` · <a href="${ADMIN_PATHS.deadLetters}?batchId=${encodeURIComponent(b.id)}">dead letters</a>` : ''}</td>
 </tr>`,

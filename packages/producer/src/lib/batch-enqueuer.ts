@@ -264,8 +264,9 @@ export class BatchEnqueuer {
 
     const lease = await this.#lease(id);
     if (!lease) return { id, total, created };
-    // Every addBulk sent, as ioredis runs it (the guard may give up on one that still lands).
-    const sends: Array<Promise<unknown>> = [];
+    // Every addBulk sent and not answered yet, as ioredis runs it (the guard may give up on
+    // one that still lands). Settled ones leave the set: it never holds a batch's jobs.
+    const sends = new Set<Promise<void>>();
     try {
       await this.#send(id, source, batch, lease, sends);
     } catch (error) {
@@ -285,7 +286,7 @@ export class BatchEnqueuer {
     source: ItemSource,
     batch: Omit<BatchOptions, 'itemLabel'>,
     lease: Lease,
-    sends: Array<Promise<unknown>>,
+    sends: Set<Promise<void>>,
   ): Promise<void> {
     const { guard, ledger } = this.#o;
     const total = source.total;
@@ -316,7 +317,9 @@ export class BatchEnqueuer {
       if (!mine) throw lostLease(id);
       const added = guard.run(() => {
         const send = this.#o.queues.drawing.addBulk(jobs);
-        sends.push(send.catch(() => undefined));
+        const answered = send.then(noop, noop);
+        sends.add(answered);
+        void answered.then(() => sends.delete(answered));
         return send;
       }, BULK_TIMEOUT_MS);
       added.catch(() => undefined); // awaited (and its error thrown) by countOldest
@@ -331,10 +334,10 @@ export class BatchEnqueuer {
    * failed), close it here, listing the items not queued. When Redis is away, or an add is
    * still unanswered, the lease is left to expire and the API's sweep closes it later.
    */
-  async #closeAfterFailure(id: string, lease: Lease, sends: Array<Promise<unknown>>) {
+  async #closeAfterFailure(id: string, lease: Lease, sends: Set<Promise<void>>) {
     let timer: NodeJS.Timeout | undefined;
     const answered = await Promise.race([
-      Promise.all(sends).then(() => true),
+      Promise.all([...sends]).then(() => true),
       new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), BULK_TIMEOUT_MS);
       }),
@@ -397,6 +400,8 @@ export class BatchEnqueuer {
 function lostLease(id: string): Error {
   return new Error(`lost the enqueue lease of batch ${id}; another process took it over`);
 }
+
+const noop = (): void => undefined;
 
 interface ItemSource {
   total: number;

@@ -13,9 +13,11 @@ export function apiSchemas(limits: DrawingLimits) {
   });
   const batchItem = drawingRequest.omit({ idempotencyKey: true });
 
-  /** `POST /v1/batches` JSON body; items are validated one by one by the library. */
-  const batchBody = z.strictObject({
-    items: z.array(z.unknown()),
+  /**
+   * `POST /v1/batches` JSON body's fields besides `items` (streamed and validated one by one
+   * by the library): unknown fields are refused; option types are the library's to check.
+   */
+  const batchOptionsBody = z.strictObject({
     callbackUrl: z.unknown().optional(),
     idempotencyKey: z.unknown().optional(),
     priority: z.unknown().optional(),
@@ -163,7 +165,7 @@ export function apiSchemas(limits: DrawingLimits) {
 
   return {
     drawingRequest,
-    batchBody,
+    batchOptionsBody,
     batchBodyDoc,
     batchItem,
     batchQuery,

@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
+  TOO_MANY_BATCH_UPLOADS: 429,
   INTERNAL: 500,
   REDIS_UNAVAILABLE: 503,
   SHUTTING_DOWN: 503,
@@ -35,6 +36,7 @@ export interface ErrorReply {
 /** Codes whose answer says when to try again (`Retry-After`, whole seconds). */
 const RETRY_AFTER_CODES: ReadonlySet<ApiErrorCode> = new Set([
   'RATE_LIMITED',
+  'TOO_MANY_BATCH_UPLOADS',
   'REDIS_UNAVAILABLE',
   'REPLAY_CONFLICT',
   'SHUTTING_DOWN',

@@ -199,7 +199,10 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
       '/v1/batches': {
         post: enqueuing(
           v1(
-            'Create a batch of drawings (JSON body, or NDJSON with options in the query string)',
+            'Create a batch of drawings (JSON body, options before or after items, or NDJSON with ' +
+              'options in the query string; both streamed). Large bodies (over 1 MiB, or without a ' +
+              'Content-Length) are read ATELIER_MAX_CONCURRENT_BATCH_UPLOADS at a time per API ' +
+              'process: 429 TOO_MANY_BATCH_UPLOADS with Retry-After beyond that',
             {
               parameters: [
                 query('callbackUrl', 'NDJSON only: receives batch.completed'),
@@ -221,7 +224,7 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
               },
             },
             { 202: ok('every item validated and queued', ref('BatchCreated')) },
-            [...ENQUEUE_ERRORS, 'IDEMPOTENCY_CONFLICT'],
+            [...ENQUEUE_ERRORS, 'IDEMPOTENCY_CONFLICT', 'TOO_MANY_BATCH_UPLOADS'],
           ),
         ),
       },

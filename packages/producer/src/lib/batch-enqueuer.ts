@@ -103,12 +103,28 @@ export class BatchEnqueuer {
     });
   }
 
-  async create(items: BatchItems, options: BatchOptions = {}): Promise<BatchCreated> {
-    const { itemLabel, onEnqueued, ...rest } = options;
-    const batch = validate(this.#optionsSchema, rest);
+  /**
+   * `options` may be a function, called once every item was read: options known only then (a
+   * JSON body streamed with its options after `items`); such options are validated then, and
+   * the items must be an iterable.
+   */
+  async create(
+    items: BatchItems,
+    options: BatchOptions | (() => BatchOptions) = {},
+  ): Promise<BatchCreated> {
     const checkCallback = this.#o.callbacks.checker();
-    if (batch.callbackUrl !== undefined) await checkCallback(batch.callbackUrl, 'callbackUrl');
-    const parser = new BatchItemParser(this.#o.limits, itemLabel);
+    const resolve = async (given: BatchOptions) => {
+      const { itemLabel: _label, onEnqueued, ...rest } = given;
+      const batch = validate(this.#optionsSchema, rest);
+      if (batch.callbackUrl !== undefined) await checkCallback(batch.callbackUrl, 'callbackUrl');
+      return { ...batch, ...(onEnqueued ? { onEnqueued } : {}) };
+    };
+    const late = typeof options === 'function' ? options : undefined;
+    let batch = late ? undefined : await resolve(options as BatchOptions);
+    const parser = new BatchItemParser(
+      this.#o.limits,
+      late ? undefined : (options as BatchOptions).itemLabel,
+    );
     const fingerprint = new BatchFingerprint();
     const parse = async (item: unknown, index: number): Promise<BatchItem | undefined> => {
       const parsed = parser.parse(item, index);
@@ -120,19 +136,30 @@ export class BatchEnqueuer {
       return parsed;
     };
 
-    const source = Array.isArray(items)
-      ? await this.#validateArray(items, parse)
-      : await this.#validateStream(items as Iterable<unknown> | AsyncIterable<unknown>, parse);
+    let source: ItemSource;
+    if (late) {
+      // Read the items, then the options (before counting: a body without items says so).
+      async function* thenOptions(): AsyncGenerator<unknown> {
+        yield* items as Iterable<unknown> | AsyncIterable<unknown>;
+        batch = await resolve(late?.() ?? {});
+      }
+      source = await this.#validateStream(thenOptions(), parse);
+    } else if (Array.isArray(items)) {
+      source = await this.#validateArray(items, parse);
+    } else {
+      source = await this.#validateStream(
+        items as Iterable<unknown> | AsyncIterable<unknown>,
+        parse,
+      );
+    }
     try {
       if (parser.issues.length > 0 || parser.invalidCount > 0) {
         throw new ValidationError(parser.issues);
       }
-      const priority = batch.priority ?? DEFAULT_PRIORITY.batchItem;
-      const contentHash = fingerprint.digest({ callbackUrl: batch.callbackUrl, priority });
-      return await this.#enqueue(source, contentHash, {
-        ...batch,
-        ...(onEnqueued ? { onEnqueued } : {}),
-      });
+      const options = batch as NonNullable<typeof batch>;
+      const priority = options.priority ?? DEFAULT_PRIORITY.batchItem;
+      const contentHash = fingerprint.digest({ callbackUrl: options.callbackUrl, priority });
+      return await this.#enqueue(source, contentHash, options);
     } finally {
       await source.dispose();
     }

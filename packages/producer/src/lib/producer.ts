@@ -40,7 +40,14 @@ export interface Producer {
   readonly prefix: string;
   enqueueDrawing(request: DrawingRequest): Promise<EnqueueResult>;
   enqueueCmeOperation(request: CmeOperationRequest): Promise<EnqueueResult>;
-  createBatch(items: BatchItems, options?: BatchOptions): Promise<BatchCreated>;
+  /**
+   * Validates every item, then queues them. `options` may be a function called once the items
+   * were read (options that come after the items in a streamed body); `items` is then iterated.
+   */
+  createBatch(
+    items: BatchItems,
+    options?: BatchOptions | (() => BatchOptions),
+  ): Promise<BatchCreated>;
   getJob(id: string): Promise<JobStatus>;
   getBatch(id: string): Promise<BatchInfo>;
   /** Result lines in input order; throws `NotFoundError` (on first read) for an unknown batch. */

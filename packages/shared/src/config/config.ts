@@ -151,6 +151,8 @@ export interface AtelierConfig {
     rateLimitPerMin: number;
     bodyLimitBytes: number;
     batchMaxItems: number;
+    /** Large batch bodies (over 1 MiB, or of unknown length) read at once by one API process. */
+    maxConcurrentBatchUploads: number;
   };
 }
 
@@ -312,6 +314,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
       rateLimitPerMin: e.int('ATELIER_RATE_LIMIT_PER_MIN', 600, positive),
       bodyLimitBytes: e.int('ATELIER_BODY_LIMIT_BYTES', 64 * 1024 * 1024, { min: 1024 }),
       batchMaxItems: e.int('ATELIER_BATCH_MAX_ITEMS', 100_000, positive),
+      maxConcurrentBatchUploads: e.int('ATELIER_MAX_CONCURRENT_BATCH_UPLOADS', 2, positive),
     },
   };
 

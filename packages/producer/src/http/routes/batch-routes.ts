@@ -1,36 +1,56 @@
 import { Readable } from 'node:stream';
 import { ValidationError, validate } from '@atelier/shared';
 import type { BatchItemResult } from '@atelier/store';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { BatchOptions } from '../../lib/batch-enqueuer.ts';
+import { JsonBatchBody } from '../../lib/json-batch-body.ts';
 import { NdjsonItems } from '../../lib/ndjson-items.ts';
 import { apiError } from '../error-response.ts';
 import { accepted, type RouteContext } from '../route-context.ts';
+import { limitUploads } from '../upload-slots.ts';
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/jsonl'];
 const LINES_PER_CHUNK = 500;
 
 /**
- * `POST /v1/batches` (JSON `{items, …}` or NDJSON: one drawing request per line, batch options
- * in the query string), `GET /v1/batches/:id`, `GET /v1/batches/:id/results` (NDJSON stream).
+ * `POST /v1/batches` (JSON `{items, …}`, options before or after `items`, or NDJSON: one drawing
+ * request per line, batch options in the query string — both read as they stream in),
+ * `GET /v1/batches/:id`, `GET /v1/batches/:id/results` (NDJSON stream).
  */
 export async function batchRoutes(app: FastifyInstance, ctx: RouteContext): Promise<void> {
   const { producer, schemas } = ctx;
   const bodyLimit = ctx.config.api.bodyLimitBytes;
 
-  // Encapsulated: only this scope accepts NDJSON, passed on as the raw stream.
-  app.addContentTypeParser(NDJSON_TYPES, (request, payload, done) => {
+  // Encapsulated: in this scope NDJSON and JSON bodies are passed on as the raw stream, read
+  // as they arrive (a 100,000-item body is never held whole, as text or parsed).
+  const raw = (
+    request: FastifyRequest,
+    payload: Readable,
+    done: (err: Error | null, body?: unknown) => void,
+  ) => {
     const length = Number(request.headers['content-length'] ?? 0);
     if (length > bodyLimit) {
       done(apiError('PAYLOAD_TOO_LARGE', `the request body is larger than ${bodyLimit} bytes`));
       return;
     }
     done(null, payload);
-  });
+  };
+  limitUploads(app, ctx.config.api.maxConcurrentBatchUploads);
+  app.addContentTypeParser(NDJSON_TYPES, raw);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', raw);
 
   app.post('/batches', async (request, reply) => {
     let created: { id: string; total: number; created: boolean };
-    if (request.body instanceof Readable) {
+    const type = String(request.headers['content-type'] ?? '');
+    const ndjson = NDJSON_TYPES.some((t) => type.toLowerCase().startsWith(t));
+    if (!(request.body instanceof Readable)) {
+      // No body at all (a body always comes through one of the parsers above).
+      throw new ValidationError([
+        { field: '(body)', rule: 'required', message: '(body) is required' },
+      ]);
+    }
+    if (ndjson) {
       const query = validate(schemas.batchQuery, request.query, 'query');
       const items = new NdjsonItems(request.body, bodyLimit);
       const { priority, ...rest } = query;
@@ -55,9 +75,13 @@ export async function batchRoutes(app: FastifyInstance, ctx: RouteContext): Prom
           })),
         );
       }
-      const { items, ...options } = validate(schemas.batchBody, request.body);
-      // Option types are checked by the library against the shared schema.
-      created = await producer.createBatch(items, options as BatchOptions);
+      const body = new JsonBatchBody(request.body, bodyLimit);
+      // The options may follow the items: checked once the items were read. Unknown fields are
+      // refused here, option types by the library against the shared schema.
+      created = await producer.createBatch(
+        body,
+        () => validate(schemas.batchOptionsBody, body.options()) as BatchOptions,
+      );
     }
     const { id, total } = created;
     return accepted(reply, `/v1/batches/${id}`, created.created, { id, total });

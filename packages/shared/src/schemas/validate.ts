@@ -83,7 +83,8 @@ function describe(field: string, issue: z.core.$ZodIssue): ValidationIssue {
 }
 
 function joinPath(prefix: string, path: readonly PropertyKey[]): string {
-  const parts = path.map((p) => String(p));
+  // An empty key is named `""` (left out, the field would have no name).
+  const parts = path.map((p) => (String(p) === '' ? '""' : String(p)));
   return [prefix, ...parts].filter((p) => p !== '').join('.');
 }
 

@@ -215,6 +215,9 @@ const route = fc.oneof(
   id.map((i) => ({ method: 'GET' as const, path: `/v1/dead-letters/${i}`, body: false })),
   id.map((i) => ({ method: 'DELETE' as const, path: `/v1/dead-letters/${i}`, body: false })),
   id.map((i) => ({ method: 'POST' as const, path: `/v1/dead-letters/${i}/replay`, body: true })),
+  fc
+    .tuple(id, id)
+    .map(([a, b]) => ({ method: 'GET' as const, path: `/v1/images/${a}/${b}`, body: false })),
   fc.constant({ method: 'PUT' as const, path: '/v1/drawings', body: true }),
 );
 

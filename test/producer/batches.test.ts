@@ -51,6 +51,7 @@ describe('POST /v1/batches (JSON)', () => {
       total: 3,
       completed: 0,
       dead: 0,
+      cancelled: 0,
       pending: 3,
       state: 'open',
       enqueued: 3,

@@ -63,7 +63,7 @@ export {
   imageUrlFor,
   isImageKey,
 } from './image-key.ts';
-export { jobIdFor, kindOfJobId } from './job-id.ts';
+export { batchItemJobId, batchItemOfJobId, jobIdFor, kindOfJobId } from './job-id.ts';
 export type {
   AnyJobData,
   AnyJobResult,
@@ -71,6 +71,7 @@ export type {
   AttemptRecord,
   CallbackEvent,
   CallbackJobData,
+  CancelSource,
   CmeJobData,
   CmeJobState,
   CmeOperation,
@@ -79,6 +80,7 @@ export type {
   DrawingJobState,
   DrawingResult,
   FinishedTask,
+  JobCancelled,
   JobKind,
   JobMeta,
   JobPayloadMap,

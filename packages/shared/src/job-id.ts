@@ -24,3 +24,23 @@ export function kindOfJobId(id: string): JobKind | undefined {
   if (id.startsWith('cm_') || id.startsWith('cm~')) return 'cme';
   return undefined;
 }
+
+/**
+ * The job id of item `index` of a batch: `dr_<batchId>~<index>`. It starts with `dr_` (so
+ * `kindOfJobId` says drawing) and contains a `~` after it, which no id minted by `jobIdFor`
+ * does (readable keys exclude `~`, hashed ones start `dr~`): a caller's idempotency key can
+ * never collide with a batch item.
+ */
+export function batchItemJobId(batchId: string, index: number): string {
+  return `${KIND_PREFIX.drawing}_${batchId}~${index}`;
+}
+
+/** The batch and index a batch item's job id names (`batchItemJobId`); undefined for other ids. */
+export function batchItemOfJobId(id: string): { batchId: string; index: number } | undefined {
+  if (!id.startsWith('dr_')) return undefined;
+  const cut = id.lastIndexOf('~');
+  if (cut <= 3) return undefined;
+  const index = id.slice(cut + 1);
+  if (!/^(0|[1-9]\d{0,9})$/.test(index)) return undefined;
+  return { batchId: id.slice(3, cut), index: Number(index) };
+}

@@ -133,6 +133,19 @@ export interface DrawingResult {
   archived?: ArchivedImage[];
 }
 
+/** Who cancelled a job: a cancel of the job itself, or of its batch. */
+export type CancelSource = 'job' | 'batch';
+
+/**
+ * How a cancelled job ended: stopped before it was submitted, so nothing was paid. Recorded in
+ * the job (`atelierCancelled`) and, as BullMQ completes the job, its return value.
+ */
+export interface JobCancelled {
+  cancelled: true;
+  cancelledAt: number;
+  by: CancelSource;
+}
+
 /** A finished CME operation: the action's `Data` (when it returns any) and what was done. */
 export interface CmeResult {
   action: CmeAction;

@@ -31,6 +31,15 @@ export function atelierKeys(prefix: string) {
       enqueueLease: (id: string) => `${sys}:batch:${id}:enqueuer`,
       /** Held by the worker doing a pass of batch upkeep (index, open set). */
       upkeepLease: `${sys}:batches:upkeep`,
+      /**
+       * Ids of batches with steering work left (a set): a cancel whose waiting items are still
+       * to be ended, or a resume whose parked items are still to be released.
+       */
+      steering: `${sys}:batches:steering`,
+      /** Job ids of a batch's items that reached their submit while it was paused (a set). */
+      parked: (id: string) => `${sys}:batch:${id}:parked`,
+      /** Held by the process tending a batch's steering work (one at a time; a crash lets go). */
+      steeringLease: (id: string) => `${sys}:batch:${id}:steerer`,
     },
     drawing: {
       outage: `${sys}:drawing:outage`,

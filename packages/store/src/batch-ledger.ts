@@ -1,4 +1,4 @@
-import { type AtelierKeys, atelierKeys } from '@atelier/shared';
+import { type ArchivedImage, type AtelierKeys, atelierKeys } from '@atelier/shared';
 import { batchScripts } from './batch-scripts.ts';
 import { BatchUpkeep } from './batch-upkeep.ts';
 import { type JobLock, lockKeyOf } from './job-fence.ts';
@@ -6,11 +6,26 @@ import { LockLostError } from './lock-lost-error.ts';
 import type { RedisClient } from './redis.ts';
 
 /**
- * `open` until every queued item is completed or dead, then `completed` — or `incomplete` when
- * the batch's enqueue was cut off and some items were never queued (`notQueued`).
+ * Where a batch is: `open` (items run), `paused` (no new submits; tasks already submitted go
+ * on), `cancelling` (no new submits ever; tasks already submitted finish); then, once every
+ * queued item is completed, dead or cancelled: `completed` — or `incomplete` when the batch's
+ * enqueue was cut off and some items were never queued (`notQueued`), or `cancelled` once
+ * cancelled and nothing is left in flight.
  */
-export type BatchState = 'open' | 'completed' | 'incomplete';
-export type BatchItemState = 'completed' | 'dead';
+export type BatchState =
+  | 'open'
+  | 'paused'
+  | 'cancelling'
+  | 'completed'
+  | 'incomplete'
+  | 'cancelled';
+/** How an item ended: `cancelled` is stopped before it was submitted (nothing paid). */
+export type BatchItemState = 'completed' | 'dead' | 'cancelled';
+
+/** Whether the batch is over (`completed`, `incomplete` or `cancelled`). */
+export function isBatchFinished(state: BatchState): boolean {
+  return state === 'completed' || state === 'incomplete' || state === 'cancelled';
+}
 
 /** Item indexes `first` to `last`, both included. */
 export interface IndexRange {
@@ -23,7 +38,11 @@ export interface BatchInfo {
   total: number;
   completed: number;
   dead: number;
-  /** Queued items not settled yet (items not queued are not pending). */
+  cancelled: number;
+  /**
+   * Queued items not settled yet: `total - completed - dead - cancelled` (less the items never
+   * queued), from the same read.
+   */
   pending: number;
   state: BatchState;
   createdAt: number;
@@ -32,7 +51,12 @@ export interface BatchInfo {
   /** Items never queued: the batch's enqueue was cut off (no idempotency key to resume it). */
   notQueued?: IndexRange[];
   callbackUrl?: string;
+  /** When the batch finished (`completed`, `incomplete` or `cancelled`). */
   completedAt?: number;
+  /** When a pause that still holds was asked for. */
+  pausedAt?: number;
+  /** When a cancel was asked for. */
+  cancelledAt?: number;
 }
 
 /** One line of a batch's results, in input order. */
@@ -41,6 +65,8 @@ export interface BatchItemResult {
   jobId: string;
   state: BatchItemState | 'pending' | 'not_queued';
   images?: string[];
+  /** A completed drawing's archived images (`result.archived`), with an image store. */
+  archived?: ArchivedImage[];
   taskId?: string;
   code?: string;
   message?: string;
@@ -56,6 +82,8 @@ export class BatchLedger {
   readonly #finishedTtlMs: number;
   readonly #goneTtlMs: number;
   readonly #upkeep: BatchUpkeep;
+  /** How long a finished batch is kept, and its key refused after that (ms; 0: no expiry). */
+  readonly retention: { finishedTtlMs: number; goneTtlMs: number };
 
   /**
    * `finishedAgeSec`: a batch's record and result lines expire this long after it finishes
@@ -72,6 +100,7 @@ export class BatchLedger {
     this.#keys = atelierKeys(prefix).batch;
     this.#finishedTtlMs = (options.finishedAgeSec ?? 0) * 1000;
     this.#goneTtlMs = (options.keyReuseBlockedSec ?? 0) * 1000;
+    this.retention = { finishedTtlMs: this.#finishedTtlMs, goneTtlMs: this.#goneTtlMs };
     this.#upkeep = new BatchUpkeep(redis, this.#keys, {
       finishedTtlMs: this.#finishedTtlMs,
       goneTtlMs: this.#goneTtlMs,
@@ -100,6 +129,7 @@ export class BatchLedger {
       total: String(total),
       completed: '0',
       dead: '0',
+      cancelled: '0',
       enqueued: '0',
       sentTo: '0',
       state: 'open',
@@ -166,7 +196,9 @@ export class BatchLedger {
       'enqueued',
       'sentTo',
     );
-    if (state !== 'open' || keyed === '1' || cutAt !== null || sentTo === null) return undefined;
+    if (!isUnfinished(state) || keyed === '1' || cutAt !== null || sentTo === null) {
+      return undefined;
+    }
     const from = Number(enqueued ?? 0);
     return { from, to: Math.max(from, Number(sentTo)) };
   }
@@ -233,7 +265,7 @@ export class BatchLedger {
         if (error) throw error;
         const [state, keyed, cutAt, total, enqueued, progressAt] = value as Array<string | null>;
         const idle = Number(progressAt ?? Number.POSITIVE_INFINITY) < idleSince;
-        if (state === 'open' && keyed !== '1' && cutAt === null && idle) {
+        if (isUnfinished(state) && keyed !== '1' && cutAt === null && idle) {
           if (Number(enqueued ?? 0) < Number(total)) stalled.push(ids[i] as string);
         }
       });
@@ -243,7 +275,8 @@ export class BatchLedger {
 
   /**
    * Records an item's final state and result line. Idempotent per (item, state); a completed
-   * item stays completed. `batchCompleted` is true for exactly one call: the one that settled
+   * item stays completed (a cancelled one is ended by `JobCancellation`, never here).
+   * `batchCompleted` is true for exactly one call: the one that settled
    * the last item (then `finishedAt` is the completion's time). `finished` says the batch is
    * completed now, whoever completed it (a repeated settle uses it to announce a completion
    * again). With `fence`, only while the settling worker holds the job's lock (else
@@ -252,7 +285,7 @@ export class BatchLedger {
    */
   async settle(
     id: string,
-    result: BatchItemResult & { state: BatchItemState },
+    result: BatchItemResult & { state: 'completed' | 'dead' },
     fence?: { lock: JobLock; completion?: { replays: number; result: unknown } },
   ): Promise<{
     changed: boolean;
@@ -385,7 +418,19 @@ export class BatchLedger {
   }
 }
 
-const STATES: readonly BatchState[] = ['open', 'completed', 'incomplete'];
+const STATES: readonly BatchState[] = [
+  'open',
+  'paused',
+  'cancelling',
+  'completed',
+  'incomplete',
+  'cancelled',
+];
+
+/** A batch still running (`open`, `paused`, `cancelling`), by its stored state. */
+function isUnfinished(state: string | null | undefined): boolean {
+  return state === 'open' || state === 'paused' || state === 'cancelling';
+}
 
 /** A batch record from its hash (`undefined`: no record). */
 function batchInfo(id: string, raw: Record<string, string>): BatchInfo | undefined {
@@ -393,6 +438,7 @@ function batchInfo(id: string, raw: Record<string, string>): BatchInfo | undefin
   const total = Number(raw.total);
   const completed = Number(raw.completed ?? 0);
   const dead = Number(raw.dead ?? 0);
+  const cancelled = Number(raw.cancelled ?? 0);
   const notQueued = Number(raw.notQueuedCount ?? 0);
   const state = STATES.find((s) => s === raw.state) ?? 'open';
   return {
@@ -400,13 +446,16 @@ function batchInfo(id: string, raw: Record<string, string>): BatchInfo | undefin
     total,
     completed,
     dead,
-    pending: total - completed - dead - notQueued,
+    cancelled,
+    pending: total - completed - dead - cancelled - notQueued,
     state,
     createdAt: Number(raw.createdAt),
     enqueued: Number(raw.enqueued ?? 0),
     ...(raw.notQueued ? { notQueued: indexRanges(raw.notQueued) } : {}),
     ...(raw.callbackUrl ? { callbackUrl: raw.callbackUrl } : {}),
     ...(raw.completedAt ? { completedAt: Number(raw.completedAt) } : {}),
+    ...(raw.pausedAt ? { pausedAt: Number(raw.pausedAt) } : {}),
+    ...(raw.cancelledAt ? { cancelledAt: Number(raw.cancelledAt) } : {}),
   };
 }
 
@@ -415,7 +464,7 @@ function indexRanges(json: string): IndexRange[] {
   return (JSON.parse(json) as IndexRange[]).map(({ first, last }) => ({ first, last }));
 }
 
-/** An item's stored line: `<c|d>|<json>`. */
+/** An item's stored line: `<c|d|x>|<json>`. */
 function resultLine(value: string): BatchItemResult {
   return JSON.parse(value.slice(2)) as BatchItemResult;
 }

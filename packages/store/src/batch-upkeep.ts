@@ -1,4 +1,5 @@
 import type { AtelierKeys } from '@atelier/shared';
+import { BATCH_LUA } from './batch-scripts.ts';
 import { LuaScript } from './lua-script.ts';
 import type { RedisClient } from './redis.ts';
 import { RedisLease } from './redis-lease.ts';
@@ -18,9 +19,9 @@ for i = 3, #ARGV do
   local k = 3 * (i - 3) + 2
   local meta, items, gone = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   local m = redis.call('HMGET', meta, 'state', 'completedAt')
-  if m[1] == 'open' then
+  if m[1] == 'open' or m[1] == 'paused' or m[1] == 'cancelling' then
     redis.call('SADD', KEYS[1], ARGV[i])
-  elseif (m[1] == 'completed' or m[1] == 'incomplete') and ttl > 0 and redis.call('PTTL', meta) == -1 then
+  elseif (m[1] == 'completed' or m[1] == 'incomplete' or m[1] == 'cancelled') and ttl > 0 and redis.call('PTTL', meta) == -1 then
     local at = tonumber(m[2]) or 0
     if at + ttl + goneTtl > nowMs then redis.call('SET', gone, at, 'PXAT', at + ttl + goneTtl) end
     redis.call('PEXPIREAT', meta, at + ttl)
@@ -30,11 +31,11 @@ end
 return 0
 `);
 
-/** KEYS: open set, then the record of each id. ARGV: the ids. Drops ids that are not open. */
-const REPAIR_OPEN = new LuaScript(`
+/** KEYS: open set, then the record of each id. ARGV: the ids. Drops ids of batches that are over. */
+const REPAIR_OPEN = new LuaScript(`${BATCH_LUA}
 local removed = 0
 for i = 1, #ARGV do
-  if redis.call('HGET', KEYS[i + 1], 'state') ~= 'open' then
+  if not unfinished(redis.call('HGET', KEYS[i + 1], 'state')) then
     redis.call('SREM', KEYS[1], ARGV[i])
     removed = removed + 1
   end

@@ -6,7 +6,13 @@ export {
   BatchLedger,
   type BatchState,
   type IndexRange,
+  isBatchFinished,
 } from './batch-ledger.ts';
+export {
+  BatchSteering,
+  type BatchSteeringOptions,
+  type SteerResult,
+} from './batch-steering.ts';
 export { CallbackScheduler, type CallbackSchedulerOptions } from './callback-scheduler.ts';
 export { listCmeTickets, type TicketInfo } from './cme-ticket-index.ts';
 export {
@@ -27,12 +33,20 @@ export type {
 } from './images/image-store.ts';
 export { openImageStore } from './images/open-image-store.ts';
 export {
+  type BatchItemRef,
+  type JobCancelAnswer,
+  JobCancellation,
+} from './job-cancellation.ts';
+export {
+  CANCEL_REQUEST_FIELD,
+  CANCELLED_FIELD,
   COMPLETION_FIELD,
   JobFence,
   type JobLock,
   jobLock,
   lockKeyOf,
   type RecordedEnding,
+  type SubmitClaim,
 } from './job-fence.ts';
 export {
   type BullmqJobState,

@@ -1,4 +1,4 @@
-import { atelierKeys, type DeadLetter } from '@atelier/shared';
+import { atelierKeys, type DeadLetter, type JobCancelled } from '@atelier/shared';
 import { LockLostError } from './lock-lost-error.ts';
 import { LuaScript } from './lua-script.ts';
 import type { RedisClient } from './redis.ts';
@@ -46,6 +46,44 @@ end
 export const COMPLETION_FIELD = 'atelierCompleted';
 
 /**
+ * The job-hash field that records a job ended unpaid by a cancel (`JobCancelled` JSON): written
+ * with its batch item, in the script that decides it (`JobCancellation`).
+ */
+export const CANCELLED_FIELD = 'atelierCancelled';
+
+/**
+ * The job-hash field set when a cancel reaches a job that is running (its time): the job stops
+ * at its submit, which it may no longer start.
+ */
+export const CANCEL_REQUEST_FIELD = 'atelierCancelRequested';
+
+/**
+ * Records the submit intent (the job data) only while the lock holds and nothing forbids the
+ * submit: a cancel of the job (2) or of its batch (3), or a paused batch (4: the job id joins
+ * the batch's parked set, for the resume to release). Cancels check for the intent in scripts
+ * of their own, so whichever of a cancel and a submit comes first, a cancelled job is never
+ * paid for. KEYS: job hash, lock[, batch record, parked set]. ARGV: token, data, job id.
+ * Returns 1 when written, 0 when fenced off.
+ */
+const CLAIM_SUBMIT = new LuaScript(`${HOLDS_LOCK_LUA}
+if not holdsLock(KEYS[1], KEYS[2], ARGV[1]) then return 0 end
+if redis.call('HEXISTS', KEYS[1], '${CANCEL_REQUEST_FIELD}') == 1 then return 2 end
+if KEYS[3] then
+  local state = redis.call('HGET', KEYS[3], 'state')
+  if state == 'cancelling' or state == 'cancelled' then return 3 end
+  if state == 'paused' then
+    redis.call('SADD', KEYS[4], ARGV[3])
+    return 4
+  end
+end
+redis.call('HSET', KEYS[1], 'data', ARGV[2])
+return 1
+`);
+
+/** What `JobFence.claimSubmit` answers: go ahead, or why not. */
+export type SubmitClaim = 'granted' | 'paused' | 'cancelled';
+
+/**
  * Sets fields of a job hash while the lock holds. KEYS: job hash, lock. ARGV: token, then
  * field/value pairs. Returns 1 when written, 0 when fenced off.
  */
@@ -71,6 +109,8 @@ return 1
 export interface RecordedEnding {
   /** A completion settled (batch item, callback) that BullMQ may not have recorded. */
   completed?: { replays: number; result: unknown };
+  /** A cancel that ended the job unpaid (batch item settled) before BullMQ recorded it. */
+  cancelled?: JobCancelled;
   /** The job's dead letter. */
   deadLetter?: DeadLetter;
 }
@@ -84,15 +124,33 @@ export interface RecordedEnding {
 export class JobFence {
   readonly #redis: RedisClient;
   readonly #deadLetters: string;
+  readonly #batches: ReturnType<typeof atelierKeys>['batch'];
 
   constructor(redis: RedisClient, prefix: string) {
     this.#redis = redis;
-    this.#deadLetters = atelierKeys(prefix).deadLetters.entries;
+    const keys = atelierKeys(prefix);
+    this.#deadLetters = keys.deadLetters.entries;
+    this.#batches = keys.batch;
   }
 
   /** Saves the job data; throws `LockLostError` when the lock is lost. */
   async save(lock: JobLock, data: string): Promise<void> {
     await this.#write(lock, ['data', data], 'saving its data');
+  }
+
+  /**
+   * Saves the job data that records a submit intent, only if the job may submit now (one
+   * script with the lock check): not when the job or its batch (`batchId`) was cancelled, nor
+   * while its batch is paused (the job is then parked: the resume releases it). Throws
+   * `LockLostError` when the lock is lost.
+   */
+  async claimSubmit(lock: JobLock, data: string, batchId?: string): Promise<SubmitClaim> {
+    const keys = [lock.jobKey, lockKeyOf(lock.jobKey)];
+    if (batchId !== undefined)
+      keys.push(this.#batches.meta(batchId), this.#batches.parked(batchId));
+    const answer = await CLAIM_SUBMIT.run(this.#redis, keys, [lock.token, data, lock.jobId]);
+    if (answer === 0) throw new LockLostError(lock.jobId, 'recording its submit intent');
+    return answer === 1 ? 'granted' : answer === 4 ? 'paused' : 'cancelled';
   }
 
   /**
@@ -107,19 +165,20 @@ export class JobFence {
     );
   }
 
-  /** The completion and the dead letter recorded for the job, read together (one `MULTI`). */
+  /** The completion, cancel and dead letter recorded for the job, read together (one `MULTI`). */
   async ending(jobKey: string, jobId: string): Promise<RecordedEnding> {
     const replies = await this.#redis
       .multi()
-      .hget(jobKey, COMPLETION_FIELD)
+      .hmget(jobKey, COMPLETION_FIELD, CANCELLED_FIELD)
       .hget(this.#deadLetters, jobId)
       .exec();
     if (!replies) throw new Error('the job ending read was aborted');
     for (const [error] of replies) if (error) throw error;
-    const completion = replies[0]?.[1] as string | null;
+    const [completion, cancelled] = (replies[0]?.[1] ?? []) as Array<string | null>;
     const entry = replies[1]?.[1] as string | null;
     return {
       ...(completion ? { completed: JSON.parse(completion) as RecordedEnding['completed'] } : {}),
+      ...(cancelled ? { cancelled: JSON.parse(cancelled) as JobCancelled } : {}),
       ...(entry ? { deadLetter: JSON.parse(entry) as DeadLetter } : {}),
     };
   }

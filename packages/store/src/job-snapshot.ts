@@ -1,4 +1,11 @@
-import { type AnyJobData, type AnyJobResult, atelierKeys, type DeadLetter } from '@atelier/shared';
+import {
+  type AnyJobData,
+  type AnyJobResult,
+  atelierKeys,
+  type DeadLetter,
+  type JobCancelled,
+} from '@atelier/shared';
+import { CANCELLED_FIELD } from './job-fence.ts';
 import { LuaScript } from './lua-script.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -22,6 +29,8 @@ export interface JobRecord {
   /** Present once BullMQ recorded a failure (the last one). */
   failedReason?: string;
   attemptsMade: number;
+  /** Present once a cancel ended the job unpaid (possibly before BullMQ recorded its end). */
+  cancelled?: JobCancelled;
 }
 
 /**
@@ -59,7 +68,8 @@ const STATE_KEYS = [
  * letter. `LPOS` needs Redis 6.0.6 or newer, as BullMQ's V2 script does.
  * KEYS: completed, failed, delayed, active, wait, paused, waiting-children, prioritized (as
  * BullMQ's), job hash, dead-letter entries. ARGV: job id.
- * Returns {state, job hash exists, [data, returnvalue, failedReason, atm, attemptsMade], entry}.
+ * Returns {state, job hash exists, [data, returnvalue, failedReason, atm, attemptsMade,
+ * cancelled], entry}.
  */
 const READ = new LuaScript(`
 local id = ARGV[1]
@@ -77,7 +87,8 @@ end
 return {
   state(),
   redis.call('EXISTS', KEYS[9]),
-  redis.call('HMGET', KEYS[9], 'data', 'returnvalue', 'failedReason', 'atm', 'attemptsMade'),
+  redis.call('HMGET', KEYS[9], 'data', 'returnvalue', 'failedReason', 'atm', 'attemptsMade',
+    '${CANCELLED_FIELD}'),
   redis.call('HGET', KEYS[10], id)
 }
 `);
@@ -85,14 +96,14 @@ return {
 type RawSnapshot = [
   BullmqJobState,
   number,
-  [string | null, string | null, string | null, string | null, string | null],
+  [string | null, string | null, string | null, string | null, string | null, string | null],
   string | null,
 ];
 
 /**
  * Reads a job for a status answer in one script: its BullMQ state (derived exactly as BullMQ's
- * `getState` does), its hash and its dead letter. Anything else an answer comes to depend on
- * (a cancellation record, say) belongs in this script too — one more key in KEYS — never in a
+ * `getState` does), its hash (with its cancel record) and its dead letter. Anything else an
+ * answer comes to depend on belongs in this script too — one more key in KEYS — never in a
  * second call: a job finishing between two reads would answer with half of each.
  */
 export class JobSnapshot {
@@ -141,6 +152,7 @@ function jobRecord([
   failedReason,
   atm,
   attemptsMade,
+  cancelled,
 ]: RawSnapshot[2]): JobRecord {
   const record: JobRecord = {
     // As BullMQ reads a job: no data is `{}`, unreadable data throws.
@@ -152,6 +164,8 @@ function jobRecord([
   const result = parseJson(returnvalue);
   if (result !== undefined) record.returnvalue = result as AnyJobResult;
   if (failedReason !== null) record.failedReason = failedReason;
+  const outcome = parseJson(cancelled);
+  if (outcome !== undefined) record.cancelled = outcome as JobCancelled;
   return record;
 }
 

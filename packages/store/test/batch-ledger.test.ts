@@ -27,6 +27,7 @@ describe('BatchLedger', () => {
       total: 3,
       completed: 0,
       dead: 0,
+      cancelled: 0,
       pending: 3,
       state: 'open',
       createdAt: 7,

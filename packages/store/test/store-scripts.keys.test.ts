@@ -1,7 +1,12 @@
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisTestContext } from '../../../test/support/redis-context.ts';
-import { EXERCISED, exerciseEveryScript, STORE_SCRIPT_COUNT } from './support/exercise-scripts.ts';
+import {
+  BULLMQ_SCRIPTS_RUN,
+  EXERCISED,
+  exerciseEveryScript,
+  STORE_SCRIPT_COUNT,
+} from './support/exercise-scripts.ts';
 import { ScriptMonitor, undeclaredKeys } from './support/script-monitor.ts';
 
 const ctx = new RedisTestContext();
@@ -19,7 +24,9 @@ describe("the store's Lua scripts", () => {
     expect(await exerciseEveryScript(redis, prefix)).toEqual(EXERCISED);
     const calls = await monitor.stop(redis);
 
-    expect(new Set(calls.map((call) => call.script)).size).toBe(STORE_SCRIPT_COUNT);
+    expect(new Set(calls.map((call) => call.script)).size).toBe(
+      STORE_SCRIPT_COUNT + BULLMQ_SCRIPTS_RUN,
+    );
     expect(calls.filter((call) => call.command === 'eval').map((call) => call.script)).toEqual([]);
     expect(undeclaredKeys(calls)).toEqual([]);
   });

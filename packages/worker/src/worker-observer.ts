@@ -34,7 +34,7 @@ export type ImageArchiveEvent =
 
 export interface StepEvent {
   queue: string;
-  step: 'done' | 'wait' | 'fail';
+  step: 'done' | 'wait' | 'fail' | 'cancelled';
   kind?: FailureKind;
   code?: string;
   /** `done` only: from enqueue to completion (ms). */

@@ -7,9 +7,11 @@ import {
 } from '@atelier/shared';
 import {
   BatchLedger,
+  BatchSteering,
   CallbackScheduler,
   createRedisConnection,
   DeadLetterStore,
+  JobCancellation,
   JobFence,
   ledgerRetention,
   type RedisClient,
@@ -19,6 +21,7 @@ import { type CallbackWorker, startCallbackWorker } from './callbacks/callback-w
 import { startCmeQueue } from './cme/cme-queue.ts';
 import { startDrawingQueue } from './drawing/drawing-queue.ts';
 import { createBackoffStrategy } from './runtime/backoff.ts';
+import { BatchSteeringKeeper } from './runtime/batch-steering-keeper.ts';
 import { DeadLetterReconciler } from './runtime/dead-letter-reconciler.ts';
 import { JobSettlement } from './runtime/job-settlement.ts';
 import type { JobQueueDeps, QueueWorker, StartedJobQueue } from './runtime/queue-worker.ts';
@@ -47,6 +50,8 @@ interface Running {
   queues: QueueWorker[];
   callbacks?: CallbackWorker;
   reconciler?: DeadLetterReconciler;
+  /** Tends cancelled and resumed batches (with the drawing queue). */
+  keeper?: BatchSteeringKeeper;
   /** Closed last, newest first (provider clients, the callback queue handle). */
   closers: Closer[];
 }
@@ -82,7 +87,7 @@ export class AtelierWorker {
     connection.on('error', (err) => logger.warn({ err }, 'redis connection error'));
     const running: Running = { connection, logger, queues: [], closers: [] };
     try {
-      const { deps, batches } = jobQueueDeps(options, running);
+      const { deps, batches, callbacks, cancellation } = jobQueueDeps(options, running);
       const enabled = config.worker.queues;
       const adopt = ({ queueWorker, close }: StartedJobQueue) => {
         running.queues.push(queueWorker);
@@ -116,6 +121,20 @@ export class AtelierWorker {
         batchMaxAgeMs: config.retention.batchAgeSec * 1000,
       });
       running.reconciler.start(config.worker.reconcileIntervalMs);
+      const drawing = running.queues.find((q) => q.name === QUEUE_NAMES.drawing);
+      if (drawing) {
+        const steering = new BatchSteering({
+          redis: connection,
+          prefix: config.queuePrefix,
+          ledger: batches,
+          cancellation,
+          queue: drawing.queue,
+          callbacks,
+          logger,
+        });
+        running.keeper = new BatchSteeringKeeper(steering, logger.child({ component: 'steering' }));
+        running.keeper.start(config.worker.steeringIntervalMs);
+      }
       return new AtelierWorker(running, running.reconciler);
     } catch (error) {
       await stop(running, DEFAULT_GRACE_MS);
@@ -135,12 +154,17 @@ export class AtelierWorker {
 
 /**
  * What the job queues share: the dead-letter store, the batch ledger, the settlement (with the
- * handle it schedules callbacks on) and the backoff.
+ * handle it schedules callbacks on, and the cancellations it settles) and the backoff.
  */
 function jobQueueDeps(
   options: AtelierWorkerOptions,
   running: Running,
-): { deps: JobQueueDeps; batches: BatchLedger } {
+): {
+  deps: JobQueueDeps;
+  batches: BatchLedger;
+  callbacks: CallbackScheduler;
+  cancellation: JobCancellation;
+} {
   const { config, logger } = options;
   const { connection } = running;
   const prefix = config.queuePrefix;
@@ -164,15 +188,18 @@ function jobQueueDeps(
   }
   const deadLetters = new DeadLetterStore(connection, prefix);
   const batches = new BatchLedger(connection, prefix, ledgerRetention(config.retention));
+  const callbacks = new CallbackScheduler({
+    queue: callbackQueue,
+    logger,
+    onUnsent: (event) => observer.callbackUnsent?.(event),
+  });
+  const cancellation = new JobCancellation(connection, prefix, batches.retention);
   const settlement = new JobSettlement({
     deadLetters,
     batches,
-    callbacks: new CallbackScheduler({
-      queue: callbackQueue,
-      logger,
-      onUnsent: (event) => observer.callbackUnsent?.(event),
-    }),
+    callbacks,
     fence: new JobFence(connection, prefix),
+    cancellation,
     logger,
     onDeadLetter: (entry) => observer.deadLetter?.(entry),
   });
@@ -190,7 +217,7 @@ function jobQueueDeps(
     observer,
     ...(options.workerOptions ? { workerOptions: options.workerOptions } : {}),
   };
-  return { deps, batches };
+  return { deps, batches, callbacks, cancellation };
 }
 
 /** After the grace period, how long cancelled jobs get to be handed back before the force. */
@@ -208,8 +235,9 @@ const CLOSE_STEP_MS = 500;
 async function stop(running: Running, graceMs: number): Promise<void> {
   const { queues, callbacks, logger } = running;
   const reconciling = running.reconciler?.stop();
+  const tending = running.keeper?.stop();
   const workers = [...queues.map((q) => q.worker), ...(callbacks ? [callbacks.worker] : [])];
-  const graceful = Promise.all([reconciling, ...workers.map((w) => w.close())]);
+  const graceful = Promise.all([reconciling, tending, ...workers.map((w) => w.close())]);
   if ((await within(graceful, graceMs)) === 'timeout') {
     logger.warn({ graceMs }, 'grace period over: handing active jobs back');
     // Abort the processors: the step runner moves each cancelled job back to wait.

@@ -100,11 +100,18 @@ export function apiSchemas(limits: DrawingLimits) {
     total: z.int(),
     completed: z.int(),
     dead: z.int(),
-    pending: z.int(),
-    state: z.enum(['open', 'completed', 'incomplete']).meta({
+    cancelled: z.int().describe('items stopped before they were submitted (nothing paid)'),
+    pending: z
+      .int()
+      .describe(
+        'total - completed - dead - cancelled, less items never queued (one consistent read)',
+      ),
+    state: z.enum(['open', 'paused', 'cancelling', 'completed', 'incomplete', 'cancelled']).meta({
       description:
-        'open until every queued item is completed or dead; then completed, or incomplete when the ' +
-        'enqueue of a batch without an idempotencyKey was cut off and notQueued lists items never queued',
+        'open; paused (no new submits; submitted tasks go on); cancelling (no new submits ever; ' +
+        'submitted tasks finish); then, once every queued item is completed, dead or cancelled: ' +
+        'completed, incomplete when the enqueue of a batch without an idempotencyKey was cut off ' +
+        'and notQueued lists items never queued, or cancelled once a cancelled batch has nothing in flight',
     }),
     enqueued: z.int(),
     notQueued: z
@@ -114,13 +121,19 @@ export function apiSchemas(limits: DrawingLimits) {
         description: 'item indexes never queued, first to last included (incomplete batches)',
       }),
     createdAt: z.int(),
-    completedAt: z.int().optional(),
+    completedAt: z.int().optional().describe('when it finished (completed or cancelled)'),
+    pausedAt: z.int().optional(),
+    cancelledAt: z.int().optional().describe('when the cancel was asked for'),
   });
   const batchResultLine = z.object({
     index: z.int(),
     jobId: z.string(),
-    state: z.enum(['pending', 'completed', 'dead', 'not_queued']),
+    state: z.enum(['pending', 'completed', 'dead', 'cancelled', 'not_queued']),
     images: z.array(z.string()).optional(),
+    archived: z
+      .array(archivedImage)
+      .optional()
+      .describe('completed drawings with ATELIER_IMAGE_STORE set: the stored images'),
     taskId: z.string().optional(),
     code: z.string().optional(),
     message: z.string().optional(),

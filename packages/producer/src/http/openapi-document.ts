@@ -178,9 +178,24 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
         ),
       },
       '/v1/jobs/{id}': {
-        get: byId('Status of a job (queued, running, polling, retrying, completed, dead)', {
-          200: ok('the job', ref('JobStatus')),
-        }),
+        get: byId(
+          'Status of a job (queued, running, polling, retrying, completed, dead, cancelled)',
+          { 200: ok('the job', ref('JobStatus')) },
+        ),
+      },
+      '/v1/jobs/{id}/cancel': {
+        post: byId(
+          'Cancel a job not yet submitted: it is never submitted and ends cancelled (error.code CANCELLED). ' +
+            'A waiting job ends at once; a running one stops at its submit. Idempotent.',
+          {
+            202: ok(
+              'cancelled (or, running, stopping at its submit): the job status',
+              ref('JobStatus'),
+            ),
+          },
+          'ALREADY_SUBMITTED',
+          'ALREADY_FINISHED',
+        ),
       },
       '/v1/images/{key}': {
         get: v1(
@@ -230,6 +245,31 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
       },
       '/v1/batches/{id}': {
         get: byId('Progress of a batch', { 200: ok('the batch', ref('Batch')) }),
+      },
+      '/v1/batches/{id}/cancel': {
+        post: byId(
+          'Cancel a batch: from this answer on none of its items is submitted; items already submitted ' +
+            '(paid) finish and keep their results. State cancelling, then cancelled once nothing is in ' +
+            'flight (batch.completed is sent once, with the counts). Idempotent.',
+          { 202: ok('the batch', ref('Batch')) },
+          'BATCH_FINISHED',
+        ),
+      },
+      '/v1/batches/{id}/pause': {
+        post: byId(
+          'Pause a batch: nothing new is submitted; tasks already submitted keep polling. Idempotent.',
+          { 202: ok('the batch', ref('Batch')) },
+          'BATCH_FINISHED',
+          'BATCH_CANCELLED',
+        ),
+      },
+      '/v1/batches/{id}/resume': {
+        post: byId(
+          'Resume a paused batch: its waiting items go on at once, no attempt used. Idempotent.',
+          { 202: ok('the batch', ref('Batch')) },
+          'BATCH_FINISHED',
+          'BATCH_CANCELLED',
+        ),
       },
       '/v1/batches/{id}/results': {
         get: byId('One NDJSON line per item, in input order (pending items included)', {

@@ -13,6 +13,7 @@ import {
   announceBatchCompleted,
   type BatchLedger,
   type CallbackScheduler,
+  isBatchFinished,
   type RedisClient,
   RedisLease,
 } from '@atelier/store';
@@ -283,7 +284,7 @@ export class BatchEnqueuer {
       if (existing.enqueued >= total) {
         // Announced again in case the submission that finished it died before announcing
         // (the delivery id is the same, so a callback already queued is not doubled).
-        if (existing.state !== 'open') await this.#announce(id);
+        if (isBatchFinished(existing.state)) await this.#announce(id);
         return { id, total, created: false };
       }
       break;

@@ -12,12 +12,5 @@ export function batchIdFor(idempotencyKey?: string): string {
   return `b~${createHash('sha256').update(idempotencyKey, 'utf8').digest('base64url')}`;
 }
 
-/**
- * The job id of item `index` of a batch: `dr_<batchId>~<index>`. It starts with `dr_` (so
- * `kindOfJobId` says drawing) and contains a `~` after it, which no id minted by `jobIdFor`
- * does (readable keys exclude `~`, hashed ones start `dr~`): a caller's idempotency key can
- * never collide with a batch item.
- */
-export function batchItemJobId(batchId: string, index: number): string {
-  return `dr_${batchId}~${index}`;
-}
+/** The job id of a batch item (defined with the other job ids, in `@atelier/shared`). */
+export { batchItemJobId } from '@atelier/shared';

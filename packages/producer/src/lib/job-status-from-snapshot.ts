@@ -1,6 +1,7 @@
 import {
   type AttemptRecord,
   type DrawingJobState,
+  type JobCancelled,
   type JobKind,
   parseFailedReason,
 } from '@atelier/shared';
@@ -16,14 +17,17 @@ import {
  * What each terminal state must carry to be answered. A terminal state is never answered
  * without its outcome: a client may stop polling there. (BullMQ records a job's state and its
  * outcome in one script, so one snapshot has both; a snapshot that had one without the other
- * would answer `running`, the worker still recording the outcome.) A new terminal state
- * (`cancelled`), or a new part of an outcome (`result.archived` once images are archived), is
- * one more line here.
+ * would answer `running`, the worker still recording the outcome.) A new terminal state, or a
+ * new part of an outcome (`result.archived` once images are archived), is one more line here.
  */
 const OUTCOME_PRESENT: Record<TerminalJobState, (status: JobStatus) => boolean> = {
   completed: (status) => status.result !== undefined && status.result !== null,
   dead: (status) => status.error !== undefined,
+  cancelled: (status) => status.error?.code === CANCELLED_CODE,
 };
+
+/** The error code of a cancelled job's outcome. */
+export const CANCELLED_CODE = 'CANCELLED';
 
 /**
  * A job's status from one snapshot (`JobSnapshot.read`), in the HTTP contract's words;
@@ -31,8 +35,10 @@ const OUTCOME_PRESENT: Record<TerminalJobState, (status: JobStatus) => boolean> 
  *
  * The dead letter decides first (`dead` even when retention removed the BullMQ job) — unless
  * it is a filing from before a replay that has not removed it yet (the job was replayed since:
- * its data counts more replays), as the worker's step runner decides. Otherwise BullMQ's state and
- * the job data decide: a drawing with a taskId that is not finished is `polling`.
+ * its data counts more replays), as the worker's step runner decides. Then a cancel that ended
+ * the job (its record, written with its batch item, before BullMQ records the end). Otherwise
+ * BullMQ's state and the job data decide: a drawing with a taskId that is not finished is
+ * `polling`.
  */
 export function jobStatusFromSnapshot(
   id: string,
@@ -45,6 +51,10 @@ export function jobStatusFromSnapshot(
     return { id, kind, state: 'dead', attempts, error: { code, message } };
   }
   if (!job || state === 'unknown') return undefined;
+  if (job.cancelled) {
+    const attempts = job.attemptsMade;
+    return answerable({ id, kind, state: 'cancelled', attempts, error: cancelled(job.cancelled) });
+  }
 
   const status: JobStatus = { id, kind, state: 'queued', attempts: job.attemptsMade };
   switch (state) {
@@ -57,6 +67,16 @@ export function jobStatusFromSnapshot(
     default:
       return withWaitingState(status, job);
   }
+}
+
+/** A cancelled job's outcome, in the words of `error`. */
+function cancelled(record: JobCancelled): { code: string; message: string } {
+  const who = record.by === 'batch' ? 'its batch was cancelled' : 'it was cancelled';
+  const at = new Date(record.cancelledAt).toISOString();
+  return {
+    code: CANCELLED_CODE,
+    message: `${who} (${at}) before it was submitted: nothing was paid`,
+  };
 }
 
 /** A dead letter is current unless the job was replayed after it was filed. */

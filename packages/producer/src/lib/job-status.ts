@@ -8,8 +8,17 @@ import type { AnyJobResult, JobKind } from '@atelier/shared';
  * - `retrying`: backing off (or waiting again) after a transient failure
  * - `completed`: done; `result` holds the outcome
  * - `dead`: in the dead-letter queue (or failed and about to be); `error` says why
+ * - `cancelled`: stopped before it was paid for (a cancel of the job or its batch); `error` is
+ *   `{code: 'CANCELLED', message}` (as for an operation cancelled in other APIs)
  */
-export type JobState = 'queued' | 'running' | 'polling' | 'retrying' | 'completed' | 'dead';
+export type JobState =
+  | 'queued'
+  | 'running'
+  | 'polling'
+  | 'retrying'
+  | 'completed'
+  | 'dead'
+  | 'cancelled';
 
 export const JOB_STATES: readonly JobState[] = [
   'queued',
@@ -18,12 +27,13 @@ export const JOB_STATES: readonly JobState[] = [
   'retrying',
   'completed',
   'dead',
+  'cancelled',
 ];
 
 /** The states a job ends in: each is answered only together with its outcome (`isSettled`). */
-export type TerminalJobState = Extract<JobState, 'completed' | 'dead'>;
+export type TerminalJobState = Extract<JobState, 'completed' | 'dead' | 'cancelled'>;
 
-export const TERMINAL_STATES: readonly TerminalJobState[] = ['completed', 'dead'];
+export const TERMINAL_STATES: readonly TerminalJobState[] = ['completed', 'dead', 'cancelled'];
 
 export function isTerminalState(state: JobState): state is TerminalJobState {
   return (TERMINAL_STATES as readonly JobState[]).includes(state);
@@ -36,6 +46,6 @@ export interface JobStatus {
   /** Attempts made so far, BullMQ `attemptsMade` (the one that completed counts; waits for polls do not). */
   attempts: number;
   result?: AnyJobResult;
-  /** `dead`: why; `retrying`: the last transient failure. */
+  /** `dead`: why; `cancelled`: `CANCELLED` and who cancelled; `retrying`: the last transient failure. */
   error?: { code: string; message: string };
 }

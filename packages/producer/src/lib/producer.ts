@@ -3,11 +3,13 @@ import {
   type BatchInfo,
   type BatchItemResult,
   BatchLedger,
+  BatchSteering,
   CallbackScheduler,
   createRedisConnection,
   type DeadLetterFilter,
   type DeadLetterPage,
   DeadLetterStore,
+  JobCancellation,
   JobSnapshot,
   ledgerRetention,
   type RedisClient,
@@ -32,6 +34,7 @@ import { ProducerQueues } from './producer-queues.ts';
 import { type ProducerStats, readProducerStats } from './producer-stats.ts';
 import { RedisGuard } from './redis-guard.ts';
 import { type EnqueueResult, SingleEnqueuer } from './single-enqueuer.ts';
+import { SteeringOperations } from './steering-operations.ts';
 
 /** The typed front door for Node services: enqueue, inspect and repair Atelier jobs. */
 export interface Producer {
@@ -50,6 +53,22 @@ export interface Producer {
   ): Promise<BatchCreated>;
   getJob(id: string): Promise<JobStatus>;
   getBatch(id: string): Promise<BatchInfo>;
+  /**
+   * Cancels a job not yet submitted: a waiting job ends `cancelled` at once, a running one stops
+   * at its submit (never paid for). Returns its status. `CancelConflictError` once it was
+   * submitted (`ALREADY_SUBMITTED`: the money is spent) or ended (`ALREADY_FINISHED`).
+   */
+  cancelJob(id: string): Promise<JobStatus>;
+  /**
+   * Cancels a batch: from this answer on no item of it is submitted; items already submitted
+   * finish and keep their results. The batch is `cancelling`, then `cancelled` once nothing is
+   * in flight. Idempotent; `BatchStateError` (`BATCH_FINISHED`) for a completed batch.
+   */
+  cancelBatch(id: string): Promise<BatchInfo>;
+  /** Pauses a batch: nothing new is submitted (tasks in flight go on) until it is resumed. */
+  pauseBatch(id: string): Promise<BatchInfo>;
+  /** Resumes a paused batch (its waiting items go again at once). */
+  resumeBatch(id: string): Promise<BatchInfo>;
   /** Result lines in input order; throws `NotFoundError` (on first read) for an unknown batch. */
   batchResults(id: string): AsyncIterable<BatchItemResult>;
   /**
@@ -140,6 +159,25 @@ export function createProducer(options: ProducerOptions): Producer {
     chunksInFlight: o.batchChunksInFlight,
   });
   const status = new JobStatusReader({ queues, snapshots, guard });
+  const cancellation = new JobCancellation(redis, o.prefix, ledger.retention);
+  const steering = new SteeringOperations({
+    queues,
+    ledger,
+    steering: new BatchSteering({
+      redis,
+      prefix: o.prefix,
+      ledger,
+      cancellation,
+      queue: queues.drawing,
+      callbacks: completions,
+      logger: o.logger,
+    }),
+    cancellation,
+    status,
+    completions,
+    guard,
+    logger: o.logger,
+  });
   const deadLetterOps = new DeadLetterOperations({
     queues,
     deadLetters,
@@ -162,6 +200,10 @@ export function createProducer(options: ProducerOptions): Producer {
       if (!info) throw new NotFoundError('batch', id);
       return info;
     },
+    cancelJob: (id) => steering.cancelJob(id),
+    cancelBatch: (id) => steering.cancelBatch(id),
+    pauseBatch: (id) => steering.pauseBatch(id),
+    resumeBatch: (id) => steering.resumeBatch(id),
     batchResults: (id) => batchResults(ledger, guard, id),
     batchImages: (id) => batchImages({ ledger, queues, deadLetters, guard }, id),
     listDeadLetters: (filter, page) => deadLetterOps.list(filter, page),
@@ -177,6 +219,7 @@ export function createProducer(options: ProducerOptions): Producer {
     },
     ready: (timeoutMs = 5000) => redisReady(redis, timeoutMs),
     async close() {
+      await steering.close();
       await queues.close().catch((err) => o.logger.warn({ err }, 'closing queues failed'));
       if (owned) redis.disconnect();
     },

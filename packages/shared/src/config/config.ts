@@ -140,6 +140,11 @@ export interface AtelierConfig {
     shutdownGraceMs: number;
     reconcileIntervalMs: number;
     /**
+     * How often a worker tends steered batches (`ATELIER_STEERING_INTERVAL_MS`): the waiting
+     * items of a cancelled batch are ended, the parked items of a resumed one released.
+     */
+    steeringIntervalMs: number;
+    /**
      * The submit journal's directory (`ATELIER_JOURNAL_DIR`): drawing taskIds are appended to
      * it the moment a submit is answered, and applied to Redis when the worker starts again.
      * Unset: no journal (a worker killed between a paid submit and saving its taskId leaves
@@ -308,6 +313,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
       metricsPort: e.optionalInt('WORKER_METRICS_PORT', { min: 0, max: 65_535 }),
       shutdownGraceMs: e.int('ATELIER_SHUTDOWN_GRACE_MS', 30 * SECOND, nonNegative),
       reconcileIntervalMs: e.int('ATELIER_RECONCILE_INTERVAL_MS', 1 * MINUTE, positive),
+      steeringIntervalMs: e.int('ATELIER_STEERING_INTERVAL_MS', 2 * SECOND, positive),
       journalDir: e.string('ATELIER_JOURNAL_DIR'),
     },
     api: {

@@ -1,14 +1,17 @@
-import { atelierKeys } from '@atelier/shared';
+import { atelierKeys, batchItemJobId, createLogger } from '@atelier/shared';
 import {
   BatchLedger,
+  BatchSteering,
+  CallbackScheduler,
   DeadLetterStore,
   finishReplay,
+  JobCancellation,
   JobFence,
   JobSnapshot,
   type RedisClient,
   RedisLease,
 } from '@atelier/store';
-import { QueueKeys } from 'bullmq';
+import { Queue, QueueKeys } from 'bullmq';
 import { expect } from 'vitest';
 import { dead, deadLetter, done, T0 } from './store-fixtures.ts';
 
@@ -16,9 +19,15 @@ const HOUR_SEC = 3600;
 
 /**
  * How many Lua scripts the store has (ledger 11, dead-letter store 6, lease 2, job snapshot 1,
- * replay finish 1, job fence 2): all run below.
+ * replay finish 1, job fence 3, job cancellation 3, batch steering 5): all run below.
  */
-export const STORE_SCRIPT_COUNT = 23;
+export const STORE_SCRIPT_COUNT = 32;
+
+/**
+ * BullMQ's own scripts the store runs: `promote` (a resume releases parked items through it; in
+ * the round below it finds the item still running, so it touches only the keys it declares).
+ */
+export const BULLMQ_SCRIPTS_RUN = 1;
 
 /** What `exerciseEveryScript` observes when every script did its work. */
 export const EXERCISED = {
@@ -69,6 +78,24 @@ export const EXERCISED = {
     filed: true,
     refused: ['LOCK_LOST', 'LOCK_LOST', 'LOCK_LOST'],
     replaced: [true, false],
+  },
+  steering: {
+    paused: 'paused',
+    claimWhilePaused: 'paused',
+    resumed: 'open',
+    releaseRound: { ended: 0, released: 0, done: false },
+    stillParked: 1,
+    cancelling: 'cancelling',
+    claimWhileCancelled: 'cancelled',
+    cancelRound: { ended: 1, released: 0, done: false },
+    endedRunning: {
+      outcome: { cancelled: true, cancelledAt: expect.any(Number), by: 'batch' },
+      finishedAt: expect.any(Number),
+    },
+    batch: { state: 'cancelled', cancelled: 2, pending: 0 },
+    lastRound: { ended: 0, released: 0, done: true },
+    single: 'cancelled',
+    granted: 'granted',
   },
 };
 
@@ -213,6 +240,7 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
     await fence.replace(running, data, '{}'),
   ];
   const { deadLetter: _, ...ending } = await fence.ending(running, 'dr_r1');
+  const steering = await exerciseSteering(redis, prefix, ledger, fence, drawing);
 
   return {
     created,
@@ -242,5 +270,83 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
     known,
     filedIfFailed,
     fenced: { data, settled, ending, filed, refused, replaced },
+    steering,
   };
+}
+
+/**
+ * Steering: a batch paused (a running item's submit refused and parked), resumed (the parked
+ * item, still running, kept for the next round), cancelled (its submit refused; a round ends
+ * the waiting item, the running one ends by its run, the batch is cancelled, a last round drops
+ * it), one job cancelled while it waits, and a submit granted.
+ */
+async function exerciseSteering(
+  redis: RedisClient,
+  prefix: string,
+  ledger: BatchLedger,
+  fence: JobFence,
+  drawing: { toKey(type: string): string },
+) {
+  const logger = createLogger({ name: 'exercise', level: 'silent' });
+  const queue = new Queue('drawing', { connection: redis, prefix });
+  try {
+    const cancellation = new JobCancellation(redis, prefix, ledger.retention);
+    const steering = new BatchSteering({
+      redis,
+      prefix,
+      ledger,
+      cancellation,
+      queue,
+      callbacks: new CallbackScheduler({ queue: undefined, logger }),
+      logger,
+    });
+    await ledger.create('b3', 2);
+    await ledger.markEnqueued('b3', 2);
+    const [runningId, waitingId] = [batchItemJobId('b3', 0), batchItemJobId('b3', 1)];
+    const runningKey = drawing.toKey(runningId);
+    await redis.hset(runningKey, { data: '{"kind":"drawing"}' });
+    await redis.set(`${runningKey}:lock`, 'token-3');
+    const lock = { jobId: runningId, jobKey: runningKey, token: 'token-3' };
+    await redis.hset(drawing.toKey(waitingId), { data: '{"kind":"drawing"}', priority: '501' });
+    await redis.zadd(drawing.toKey('prioritized'), 501, waitingId);
+    const intent = '{"kind":"drawing","state":{"polls":0,"submitIntentAt":1}}';
+
+    const paused = (await steering.pause('b3')).state;
+    const claimWhilePaused = await fence.claimSubmit(lock, intent, 'b3');
+    const resumed = (await steering.resume('b3')).state;
+    const releaseRound = await steering.tend('b3');
+    const stillParked = await redis.scard(atelierKeys(prefix).batch.parked('b3'));
+    const cancelling = (await steering.cancel('b3')).state;
+    const claimWhileCancelled = await fence.claimSubmit(lock, intent, 'b3');
+    const cancelRound = await steering.tend('b3');
+    const endedRunning = await cancellation.settleRunning(lock, { batchId: 'b3', index: 0 });
+    const after = await ledger.get('b3');
+    const batch = { state: after?.state, cancelled: after?.cancelled, pending: after?.pending };
+    const lastRound = await steering.tend('b3');
+
+    await redis.hset(drawing.toKey('dr_c1'), { data: '{"kind":"drawing"}', priority: '101' });
+    await redis.zadd(drawing.toKey('prioritized'), 101, 'dr_c1');
+    const single = (await cancellation.cancelJob(drawing, { id: 'dr_c1', kind: 'drawing' })).answer;
+    const other = { jobId: 'dr_g1', jobKey: drawing.toKey('dr_g1'), token: 'token-4' };
+    await redis.hset(other.jobKey, { data: '{"kind":"drawing"}' });
+    await redis.set(`${other.jobKey}:lock`, 'token-4');
+    const granted = await fence.claimSubmit(other, intent);
+    return {
+      paused,
+      claimWhilePaused,
+      resumed,
+      releaseRound,
+      stillParked,
+      cancelling,
+      claimWhileCancelled,
+      cancelRound,
+      endedRunning,
+      batch,
+      lastRound,
+      single,
+      granted,
+    };
+  } finally {
+    await queue.close();
+  }
 }

@@ -85,7 +85,8 @@ export async function startCallbackWorker(options: CallbackWorkerOptions): Promi
   });
   const worker = new Worker<CallbackJobData, CallbackResult>(
     QUEUE_NAMES.callbacks,
-    (job, token, signal) => runner.run(job, token, signal),
+    // A delivery never takes the runner's `cancelled` end (it has no submit to refuse).
+    (job, token, signal) => runner.run(job, token, signal) as Promise<CallbackResult>,
     {
       connection,
       prefix,

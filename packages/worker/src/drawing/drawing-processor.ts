@@ -57,10 +57,17 @@ export interface DrawingProcessorDeps {
 }
 
 type DrawingStep = Step<DrawingJobData, DrawingResult>;
+
+/**
+ * An item of a paused batch waits, parked, until the resume releases it (promptly: the resume
+ * promotes it); should that release be missed, it looks again this much later.
+ */
+const PAUSED_RECHECK_MS = 10 * 60_000;
 type DrawingContext = StepContext<DrawingJobData>;
 
 /**
- * A drawing job as a step job: intent → submit → journal → persist taskId → (delayed) poll →
+ * A drawing job as a step job: intent (refused once cancelled, parked while its batch is
+ * paused) → submit → journal → persist taskId → (delayed) poll →
  * … → [archive] → complete. A job that has a taskId never submits again: whatever crashed, it
  * only polls; one whose task is finished (with an image store) never polls again: it only
  * archives. One that finds its submit intent but no taskId lost a submit's outcome (an
@@ -115,9 +122,15 @@ export class DrawingProcessor implements StepProcessor<DrawingJobData, DrawingRe
     if (!gate.go) return wait(data, state, jittered(gate.until), gate.reason);
 
     // Submit once: the intent is saved (lock-checked) before the paid call, the taskId goes to
-    // the journal in the tick its answer is read, then to the job (lock-checked).
+    // the journal in the tick its answer is read, then to the job (lock-checked). The intent's
+    // script refuses it when the job or its batch was cancelled, or its batch is paused.
     const intended: DrawingJobState = { ...state, submitIntentAt: Date.now() };
-    await context.save({ ...data, state: intended });
+    const claim = await context.claimSubmit({ ...data, state: intended });
+    if (claim === 'cancelled') return { type: 'cancelled' };
+    if (claim === 'paused') {
+      const untilMs = Date.now() + PAUSED_RECHECK_MS;
+      return { type: 'wait', reason: 'paused', untilMs, record: { ...data, state } };
+    }
     const { journal } = this.#deps;
     const jobId = context.job.id ?? '';
     let answeredAt: number | undefined;

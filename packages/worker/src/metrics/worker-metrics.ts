@@ -111,7 +111,7 @@ export class WorkerMetrics implements WorkerObserver {
   });
   readonly #steps = new Counter({
     name: 'atelier_job_steps_total',
-    help: 'Job runs by queue and what they came to (done, wait, fail by kind)',
+    help: 'Job runs by queue and what they came to (done, wait, fail by kind, cancelled)',
     labelNames: ['queue', 'step', 'kind'] as const,
     registers: [this.registry],
   });

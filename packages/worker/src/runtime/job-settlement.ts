@@ -6,6 +6,7 @@ import {
   type DeadLetter,
   type DrawingResult,
   isProviderError,
+  type JobCancelled,
   type JobKind,
   type Logger,
 } from '@atelier/shared';
@@ -16,6 +17,7 @@ import {
   type CallbackScheduler,
   type DeadLetterStore,
   type FailedJobRecord,
+  type JobCancellation,
   type JobFence,
   type JobLock,
   jobLock,
@@ -29,6 +31,8 @@ export interface JobSettlementOptions {
   callbacks: CallbackScheduler;
   /** Records completions settled before BullMQ records them, and reads them back. */
   fence: JobFence;
+  /** Ends jobs a cancel stopped at their submit, unpaid. */
+  cancellation: JobCancellation;
   logger: Logger;
   /** Called once per dead letter actually inserted (metrics). */
   onDeadLetter?: (entry: DeadLetter) => void;
@@ -77,6 +81,7 @@ export class JobSettlement {
       };
       if ('images' in result) {
         line.images = result.images;
+        if (result.archived !== undefined) line.archived = result.archived;
         line.taskId = result.taskId;
       }
       await this.#settleBatch(batchId, line, lock ? { lock, completion } : undefined);
@@ -194,6 +199,27 @@ export class JobSettlement {
       };
       await this.#o.callbacks.schedule(callbackUrl, 'job.dead', body, `${id}.dead.${replays}`);
     }
+  }
+
+  /**
+   * Ends a job a cancel stopped at its submit (of the job, or of its batch), unpaid: the job's
+   * cancel record and its batch item (`cancelled`) in one fenced script, then — when that
+   * ended the batch — `batch.completed`. Idempotent. Returns how it ended (BullMQ completes the
+   * job with it). No job callback: the cancel was asked for, and answered, by the caller.
+   */
+  async cancelled(job: Job<AnyJobData>, lock: JobLock): Promise<JobCancelled> {
+    const { batchId, batchIndex } = job.data.meta;
+    const item =
+      batchId !== undefined && batchIndex !== undefined
+        ? { batchId, index: batchIndex }
+        : undefined;
+    const { outcome, finishedAt } = await this.#o.cancellation.settleRunning(lock, item);
+    this.#o.logger.info({ jobId: lock.jobId, by: outcome.by, batchId }, 'job cancelled unpaid');
+    if (batchId !== undefined && finishedAt !== undefined) {
+      const { batches, callbacks, logger } = this.#o;
+      await announceBatchCompleted(batchId, { callbacks, ledger: batches, logger }, finishedAt);
+    }
+    return outcome;
   }
 
   /** The end an earlier run of this job settled, if any (completion record, dead letter). */

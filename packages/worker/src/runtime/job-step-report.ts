@@ -18,6 +18,9 @@ export function reportJobStep(
       case 'wait':
         onStep?.({ queue, step: 'wait' });
         break;
+      case 'cancelled':
+        onStep?.({ queue, step: 'cancelled' });
+        break;
       default:
         onStep?.({ queue, step: 'fail', kind: failureKind(step.error), code: step.error.code });
     }

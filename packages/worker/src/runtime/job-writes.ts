@@ -1,10 +1,11 @@
-import type { AtelierError, AttemptRecord, DeadLetter } from '@atelier/shared';
+import type { AtelierError, AttemptRecord, DeadLetter, JobCancelled } from '@atelier/shared';
 import {
   type JobFence,
   type JobLock,
   jobLock,
   LockLostError,
   type RecordedEnding,
+  type SubmitClaim,
 } from '@atelier/store';
 import type { Job } from 'bullmq';
 
@@ -23,6 +24,8 @@ export interface JobEnding<D, R> {
   ): Promise<unknown>;
   /** The steps after filing a dead letter (batch item, callback), again: all idempotent. */
   finishDead(entry: DeadLetter, lock: JobLock): Promise<void>;
+  /** Ends a job whose submit a cancel refused, unpaid (batch item); idempotent. */
+  cancelled(job: Job<D>, lock: JobLock): Promise<JobCancelled>;
   /** The end an earlier run of the job settled, if any. */
   ending(job: Job<D>): Promise<RecordedEnding>;
 }
@@ -101,6 +104,17 @@ export class JobWrites<D, R> {
     );
   }
 
+  /**
+   * Saves the record of a submit about to start, only if no cancel or pause forbids it (one
+   * script with the lock check, `JobFence.claimSubmit`).
+   */
+  async claimSubmit(record: D): Promise<SubmitClaim> {
+    const batchId = (record as { meta?: { batchId?: string } }).meta?.batchId;
+    const claim = await this.#fence.claimSubmit(this.lock, JSON.stringify(record), batchId);
+    if (claim === 'granted') this.#job.data = record;
+    return claim;
+  }
+
   /** Hands the job back to the queue untouched (no attempt used). */
   async handBack(): Promise<void> {
     await this.#bullmq('handing it back', () => this.#job.moveToWait(this.lock.token));
@@ -115,6 +129,12 @@ export class JobWrites<D, R> {
   async dead(record: D, error: AtelierError, history: AttemptRecord[]): Promise<void> {
     await this.save(record);
     await this.#ending?.dead(this.#job, error, history, this.#job.attemptsMade + 1, this.lock);
+  }
+
+  /** Ends a job a cancel stopped at its submit, unpaid; what BullMQ completes it with. */
+  async cancelled(): Promise<JobCancelled> {
+    if (!this.#ending) throw new Error('a job without settlement cannot be cancelled');
+    return this.#ending.cancelled(this.#job, this.lock);
   }
 
   /** Finishes settling a job an earlier run dead-lettered (batch item, callback). */

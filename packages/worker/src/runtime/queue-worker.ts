@@ -3,6 +3,7 @@ import {
   type CmeResult,
   type DrawingResult,
   defaultJobOptions,
+  type JobCancelled,
   type Logger,
   type QueueName,
   type RetentionOptions,
@@ -115,20 +116,24 @@ async function startWorker<D extends AnyJobData, R extends DrawingResult | CmeRe
     },
     report: reportJobStep(name, (event) => deps.observer.step?.(event)),
   });
-  const worker = new Worker<D, R>(name, (job, token, signal) => runner.run(job, token, signal), {
-    connection,
-    prefix,
-    concurrency: options.concurrency,
-    limiter: { max: LIMITER_MAX, duration: 1000 },
-    maxStalledCount: 10,
-    // After a manual rate limit ends BullMQ may sit in a blocking wait for the full drain delay
-    // (5 s by default) before it looks again: keep that wait short.
-    drainDelay: 1,
-    settings: { backoffStrategy: deps.backoffStrategy },
-    // Per-minute completed/failed counts for the dashboard's rates (one day kept).
-    metrics: { maxDataPoints: 24 * 60 },
-    ...deps.workerOptions,
-  });
+  const worker = new Worker<D, R | JobCancelled>(
+    name,
+    (job, token, signal) => runner.run(job, token, signal),
+    {
+      connection,
+      prefix,
+      concurrency: options.concurrency,
+      limiter: { max: LIMITER_MAX, duration: 1000 },
+      maxStalledCount: 10,
+      // After a manual rate limit ends BullMQ may sit in a blocking wait for the full drain delay
+      // (5 s by default) before it looks again: keep that wait short.
+      drainDelay: 1,
+      settings: { backoffStrategy: deps.backoffStrategy },
+      // Per-minute completed/failed counts for the dashboard's rates (one day kept).
+      metrics: { maxDataPoints: 24 * 60 },
+      ...deps.workerOptions,
+    },
+  );
   worker.on('error', redisErrorListener(logger, 'worker error', 'error'));
   abortOnLockLoss(worker as unknown as Worker);
   await worker.waitUntilReady();

@@ -53,7 +53,9 @@ export type Decision<D, R> =
   /** Count the attempt; BullMQ retries with backoff. */
   | { action: 'retry'; error: AtelierError; record: D; attempt: number; limit: number }
   /** Dead letter, then fail for good. */
-  | { action: 'dead'; error: AtelierError; record: D; history: AttemptRecord[]; attempt: number };
+  | { action: 'dead'; error: AtelierError; record: D; history: AttemptRecord[]; attempt: number }
+  /** End unpaid (batch item cancelled), then complete in BullMQ with the cancel as the result. */
+  | { action: 'cancelled' };
 
 /**
  * The one decision "step + job facts → action", pure so it can be tested alone. The step
@@ -85,6 +87,8 @@ export function decideStep<D, R>(
     case 'retry':
     case 'fail':
       return decideFailure(step, facts, policy);
+    case 'cancelled':
+      return { action: 'cancelled' };
   }
 }
 

@@ -1,4 +1,11 @@
-import { type AnyJobData, AtelierError, hasCode, type Logger, lazyChild } from '@atelier/shared';
+import {
+  type AnyJobData,
+  AtelierError,
+  hasCode,
+  type JobCancelled,
+  type Logger,
+  lazyChild,
+} from '@atelier/shared';
 import {
   type DeadLetterStore,
   isLockLost,
@@ -73,6 +80,7 @@ const FINISH_SETTLING_MS = 1000;
  * - halt → pause the queue (`QueueHalt`), keep the job delayed
  * - retry → record the attempt, throw for BullMQ backoff
  * - dead → dead letter, `UnrecoverableError`
+ * - cancelled → end unpaid (batch item), complete with the cancel (`JobCancelled`) as result
  * Unexpected exceptions count as retryable `INTERNAL` failures; a malformed payload never
  * crashes the worker; a cancelled run hands its job back untouched (`WaitingError`). A run
  * that lost its job's lock (a fenced write refused, or BullMQ failed to renew the lock) stops
@@ -87,7 +95,7 @@ export class StepRunner<D, R> {
   }
 
   /** The BullMQ processor. */
-  async run(job: Job<D>, token?: string, signal?: AbortSignal): Promise<R> {
+  async run(job: Job<D>, token?: string, signal?: AbortSignal): Promise<R | JobCancelled> {
     const logger = lazyChild(this.#o.logger, this.#o.logBindings?.(job) ?? defaultBindings(job));
     try {
       return await this.#run(job, token, signal, logger);
@@ -106,11 +114,21 @@ export class StepRunner<D, R> {
     token: string | undefined,
     signal: AbortSignal | undefined,
     logger: Logger,
-  ): Promise<R> {
+  ): Promise<R | JobCancelled> {
     const started = performance.now();
     const { books } = this.#o;
     const writes = new JobWrites(job, token ?? '', this.#o.fence, books?.settlement);
     const settled = books ? await this.#settledBefore(job, books, writes) : undefined;
+    if (settled && 'cancelled' in settled) {
+      this.#o.report?.({
+        job,
+        logger,
+        step: { type: 'cancelled' },
+        decision: { action: 'cancelled' },
+        durationMs: 0,
+      });
+      return settled.cancelled;
+    }
     if (settled) {
       const step: Step<D, R> = { type: 'complete', result: settled.result };
       const decision: Decision<D, R> = { action: 'complete', result: settled.result };
@@ -125,6 +143,7 @@ export class StepRunner<D, R> {
         signal: signal ?? new AbortController().signal,
         logger,
         save: (record) => writes.save(record),
+        claimSubmit: (record) => writes.claimSubmit(record),
       });
     } catch (error) {
       if (isLockLost(error)) throw error;
@@ -174,7 +193,7 @@ export class StepRunner<D, R> {
     decision: Decision<D, R>,
     writes: JobWrites<D, R>,
     run: StepRun<D, R>,
-  ): Promise<R> {
+  ): Promise<R | JobCancelled> {
     const { queue } = this.#o;
     switch (decision.action) {
       case 'complete':
@@ -213,6 +232,11 @@ export class StepRunner<D, R> {
         await this.#dead(decision, writes, run);
         this.#o.report?.(run);
         throw new UnrecoverableError(failedReason(decision.error));
+      case 'cancelled': {
+        const outcome = await writes.cancelled();
+        this.#o.report?.(run);
+        return outcome;
+      }
     }
   }
 
@@ -244,8 +268,9 @@ export class StepRunner<D, R> {
   /**
    * The end an earlier run of this job already settled: a dead letter (filed by a run that
    * died or threw before BullMQ recorded the failure: its batch item and callback are finished
-   * here, and the job fails for good), or a completion (recorded with its batch item or
-   * callback by a run that lost the job before BullMQ recorded it: finished here and returned).
+   * here, and the job fails for good), a completion (recorded with its batch item or
+   * callback by a run that lost the job before BullMQ recorded it: finished here and returned),
+   * or a cancel that ended it unpaid (finished here; BullMQ completes it with the cancel).
    * Only a job that ran before can have one (stalled, an attempt failed, replayed); other jobs
    * skip the look-up (the hot path of healthy jobs).
    */
@@ -253,13 +278,14 @@ export class StepRunner<D, R> {
     job: Job<D>,
     books: JobBooks<D, R>,
     writes: JobWrites<D, R>,
-  ): Promise<{ result: R } | undefined> {
+  ): Promise<{ result: R } | { cancelled: JobCancelled } | undefined> {
     const data = job.data as Partial<AnyJobData> | undefined;
     const replays = data?.meta?.replays ?? 0;
     const ranBefore =
       job.stalledCounter > 0 || job.attemptsMade > 0 || replays > 0 || !!data?.history?.length;
     if (!job.id || !ranBefore) return undefined;
-    const { completed, deadLetter } = await books.settlement.ending(job);
+    const { completed, cancelled, deadLetter } = await books.settlement.ending(job);
+    if (cancelled) return { cancelled: await writes.cancelled() };
     if (deadLetter && (deadLetter.meta.replays ?? 0) >= replays) {
       await writes.finishDead(deadLetter);
       throw new UnrecoverableError('[ALREADY_DEAD] the job is already in the dead-letter queue');

@@ -1,4 +1,5 @@
 import type { AtelierError, Logger } from '@atelier/shared';
+import type { SubmitClaim } from '@atelier/store';
 import type { Job } from 'bullmq';
 
 /**
@@ -31,9 +32,15 @@ export type Step<D, R> =
    */
   | { type: 'retry'; error: AtelierError; record?: D }
   /** The processor gives up on the job, whatever the error's kind: dead letter now. */
-  | { type: 'fail'; error: AtelierError; record?: D };
+  | { type: 'fail'; error: AtelierError; record?: D }
+  /**
+   * A cancel (of the job or its batch) refused the job's submit (`StepContext.claimSubmit`):
+   * the job ends unpaid — `cancelled`, neither completed with a result nor dead.
+   */
+  | { type: 'cancelled' };
 
-export type WaitReason = 'poll' | 'maintenance' | 'outage' | 'probe';
+/** `paused`: the job's batch is paused; it waits, parked, for the resume to release it. */
+export type WaitReason = 'poll' | 'maintenance' | 'outage' | 'probe' | 'paused';
 
 /** What a processor may read of its job; it writes only through `StepContext.save`. */
 export type JobView<D> = Pick<Job<D>, 'id' | 'data' | 'priority' | 'attemptsMade' | 'opts'>;
@@ -47,6 +54,12 @@ export interface StepContext<D> {
    * drawing's taskId right after its submit). Goes through the runner's job writes.
    */
   save(record: D): Promise<void>;
+  /**
+   * Saves the record of a submit about to start (its intent) — only if nothing forbids the
+   * submit, in the same lock-checked script: `cancelled` (the job or its batch was cancelled:
+   * return a `cancelled` step) or `paused` (its batch is paused: wait, without an attempt).
+   */
+  claimSubmit(record: D): Promise<SubmitClaim>;
 }
 
 export interface StepProcessor<D, R> {

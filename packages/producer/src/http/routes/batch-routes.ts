@@ -15,7 +15,8 @@ const LINES_PER_CHUNK = 500;
 /**
  * `POST /v1/batches` (JSON `{items, …}`, options before or after `items`, or NDJSON: one drawing
  * request per line, batch options in the query string — both read as they stream in),
- * `GET /v1/batches/:id`, `GET /v1/batches/:id/results` (NDJSON stream).
+ * `GET /v1/batches/:id`, `POST /v1/batches/:id/cancel|pause|resume` (202 with the batch),
+ * `GET /v1/batches/:id/results` (NDJSON stream).
  */
 export async function batchRoutes(app: FastifyInstance, ctx: RouteContext): Promise<void> {
   const { producer, schemas } = ctx;
@@ -91,6 +92,18 @@ export async function batchRoutes(app: FastifyInstance, ctx: RouteContext): Prom
     const { callbackUrl: _private, ...info } = await producer.getBatch(request.params.id);
     return info;
   });
+
+  const steer = {
+    cancel: (id: string) => producer.cancelBatch(id),
+    pause: (id: string) => producer.pauseBatch(id),
+    resume: (id: string) => producer.resumeBatch(id),
+  };
+  for (const [action, run] of Object.entries(steer)) {
+    app.post<{ Params: { id: string } }>(`/batches/:id/${action}`, async (request, reply) => {
+      const { callbackUrl: _private, ...info } = await run(request.params.id);
+      return reply.code(202).send(info);
+    });
+  }
 
   app.get<{ Params: { id: string } }>('/batches/:id/results', async (request, reply) => {
     const { id } = request.params;

@@ -86,7 +86,7 @@ const CHUNK = 250;
 /** Parked job ids released per round. */
 const RELEASE_PAGE = 250;
 /** A tending process that dies lets go of a batch this much later. */
-const LEASE_MS = 30_000;
+const LEASE_MS = 10_000;
 
 /** What a pause, resume or cancel came to: the batch as it is now (`undefined`: none). */
 export interface SteerResult {

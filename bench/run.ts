@@ -14,6 +14,7 @@ const BENCHES = [
   'cme-ticket-expiry.ts',
   'http-enqueue.ts',
   'batch-enqueue.ts',
+  'batch-cancel.ts',
 ];
 const wanted = process.argv.slice(2);
 const selected = BENCHES.filter(

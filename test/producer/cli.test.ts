@@ -149,6 +149,40 @@ describe('atelier CLI (child process)', () => {
     });
   });
 
+  it('batch pause, resume and cancel steer a batch and print it; a finished batch exits 1 naming the code', async () => {
+    const prefix = ctx.prefix('cli');
+    const env = cliEnv(prefix);
+    const jsonl = file(
+      'drawings.jsonl',
+      '{"text":"a","style":"油画","resolution":"1024*1024"}\n{"text":"b","style":"油画","resolution":"1024*1024"}\n',
+    );
+    const id = (await run(['batch', 'submit', jsonl], env)).stdout.trim();
+
+    const paused = await run(['batch', 'pause', id], env);
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(JSON.parse(paused.stdout)).toMatchObject({ id, state: 'paused' });
+    expect(paused.stderr).toMatch(/paused: nothing new is submitted/);
+    const resumed = await run(['batch', 'resume', id], env);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ id, state: 'open' });
+
+    // No worker runs: the cancel ends both waiting items (the CLI tends before it exits).
+    const cancelled = await run(['batch', 'cancel', id], env);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({ id, state: 'cancelling', pending: 2 });
+    expect(cancelled.stderr).toMatch(/nothing more is submitted/);
+    const status = await run(['batch', 'status', id], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      state: 'cancelled',
+      cancelled: 2,
+      pending: 0,
+    });
+
+    const refused = await run(['batch', 'pause', id], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^BATCH_CANCELLED: batch .* is cancelled: it cannot be paused/);
+    expect((await run(['batch', 'cancel'], env)).code).toBe(2);
+  });
+
   it('batch submit names the line of a bad JSONL line, exits 1 and queues nothing', async () => {
     const prefix = ctx.prefix('cli');
     const env = cliEnv(prefix);

@@ -14,6 +14,7 @@ export const USAGE = `Atelier CLI — talks to Redis directly (REDIS_URL, or .da
                         [--priority P] [--idempotency-key K] [--callback-url U]
   atelier batch status <id>
   atelier batch download <id> --dir <folder> [--parallel N]
+  atelier batch cancel|pause|resume <id>
   atelier job <id>
   atelier dlq list [--queue Q] [--code C] [--batch B] [--since T] [--until T] [--limit N] [--offset N] [--json]
   atelier dlq replay <id> | --all-matching [--queue Q --code C --batch B --since T --until T] [--all]

@@ -29,6 +29,8 @@ export interface SteeringOperationsOptions {
 
 /** A batch's tending in this process may take this long per round (a 100k batch: seconds). */
 const TEND_TIMEOUT_MS = 5 * 60_000;
+/** On close, tending under way may finish for this long before it stops between chunks. */
+const CLOSE_GRACE_MS = 10_000;
 
 /**
  * Cancel of a job; cancel, pause and resume of a batch. Each request is one script (idempotent,
@@ -40,6 +42,7 @@ export class SteeringOperations {
   readonly #o: SteeringOperationsOptions;
   readonly #tending = new Set<Promise<void>>();
   #closing = false;
+  #stopping = false;
 
   constructor(options: SteeringOperationsOptions) {
     this.#o = options;
@@ -92,10 +95,22 @@ export class SteeringOperations {
     return batch;
   }
 
-  /** Stops tending (between chunks) and waits for it; the workers' keepers carry on. */
+  /**
+   * Starts no more tending; what is under way may finish (a CLI's cancel ends the waiting
+   * items before it exits) for `CLOSE_GRACE_MS`, then stops between chunks (the workers'
+   * keepers carry on).
+   */
   async close(): Promise<void> {
     this.#closing = true;
-    await Promise.all(this.#tending);
+    const all = Promise.all(this.#tending);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_GRACE_MS);
+    });
+    await Promise.race([all, grace]);
+    clearTimeout(timer);
+    this.#stopping = true;
+    await all;
   }
 
   #checked(
@@ -115,7 +130,7 @@ export class SteeringOperations {
     if (this.#closing) return;
     const { guard, steering, logger } = this.#o;
     const tending = guard
-      .run(() => steering.tend(id, () => this.#closing), TEND_TIMEOUT_MS)
+      .run(() => steering.tend(id, () => this.#stopping), TEND_TIMEOUT_MS)
       .then(
         (tended) => {
           if (tended) logger.info({ batchId: id, ...tended }, 'tended a steered batch');

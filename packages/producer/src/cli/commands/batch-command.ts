@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { isBatchFinished } from '@atelier/store';
 import type { Producer } from '../../lib/producer.ts';
 import { openBatchFile } from '../batch-file.ts';
 import { type CliIo, EXIT, printJson, sleep } from '../cli-io.ts';
@@ -9,17 +10,25 @@ import { UsageError } from '../usage-error.ts';
 import { batchDownload } from './batch-download.ts';
 import { numberArg } from './draw-command.ts';
 
+/** `batch cancel|pause|resume <id>`: the producer call, and what the batch became. */
+const STEER = {
+  cancel: (producer: Producer, id: string) => producer.cancelBatch(id),
+  pause: (producer: Producer, id: string) => producer.pauseBatch(id),
+  resume: (producer: Producer, id: string) => producer.resumeBatch(id),
+} as const;
+
 /**
- * `batch submit <file> [--wait] [--out results.jsonl] …`, `batch status <id>` and
- * `batch download <id> --dir <folder>`.
+ * `batch submit <file> [--wait] [--out results.jsonl] …`, `batch status <id>`,
+ * `batch download <id> --dir <folder>` and `batch cancel|pause|resume <id>`.
  */
 export async function batchCommand(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'submit') return submit(rest, io);
   if (sub === 'status') return status(rest, io);
   if (sub === 'download') return batchDownload(rest, io);
+  if (sub === 'cancel' || sub === 'pause' || sub === 'resume') return steer(sub, rest, io);
   throw new UsageError(
-    'usage: atelier batch submit <file.csv|file.jsonl> [--wait] [--out results.jsonl] | atelier batch status <id> | atelier batch download <id> --dir <folder>',
+    'usage: atelier batch submit <file.csv|file.jsonl> [--wait] [--out results.jsonl] | atelier batch status <id> | atelier batch download <id> --dir <folder> | atelier batch cancel|pause|resume <id>',
   );
 }
 
@@ -96,6 +105,29 @@ async function status(args: string[], io: CliIo): Promise<number> {
   }
 }
 
+async function steer(action: keyof typeof STEER, args: string[], io: CliIo): Promise<number> {
+  const [id, ...rest] = args;
+  if (id === undefined || id.startsWith('-') || rest.length > 0)
+    throw new UsageError(`usage: atelier batch ${action} <id>`);
+  const env = await io.open();
+  try {
+    const { callbackUrl: _private, ...info } = await STEER[action](env.producer, id);
+    printJson(io.stdout, info);
+    io.stderr.write(`batch ${id}: ${steerNote(action, info.state)}\n`);
+    return EXIT.ok;
+  } finally {
+    await env.producer.close();
+  }
+}
+
+function steerNote(action: keyof typeof STEER, state: string): string {
+  if (action === 'pause') return 'paused: nothing new is submitted until it is resumed';
+  if (action === 'resume') return 'resumed';
+  return state === 'cancelled'
+    ? 'cancelled (nothing was left in flight)'
+    : 'cancelling: nothing more is submitted; tasks already submitted finish and keep their results';
+}
+
 async function waitForBatch(
   producer: Producer,
   id: string,
@@ -106,7 +138,7 @@ async function waitForBatch(
   for (;;) {
     const info = await producer.getBatch(id);
     bar.update({ total, completed: info.completed, dead: info.dead });
-    if (info.state !== 'open') {
+    if (isBatchFinished(info.state)) {
       bar.finish();
       return info;
     }

@@ -96,15 +96,17 @@ describe('dashboard overview', () => {
     expect(cells(row(page, 'queue', 'cme'))[1]).toBe('halted');
     expect(cells(row(page, 'queue', 'callbacks'))[1]).toBe('running');
 
-    expect(cells(row(page, 'batch', 'b_overview')).slice(2, 7)).toEqual([
+    expect(cells(row(page, 'batch', 'b_overview')).slice(2, 8)).toEqual([
       '4',
       '2',
       '1',
+      '0',
       '1',
       'open',
     ]);
     expect(row(page, 'batch', 'b_overview')).toContain('style="width:50.0%"');
     expect(row(page, 'batch', 'b_overview')).toContain('href="/admin/batches/b_overview/results"');
+    expect(row(page, 'batch', 'b_overview')).toContain('href="/admin/batches/b_overview"');
 
     expect(page).toContain('Dead letters (3)');
     expect(cells(row(page, 'dead-code', '202')).slice(0, 2)).toEqual(['202', '2']);

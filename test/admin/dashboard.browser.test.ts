@@ -1,12 +1,12 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createProducer, producerOptionsFromConfig } from '@atelier/producer';
 import { buildApi } from '@atelier/producer/http';
 import { loadConfig } from '@atelier/shared';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { captureLogger } from '../support/capture-logger.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { DrawingStack } from '../support/drawing-stack.ts';
 import { RedisTestContext } from '../support/redis-context.ts';
 import { ADMIN_PASSWORD, ADMIN_USER } from './admin-harness.ts';
@@ -16,30 +16,6 @@ afterEach(() => ctx.cleanup());
 
 const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts');
 const STEP_MS = 30_000;
-
-async function launchChromium(): Promise<BrowserContext> {
-  const userDataDir = await mkdtemp(join(tmpdir(), 'atelier-chromium-'));
-  const browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1400, height: 1000 },
-  });
-  ctx.onCleanup(async () => {
-    await browser.close();
-    await rm(userDataDir, { recursive: true, force: true });
-  });
-  return browser;
-}
 
 async function bodyText(page: Page): Promise<string> {
   return (await page.locator('body').textContent()) ?? '';
@@ -84,7 +60,7 @@ describe('dashboard in a real browser', () => {
     const entry = await stack.dead(id, STEP_MS);
     expect(entry.code).toBe('202');
 
-    const browser = await launchChromium();
+    const browser = await launchChromium(ctx);
     const page = browser.pages()[0] ?? (await browser.newPage());
     page.setDefaultTimeout(STEP_MS);
     const browserErrors: string[] = [];

@@ -98,7 +98,7 @@ describe('POST /v1/batches/{id}/pause and /resume', () => {
     await waitFor(
       async () => {
         const counts = await stack.queue.getJobCounts('active', 'prioritized', 'wait');
-        return counts.active + counts.prioritized + counts.wait === 0;
+        return (counts.active ?? 0) + (counts.prioritized ?? 0) + (counts.wait ?? 0) === 0;
       },
       { timeoutMs: 15_000, what: 'every unsubmitted item to be parked' },
     );

@@ -3,6 +3,7 @@ import type { RedisGuard } from '../lib/redis-guard.ts';
 import type { AdminCredentials } from './admin-credentials.ts';
 import type { ResolvedAdminOptions } from './admin-options.ts';
 import type { AdminQueues } from './admin-queues.ts';
+import type { BatchGalleryReader } from './batch-gallery-reader.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import type { OverviewReader } from './overview-reader.ts';
 import type { PageContext } from './pages/page-context.ts';
@@ -16,6 +17,7 @@ export interface AdminContext {
   readonly throttle: LoginThrottle;
   readonly queues: AdminQueues;
   readonly overview: OverviewReader;
+  readonly gallery: BatchGalleryReader;
   /** Redis reads and actions of the dashboard's own (not the producer's): fail fast, 503. */
   readonly guard: RedisGuard;
   /** The session of each authenticated request (set by the session guard). */

@@ -1,5 +1,5 @@
 import type { AtelierConfig, Logger } from '@atelier/shared';
-import type { RedisClient } from '@atelier/store';
+import type { ImageStore, RedisClient } from '@atelier/store';
 import type { Producer } from '../lib/producer.ts';
 import type { LoginThrottleOptions } from './login-throttle.ts';
 
@@ -14,6 +14,11 @@ export interface AdminOptions {
   /** BullMQ and Atelier key prefix (`ATELIER_QUEUE_PREFIX`). */
   prefix: string;
   logger: Logger;
+  /**
+   * The image archive the batch gallery shows thumbnails from (served to the logged-in operator
+   * by `/admin/images/*`); unset: the provider's URLs are shown instead.
+   */
+  images?: ImageStore;
   /** Shows the SIMULATOR banner: jobs go to the built-in fake providers. */
   simulator?: boolean;
   /** Lifetime of a login. Default 12 hours. */
@@ -26,8 +31,10 @@ export interface AdminOptions {
   now?: () => number;
 }
 
-export interface ResolvedAdminOptions extends Readonly<Required<Omit<AdminOptions, 'login'>>> {
+export interface ResolvedAdminOptions
+  extends Readonly<Required<Omit<AdminOptions, 'login' | 'images'>>> {
   readonly login: LoginThrottleOptions;
+  readonly images: ImageStore | undefined;
 }
 
 const HOUR = 3_600_000;
@@ -36,6 +43,7 @@ const HOUR = 3_600_000;
 export function resolveAdminOptions(options: AdminOptions): ResolvedAdminOptions {
   const resolved: ResolvedAdminOptions = {
     ...options,
+    images: options.images,
     simulator: options.simulator ?? false,
     sessionTtlMs: options.sessionTtlMs ?? 12 * HOUR,
     refreshSec: options.refreshSec ?? 5,

@@ -10,6 +10,8 @@ export const ADMIN_PATHS = {
   /** Atelier's own queue actions (pause, resume). */
   queueActions: '/admin/queue',
   batches: '/admin/batches',
+  /** Archived images, for the logged-in operator (the batch gallery's thumbnails). */
+  images: '/admin/images',
 } as const;
 
 export const SESSION_COOKIE = 'atelier_admin_session';

@@ -6,12 +6,14 @@ import { AdminCredentials } from './admin-credentials.ts';
 import { type AdminOptions, resolveAdminOptions } from './admin-options.ts';
 import { ADMIN_PATHS } from './admin-paths.ts';
 import { AdminQueues } from './admin-queues.ts';
+import { BatchGalleryReader } from './batch-gallery-reader.ts';
 import { registerBullBoard } from './bull-board.ts';
 import { dashboardOff } from './dashboard-off.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { OverviewReader } from './overview-reader.ts';
 import { sendProblem } from './problem-reply.ts';
 import { authRoutes } from './routes/auth-routes.ts';
+import { batchPages } from './routes/batch-pages.ts';
 import { deadLetterPages } from './routes/dead-letter-pages.ts';
 import { jobPages } from './routes/job-pages.ts';
 import { overviewRoutes } from './routes/overview-routes.ts';
@@ -22,12 +24,22 @@ import { SessionSigner } from './session-signer.ts';
 
 const FORM_BODY_LIMIT = 64 * 1024;
 
+/** Refusals of an action the state does not allow (the API's 409s). */
+const CONFLICT_CODES = new Set([
+  'REPLAY_CONFLICT',
+  'BATCH_FINISHED',
+  'BATCH_CANCELLED',
+  'ALREADY_SUBMITTED',
+  'ALREADY_FINISHED',
+]);
+
 /**
  * The `/admin` dashboard as a Fastify plugin (register it on the root instance; it adds its
  * routes under `/admin` in their own scope). With `ATELIER_ADMIN_USER`/`ATELIER_ADMIN_PASSWORD`
  * unset, `/admin` answers 404 saying the dashboard is off. Otherwise: a login page and a signed
- * session cookie, the overview, dead-letter pages with replay/delete, queue resume/pause, and
- * bull-board (read-only, secrets masked) under `/admin/queues`.
+ * session cookie, the overview, dead-letter pages with replay/delete, queue resume/pause, batch
+ * pages (a thumbnail gallery; cancel, pause, resume), and bull-board (read-only, secrets
+ * masked) under `/admin/queues`.
  */
 export function adminPlugin(options: AdminOptions): FastifyPluginAsync {
   return async (app) => {
@@ -46,6 +58,7 @@ export function adminPlugin(options: AdminOptions): FastifyPluginAsync {
       throttle: new LoginThrottle(o.login),
       queues,
       overview: new OverviewReader({ queues, redis: o.redis, prefix: o.prefix }),
+      gallery: new BatchGalleryReader({ redis: o.redis, prefix: o.prefix, producer: o.producer }),
       guard: new RedisGuard(o.redis),
       sessions: new WeakMap(),
     };
@@ -67,7 +80,7 @@ async function dashboard(scope: FastifyInstance, ctx: AdminContext): Promise<voi
     if (code === 'NOT_FOUND') {
       return sendProblem(ctx, request, reply, 404, 'NOT_FOUND', (error as Error).message);
     }
-    if (code === 'REPLAY_CONFLICT') {
+    if (code !== undefined && CONFLICT_CODES.has(code)) {
       return sendProblem(ctx, request, reply, 409, code, (error as Error).message);
     }
     if (code === 'REDIS_UNAVAILABLE') {
@@ -88,6 +101,7 @@ async function dashboard(scope: FastifyInstance, ctx: AdminContext): Promise<voi
   deadLetterPages(scope, ctx);
   queueActionRoutes(scope, ctx);
   jobPages(scope, ctx);
+  batchPages(scope, ctx);
   await registerBullBoard(scope, ctx.queues.all(), ADMIN_PATHS.queues, {
     simulator: ctx.options.simulator,
   });

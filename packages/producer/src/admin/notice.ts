@@ -17,6 +17,12 @@ export function noticeFor(query: unknown): string | undefined {
       return `Queue ${value('queue')} resumed.`;
     case 'paused':
       return `Queue ${value('queue')} paused.`;
+    case 'batch-cancelled':
+      return `Batch ${value('id')} cancelled: nothing more of it is submitted; tasks already submitted finish.`;
+    case 'batch-paused':
+      return `Batch ${value('id')} paused: nothing new is submitted until it is resumed.`;
+    case 'batch-resumed':
+      return `Batch ${value('id')} resumed.`;
     case 'logged-out':
       return 'You are logged out.';
     default:

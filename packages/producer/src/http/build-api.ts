@@ -169,7 +169,10 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   );
   if (options.admin !== false) {
     const { redis, prefix } = producer;
-    app.register(adminPlugin({ producer, config, logger, redis, prefix, ...options.admin }));
+    const images = options.images ? { images: options.images } : {};
+    app.register(
+      adminPlugin({ producer, config, logger, redis, prefix, ...images, ...options.admin }),
+    );
   }
   return app;
 }

@@ -114,7 +114,13 @@ function deadLetterSection(ctx: PageContext, o: Overview): SafeHtml {
 
 function progressBar(b: BatchInfo): SafeHtml {
   const pct = (n: number) => (b.total > 0 ? ((100 * n) / b.total).toFixed(1) : '0');
-  return html`<div class="bar" title="${b.completed} completed, ${b.dead} dead, ${b.pending} pending"><span class="ok" style="width:${pct(b.completed)}%"></span><span class="dead" style="width:${pct(b.dead)}%"></span></div>`;
+  return html`<div class="bar" title="${b.completed} completed, ${b.dead} dead, ${b.cancelled} cancelled, ${b.pending} pending"><span class="ok" style="width:${pct(b.completed)}%"></span><span class="dead" style="width:${pct(b.dead)}%"></span><span class="cancelled" style="width:${pct(b.cancelled)}%"></span></div>`;
+}
+
+function batchBadge(state: BatchInfo['state']): string {
+  if (state === 'completed') return 'ok';
+  if (state === 'paused' || state === 'incomplete') return 'warn';
+  return state === 'open' ? '' : 'bad';
 }
 
 function batchSection(o: Overview): SafeHtml {
@@ -123,16 +129,16 @@ function batchSection(o: Overview): SafeHtml {
   }
   const rows = o.batches.map(
     (b) => html`<tr data-batch="${b.id}">
-  <td><code>${b.id}</code></td>
+  <td><a href="${ADMIN_PATHS.batches}/${encodeURIComponent(b.id)}"><code>${b.id}</code></a></td>
   <td>${progressBar(b)}</td>
-  <td class="num">${b.total}</td><td class="num">${b.completed}</td><td class="num">${b.dead}</td><td class="num">${b.pending}</td>
-  <td><span class="badge ${b.state === 'completed' ? 'ok' : b.state === 'incomplete' ? 'warn' : ''}">${b.state}</span></td>
+  <td class="num">${b.total}</td><td class="num">${b.completed}</td><td class="num">${b.dead}</td><td class="num">${b.cancelled}</td><td class="num">${b.pending}</td>
+  <td><span class="badge ${batchBadge(b.state)}">${b.state}</span></td>
   <td>${formatAgo(b.createdAt, o.at)}</td>
   <td><a href="${ADMIN_PATHS.batches}/${encodeURIComponent(b.id)}/results">results</a>${b.dead > 0 ? html` · <a href="${ADMIN_PATHS.deadLetters}?batchId=${encodeURIComponent(b.id)}">dead letters</a>` : ''}</td>
 </tr>`,
   );
   return html`<section id="batches"><h2>Batches</h2>
-<table><thead><tr><th>batch</th><th>progress</th><th class="num">total</th><th class="num">completed</th><th class="num">dead</th><th class="num">pending</th><th>state</th><th>created</th><th></th></tr></thead>
+<table><thead><tr><th>batch</th><th>progress</th><th class="num">total</th><th class="num">completed</th><th class="num">dead</th><th class="num">cancelled</th><th class="num">pending</th><th>state</th><th>created</th><th></th></tr></thead>
 <tbody>${rows}</tbody></table></section>`;
 }
 

@@ -31,7 +31,14 @@ pre { background: #f1f3f7; border: 1px solid var(--line); padding: .6rem; overfl
 .badge.bad { background: #fbe1df; color: #8f2a23; }
 .bar { display: flex; width: 14rem; height: .8rem; background: #e6e9ef; border-radius: 4px; overflow: hidden; }
 .bar span { display: block; height: 100%; }
-.bar .ok { background: var(--ok); } .bar .dead { background: var(--dead); }
+.bar .ok { background: var(--ok); } .bar .dead { background: var(--dead); } .bar .cancelled { background: #8a93a6; }
+ul.gallery { list-style: none; padding: 0; margin: .6rem 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(172px, 1fr)); gap: .8rem; }
+.tile { border: 1px solid var(--line); border-radius: 6px; padding: .35rem; background: #fafbfc; font-size: .85rem; }
+.tile img, .tile .no-image { display: block; width: 160px; height: 160px; object-fit: cover; border-radius: 4px; background: #e6e9ef; }
+.tile .no-image { display: flex; align-items: center; justify-content: center; color: var(--muted); }
+.tile-error { color: var(--dead); font-size: .8rem; overflow-wrap: anywhere; }
+.pager { font-weight: normal; font-size: .9rem; color: var(--muted); }
+.pager a { margin-left: .5rem; }
 form.inline { display: inline; margin: 0; }
 button { font: inherit; padding: .2rem .7rem; border: 1px solid #9aa6bb; border-radius: 4px; background: #fff; cursor: pointer; }
 button:hover { background: #eef2fb; }

@@ -132,7 +132,14 @@ describe('atelier batch download', () => {
       },
     ]);
     const results = new Map<number, string[]>();
-    for await (const line of producer.batchResults(id)) results.set(line.index, line.images ?? []);
+    for await (const line of producer.batchResults(id)) {
+      results.set(line.index, line.images ?? []);
+      // A completed line carries the archived images, exactly as the job's result has them.
+      const job = await stack.job(line.jobId);
+      if (line.state === 'completed') expect(line.archived).toEqual(job?.returnvalue.archived);
+      else expect(line.archived).toBeUndefined();
+      if (line.state === 'completed') expect(line.archived).toHaveLength(line.images?.length ?? -1);
+    }
     for (const line of manifest) {
       expect(line.sha256).toHaveLength(line.files.length);
       for (const [n, name] of line.files.entries()) {

@@ -114,6 +114,32 @@ describe('jobStatusFromSnapshot', () => {
     expect(status(snapshot('unknown', undefined, ENTRY))).toEqual(dead);
   });
 
+  it('says cancelled, with CANCELLED and who cancelled, as soon as the cancel ended the job', () => {
+    const cancelled = {
+      cancelled: true as const,
+      cancelledAt: Date.UTC(2026, 0, 2),
+      by: 'batch' as const,
+    };
+    const answer = {
+      id: ID,
+      kind: 'drawing',
+      state: 'cancelled',
+      attempts: 0,
+      error: {
+        code: 'CANCELLED',
+        message:
+          'its batch was cancelled (2026-01-02T00:00:00.000Z) before it was submitted: nothing was paid',
+      },
+    };
+    // Ended by its run (BullMQ not done yet), then completed with the cancel as its result.
+    expect(status(snapshot('active', job({ cancelled })))).toEqual(answer);
+    expect(
+      status(snapshot('completed', job({ cancelled, returnvalue: cancelled as never }))),
+    ).toEqual(answer);
+    const byJob = status(snapshot('completed', job({ cancelled: { ...cancelled, by: 'job' } })));
+    expect(byJob?.error?.message).toMatch(/^it was cancelled /);
+  });
+
   it('leaves a dead letter filed before a replay to the replayed job', () => {
     const replayed = job({ data: { ...DATA, meta: { ...DATA.meta, replays: 1 } } });
     expect(status(snapshot('prioritized', replayed, ENTRY))?.state).toBe('queued');
@@ -158,19 +184,21 @@ describe('jobStatusFromSnapshot', () => {
       job({ failedReason: '[E] no', attemptsMade: 1 }),
       job({ failedReason: '', attemptsMade: 1 }),
       job({ data: {} as DrawingJobData }),
+      job({ cancelled: { cancelled: true, cancelledAt: 1, by: 'job' } }),
     ];
-    let terminal = 0;
+    const seen = new Set<string>();
     for (const state of states) {
       for (const record of records) {
         for (const entry of [undefined, ENTRY]) {
           const answer = status(snapshot(state, record, entry));
           if (!answer || !isTerminalState(answer.state)) continue;
-          terminal++;
+          seen.add(answer.state);
           const outcome = answer.state === 'completed' ? answer.result : answer.error;
           expect(outcome, `${state} ${JSON.stringify(record)} ${entry?.code}`).toBeTruthy();
+          if (answer.state === 'cancelled') expect(answer.error?.code).toBe('CANCELLED');
         }
       }
     }
-    expect(terminal).toBeGreaterThan(0);
+    expect([...seen].sort()).toEqual(['cancelled', 'completed', 'dead']);
   });
 });

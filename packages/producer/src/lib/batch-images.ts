@@ -69,7 +69,9 @@ async function withJobs(
             jobId: line.jobId,
             state: line.state,
             ...(task !== undefined ? { task } : {}),
-            archived: line.state === 'completed' ? (job?.returnvalue?.archived ?? []) : [],
+            // The line carries them (lines from before it did: the job's result, while kept).
+            archived:
+              line.state === 'completed' ? (line.archived ?? job?.returnvalue?.archived ?? []) : [],
           };
         }),
       ),

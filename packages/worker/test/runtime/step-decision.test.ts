@@ -64,6 +64,10 @@ describe('decideStep: complete and wait', () => {
     });
   });
 
+  it('a cancelled step ends the job unpaid (no attempt, no history)', () => {
+    expect(decideStep({ type: 'cancelled' }, facts(), JOBS)).toEqual({ action: 'cancelled' });
+  });
+
   it('a wait delays the job with its record, reason and priority; no attempt, no history', () => {
     const record = { n: 1 };
     const step: TestStep = {

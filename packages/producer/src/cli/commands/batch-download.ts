@@ -32,6 +32,7 @@ interface Tally {
   failed: number;
   pending: number;
   dead: number;
+  cancelled: number;
   settled: number;
 }
 
@@ -68,7 +69,15 @@ export async function batchDownload(args: string[], io: CliIo): Promise<number> 
     }
     const { total } = await env.producer.getBatch(id);
     await mkdir(dir, { recursive: true });
-    const tally: Tally = { saved: 0, present: 0, failed: 0, pending: 0, dead: 0, settled: 0 };
+    const tally: Tally = {
+      saved: 0,
+      present: 0,
+      failed: 0,
+      pending: 0,
+      dead: 0,
+      cancelled: 0,
+      settled: 0,
+    };
     const bar = new ProgressBar(io.stderr);
     const manifestPart = join(dir, `${MANIFEST}.${randomBytes(4).toString('hex')}.part`);
     const manifest = createWriteStream(manifestPart);
@@ -113,6 +122,7 @@ async function saveItem(
 ): Promise<ManifestLine> {
   if (item.state === 'pending') tally.pending++;
   if (item.state === 'dead') tally.dead++;
+  if (item.state === 'cancelled') tally.cancelled++;
   const files: string[] = [];
   const hashes: string[] = [];
   for (const [n, image] of item.archived.entries()) {
@@ -193,5 +203,6 @@ function summary(id: string, dir: string, tally: Tally): string {
   if (tally.failed > 0) parts.push(`${tally.failed} FAILED (see above)`);
   if (tally.pending > 0) parts.push(`${tally.pending} items still pending (run again later)`);
   if (tally.dead > 0) parts.push(`${tally.dead} items dead (no images)`);
+  if (tally.cancelled > 0) parts.push(`${tally.cancelled} items cancelled (no images)`);
   return `batch ${id}: ${parts.join(', ')} → ${dir}`;
 }

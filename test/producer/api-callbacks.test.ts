@@ -155,6 +155,7 @@ describe('callback URLs', () => {
         total: 1,
         completed: 1,
         dead: 0,
+        cancelled: 0,
         pending: 0,
         state: 'completed',
         deliveryId,

@@ -17,8 +17,11 @@ export const GALLERY_PAGE_SIZE = 48;
 export interface GalleryItem {
   index: number;
   jobId: string;
-  /** The result line's state, or — pending — the job's own (queued, polling, …). */
-  state: JobState | 'pending';
+  /**
+   * The result line's state (`not_queued`: its batch's enqueue was cut off before it), or —
+   * pending — the job's own (queued, polling, …).
+   */
+  state: JobState | 'pending' | 'not_queued';
   /** Where its thumbnail comes from: the archive (a dashboard route) or the provider's URL. */
   thumbnail?: { src: string; from: 'archive' | 'provider' };
   /** Images of the item (archived, or the provider's). */

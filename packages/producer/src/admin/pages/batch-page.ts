@@ -17,13 +17,14 @@ const THUMB_PX = 160;
 export function batchPage(ctx: PageContext, g: GalleryPage, refreshSec: number): string {
   const { batch } = g;
   const finished = isBatchFinished(batch.state);
+  const notQueued = (batch.notQueued ?? []).reduce((n, r) => n + r.last - r.first + 1, 0);
   return layout(
     { ...ctx, refreshSec: finished ? 0 : refreshSec },
     `Batch ${batch.id}`,
     html`<section id="batch" data-batch-state="${batch.state}">
 <dl class="facts">
   <dt>state</dt><dd><span class="badge ${stateBadge(batch.state)}" id="batch-state">${batch.state}</span></dd>
-  <dt>items</dt><dd id="batch-counts">${batch.total} total · ${batch.completed} completed · ${batch.dead} dead · ${batch.cancelled} cancelled · ${batch.pending} pending</dd>
+  <dt>items</dt><dd id="batch-counts">${batch.total} total · ${batch.completed} completed · ${batch.dead} dead · ${batch.cancelled} cancelled · ${batch.pending} pending${notQueued > 0 ? ` · ${notQueued} never queued` : ''}</dd>
   <dt>created</dt><dd>${formatTime(batch.createdAt)}</dd>
   ${batch.cancelledAt !== undefined ? html`<dt>cancel asked</dt><dd>${formatTime(batch.cancelledAt)}</dd>` : ''}
   ${batch.completedAt !== undefined ? html`<dt>finished</dt><dd>${formatTime(batch.completedAt)}</dd>` : ''}
@@ -40,6 +41,7 @@ export function batchPage(ctx: PageContext, g: GalleryPage, refreshSec: number):
 
 function stateBadge(state: string): string {
   if (state === 'completed') return 'ok';
+  if (state === 'incomplete') return 'warn';
   if (state === 'cancelled' || state === 'cancelling') return 'bad';
   if (state === 'paused') return 'warn';
   return '';

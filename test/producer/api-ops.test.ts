@@ -84,11 +84,15 @@ describe('GET /openapi.json', () => {
     expect(outcome.properties.outcome).toMatchObject({ const: 'unknown' });
     expect(doc.components.schemas.Batch.properties.state.enum).toEqual([
       'open',
+      'paused',
+      'cancelling',
       'completed',
       'incomplete',
+      'cancelled',
     ]);
     expect(doc.components.schemas.Batch.properties.notQueued.type).toBe('array');
     expect(doc.components.schemas.BatchResultLine.properties.state.enum).toContain('not_queued');
+    expect(doc.components.schemas.BatchResultLine.properties.state.enum).toContain('cancelled');
   });
 });
 

@@ -138,6 +138,7 @@ describe('an unkeyed batch whose enqueue is cut off', () => {
       total: TOTAL,
       completed: queued.length,
       dead: 0,
+      cancelled: 0,
       pending: 0,
       state: 'incomplete',
       enqueued: queued.length,

@@ -34,4 +34,5 @@ export type { DrawingOperation } from './drawing/drawing-operation.ts';
 export { DrawingProvider } from './drawing/drawing-provider.ts';
 export { DrawingSimulator } from './drawing/drawing-simulator.ts';
 export type { DrawingSimulatorOptions } from './drawing/drawing-simulator-options.ts';
+export type { DrawingTaskSummary } from './drawing/drawing-task-calls.ts';
 export type { DurationDistribution } from './drawing/duration-distribution.ts';

@@ -119,6 +119,16 @@ describe('drawing simulator fault injection', () => {
     expect(s.counters()).toMatchObject({ submits: 1, tasksCreated: 0, faults: { drop: 1 } });
   });
 
+  it('answers an HTML error page from a proxy without creating a task', async () => {
+    const { s } = await start({ faults: { htmlRate: 1, htmlStatus: 504 } });
+    const answer = await postForm(s.submitUrl, TASK);
+    expect(answer.status).toBe(504);
+    expect(answer.headers.get('content-type')).toBe('text/html');
+    expect(answer.text).toContain('<title>504 Gateway Timeout</title>');
+    expect(s.counters()).toMatchObject({ submits: 1, tasksCreated: 0, faults: { html: 1 } });
+    expect(() => s.setFaults({ htmlStatus: 200 })).toThrow(/faults\.htmlStatus/);
+  });
+
   it('serves malformed JSON after processing the call', async () => {
     const { s } = await start({ faults: { malformedRate: 1 } });
     const answer = await postForm(s.submitUrl, TASK);

@@ -2,6 +2,7 @@ import { type DrawingScript, parseDrawingScript } from './drawing-answer.ts';
 import type { DrawingCounters } from './drawing-counter-set.ts';
 import type { DrawingFaultPatch, DrawingFaults } from './drawing-faults.ts';
 import { type DrawingReply, rawReply } from './drawing-reply.ts';
+import type { DrawingTaskSummary } from './drawing-task-calls.ts';
 
 /** What the admin endpoints drive. */
 export interface DrawingControl {
@@ -12,6 +13,7 @@ export interface DrawingControl {
   counters(): DrawingCounters;
   submitsFor(text: string): number;
   queriesFor(taskId: string): number;
+  tasks(textPrefix?: string): DrawingTaskSummary[];
   script(text: string, script: DrawingScript): void;
 }
 
@@ -47,6 +49,8 @@ function route(
         ...(taskId === null ? {} : { queriesForTaskId: control.queriesFor(taskId) }),
       });
     }
+    case 'GET /__admin/tasks':
+      return json(200, { tasks: control.tasks(query.get('textPrefix') ?? '') });
     case 'GET /__admin/faults':
       return json(200, control.faults());
     case 'POST /__admin/faults':
@@ -69,7 +73,8 @@ function route(
 
 /**
  * The admin endpoints: `GET|POST /__admin/faults`, `POST /__admin/reset` (faults, scripts and
- * counters), `GET /__admin/counters[?text=&taskId=]`, `POST /__admin/script` `{text, submit?, query?}`.
+ * counters), `GET /__admin/counters[?text=&taskId=]`, `POST /__admin/script` `{text, submit?, query?}`,
+ * `GET /__admin/tasks[?textPrefix=]` (the tasks created, with whether their id was answered).
  */
 export function handleDrawingAdmin(
   control: DrawingControl,

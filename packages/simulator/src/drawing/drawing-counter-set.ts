@@ -13,6 +13,7 @@ export type DrawingFaultKind =
   | 'slow'
   | 'drop'
   | 'malformed'
+  | 'html'
   | 'badStatus'
   | 'image'
   | 'scripted';
@@ -31,6 +32,7 @@ const FAULT_KINDS: readonly DrawingFaultKind[] = [
   'slow',
   'drop',
   'malformed',
+  'html',
   'badStatus',
   'image',
   'scripted',

@@ -52,6 +52,12 @@ export interface DrawingFaults {
   dropRate: number;
   /** The answer is processed, then cut short so it is not valid JSON. */
   malformedRate: number;
+  /**
+   * A proxy in front of the gateway answers an HTML error page with HTTP `htmlStatus`
+   * (before the call is processed: no task is created).
+   */
+  htmlRate: number;
+  htmlStatus: number;
   /** A finished task fails for good with status `badStatus` instead of 1. */
   badStatusRate: number;
   badStatus: number;
@@ -74,6 +80,8 @@ export function noDrawingFaults(): DrawingFaults {
     slowDelayMs: 0,
     dropRate: 0,
     malformedRate: 0,
+    htmlRate: 0,
+    htmlStatus: 502,
     badStatusRate: 0,
     badStatus: 9,
     image: null,
@@ -224,8 +232,15 @@ export function parseDrawingFaultPatch(value: unknown): DrawingFaultPatch {
       case 'slowRate':
       case 'dropRate':
       case 'malformedRate':
+      case 'htmlRate':
       case 'badStatusRate':
         patch[field] = rate(given, field);
+        break;
+      case 'htmlStatus':
+        if (!Number.isInteger(given) || (given as number) < 400 || (given as number) > 599) {
+          throw new RangeError('faults.htmlStatus must be an integer from 400 to 599');
+        }
+        patch.htmlStatus = given as number;
         break;
       case 'badStatus':
         if (!Number.isInteger(given) || given === 0 || given === 1) {

@@ -15,14 +15,25 @@ import {
   parseDrawingFaultPatch,
 } from './drawing-faults.ts';
 import type { DrawingOperation } from './drawing-operation.ts';
-import { businessReply, type DrawingReply, malformedReply, rawReply } from './drawing-reply.ts';
+import {
+  businessReply,
+  type DrawingReply,
+  htmlReply,
+  malformedReply,
+  rawReply,
+} from './drawing-reply.ts';
 import { DrawingScriptBook } from './drawing-script-book.ts';
 import {
   type DrawingSimulatorOptions,
   type ResolvedDrawingSimulatorOptions,
   resolveDrawingSimulatorOptions,
 } from './drawing-simulator-options.ts';
-import { DrawingTaskCalls, type TaskCall } from './drawing-task-calls.ts';
+import {
+  DrawingTaskCalls,
+  type DrawingTaskSummary,
+  type TaskAnswer,
+  type TaskCall,
+} from './drawing-task-calls.ts';
 import { gatewayFaultReply, gatewayNotFoundReply } from './gateway-fault-reply.ts';
 import { QpsWindow } from './qps-window.ts';
 import { readBody } from './read-body.ts';
@@ -32,6 +43,8 @@ import { sendImage } from './send-image.ts';
 interface Decision {
   reply: DrawingReply;
   delayMs: number;
+  /** The task whose id this reply carries (a successful submit), to note when it goes out. */
+  createdTaskId?: string;
 }
 
 /**
@@ -118,6 +131,14 @@ export class DrawingProvider implements DrawingControl {
     return this.#counters.queriesFor(taskId);
   }
 
+  /**
+   * The tasks created (what the provider bills) for texts starting with `textPrefix`, in
+   * creation order, each with whether its submit answer was handed to the caller's connection.
+   */
+  tasks(textPrefix = ''): DrawingTaskSummary[] {
+    return this.#calls.tasks(textPrefix);
+  }
+
   resetCounters(): void {
     this.#counters.reset();
   }
@@ -148,7 +169,7 @@ export class DrawingProvider implements DrawingControl {
       this.#sendImage(res, rawPath, method === 'HEAD');
       return;
     }
-    const { reply, delayMs } =
+    const decision: Decision =
       body === null
         ? { reply: rawReply(413, '{"error":"body too large"}'), delayMs: 0 }
         : this.#route({
@@ -158,7 +179,7 @@ export class DrawingProvider implements DrawingControl {
             headers: req.headers,
             body,
           });
-    this.#send(res, reply, delayMs);
+    this.#send(res, decision);
   }
 
   #route(request: ApigRequest): Decision {
@@ -210,23 +231,24 @@ export class DrawingProvider implements DrawingControl {
     const scripted = scriptText === undefined ? undefined : this.#scripts.take(scriptText, op);
     if (scripted) {
       this.#counters.fault('scripted');
-      return { reply: this.#scripted(scripted, call), delayMs: scripted.delayMs ?? 0 };
+      return { ...this.#scripted(scripted, call), delayMs: scripted.delayMs ?? 0 };
     }
     return this.#withRandomFaults(call);
   }
 
-  #scripted(answer: DrawingAnswer, call: TaskCall): DrawingReply {
+  #scripted(answer: DrawingAnswer, call: TaskCall): TaskAnswer {
     if ('drop' in answer) {
       if (answer.drop === 'after') this.#calls.answer(call);
-      return { kind: 'drop' };
+      return { reply: { kind: 'drop' } };
     }
-    if ('http' in answer) return rawReply(answer.http, answer.body ?? '', answer.headers);
+    if ('http' in answer)
+      return { reply: rawReply(answer.http, answer.body ?? '', answer.headers) };
     if ('code' in answer && answer.code !== 200) {
-      return businessReply(answer.code, call.requestNo, answer.msg);
+      return { reply: businessReply(answer.code, call.requestNo, answer.msg) };
     }
-    if ('malformed' in answer) return malformedReply(this.#calls.answer(call));
-    if ('status' in answer) return this.#calls.answer({ ...call, forcedStatus: answer.status });
-    return this.#calls.answer(call);
+    if ('malformed' in answer) return { reply: malformedReply(this.#calls.answer(call)) };
+    if ('status' in answer) return this.#calls.respond({ ...call, forcedStatus: answer.status });
+    return this.#calls.respond(call);
   }
 
   #withRandomFaults(call: TaskCall): Decision {
@@ -245,6 +267,10 @@ export class DrawingProvider implements DrawingControl {
       this.#counters.fault('drop');
       return { reply: { kind: 'drop' }, delayMs };
     }
+    if (random.chance(faults.htmlRate)) {
+      this.#counters.fault('html');
+      return { reply: htmlReply(faults.htmlStatus), delayMs };
+    }
     const code = pickCode(
       call.op === 'submit' ? faults.submitCodeRates : faults.queryCodeRates,
       random,
@@ -253,18 +279,18 @@ export class DrawingProvider implements DrawingControl {
       this.#counters.fault(`code${code}`);
       return { reply: businessReply(code, call.requestNo), delayMs };
     }
-    const reply = this.#calls.answer(call);
+    const answer = this.#calls.respond(call);
     if (random.chance(faults.malformedRate)) {
       this.#counters.fault('malformed');
-      return { reply: malformedReply(reply), delayMs };
+      return { reply: malformedReply(answer.reply), delayMs };
     }
-    return { reply, delayMs };
+    return { ...answer, delayMs };
   }
 
   #sendImage(res: ServerResponse, rawPath: string, headOnly: boolean): void {
     const image = this.#calls.image(rawPath);
     if (image === undefined) {
-      this.#send(res, rawReply(404, '{"error":"no such image"}'), 0);
+      this.#send(res, { reply: rawReply(404, '{"error":"no such image"}'), delayMs: 0 });
       return;
     }
     if (!headOnly) this.#counters.imageDownload();
@@ -273,14 +299,19 @@ export class DrawingProvider implements DrawingControl {
     sendImage(res, image, fault, headOnly);
   }
 
-  #send(res: ServerResponse, reply: DrawingReply, delayMs: number): void {
+  #send(res: ServerResponse, decision: Decision): void {
+    const { reply, delayMs, createdTaskId } = decision;
+    const answer = () => {
+      // Written to a connection still open (not to a caller that gave up): the taskId went out.
+      if (write(res, reply) && createdTaskId !== undefined) this.#calls.markAnswered(createdTaskId);
+    };
     if (delayMs <= 0) {
-      write(res, reply);
+      answer();
       return;
     }
     const timer = setTimeout(() => {
       this.#pendingAnswers.delete(timer);
-      write(res, reply);
+      answer();
     }, delayMs);
     this.#pendingAnswers.add(timer);
   }
@@ -290,17 +321,19 @@ export class DrawingProvider implements DrawingControl {
   }
 }
 
-function write(res: ServerResponse, reply: DrawingReply): void {
-  if (res.destroyed) return;
+/** Sends the reply; true when an HTTP answer was written to an open connection. */
+function write(res: ServerResponse, reply: DrawingReply): boolean {
+  if (res.destroyed) return false;
   if (reply.kind === 'drop') {
     res.destroy();
-    return;
+    return false;
   }
   res.writeHead(reply.status, {
     ...reply.headers,
     'content-length': Buffer.byteLength(reply.body),
   });
   res.end(reply.body);
+  return true;
 }
 
 function parseForm(request: ApigRequest): URLSearchParams {

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+
 /** What the simulator sends back for one call: an HTTP answer, or a destroyed socket. */
 export type DrawingReply =
   | { kind: 'http'; status: number; headers: Record<string, string>; body: string }
@@ -114,4 +116,15 @@ export function malformedReply(reply: DrawingReply): DrawingReply {
   const body =
     reply.body === '' ? '{"code":' : reply.body.slice(0, Math.ceil(reply.body.length / 2));
   return { ...reply, body };
+}
+
+/** An HTML error page from a proxy in front of the gateway (nginx style). */
+export function htmlReply(status: number): DrawingReply {
+  const title = `${status} ${STATUS_CODES[status] ?? 'Error'}`;
+  return {
+    kind: 'http',
+    status,
+    headers: { 'content-type': 'text/html' },
+    body: `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`,
+  };
 }

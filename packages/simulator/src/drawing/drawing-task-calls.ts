@@ -21,6 +21,21 @@ export interface TaskCall {
   forcedStatus?: number;
 }
 
+/** A task the provider created (what it bills), for the admin read of paid tasks. */
+export interface DrawingTaskSummary {
+  taskId: string;
+  text: string;
+  submittedAtMs: number;
+  /** The submit answer carrying the taskId was handed to the caller's connection. */
+  answered: boolean;
+}
+
+/** An answer, with the id of the task the call created (successful submits only). */
+export interface TaskAnswer {
+  reply: DrawingReply;
+  createdTaskId?: string;
+}
+
 const IMAGE_PATH = /^\/images\/(\d+)\/(\d+)\.png$/;
 
 /** What the vendor does with a call: validate, create or look up the task, answer. */
@@ -66,7 +81,28 @@ export class DrawingTaskCalls {
   }
 
   answer(call: TaskCall): DrawingReply {
-    return call.op === 'submit' ? this.#submit(call) : this.#query(call);
+    return this.respond(call).reply;
+  }
+
+  respond(call: TaskCall): TaskAnswer {
+    return call.op === 'submit' ? this.#submit(call) : { reply: this.#query(call) };
+  }
+
+  /** Notes that the submit answer carrying `taskId` was handed to the caller's connection. */
+  markAnswered(taskId: string): void {
+    const task = this.#tasks.get(taskId);
+    if (task) task.answered = true;
+  }
+
+  /** The tasks created for texts starting with `textPrefix`, in creation order. */
+  tasks(textPrefix = ''): DrawingTaskSummary[] {
+    const found: DrawingTaskSummary[] = [];
+    for (const [taskId, task] of this.#tasks.entries()) {
+      if (!task.text.startsWith(textPrefix)) continue;
+      const { text, submittedAtMs, answered } = task;
+      found.push({ taskId, text, submittedAtMs, answered });
+    }
+    return found;
   }
 
   /**
@@ -85,24 +121,24 @@ export class DrawingTaskCalls {
     return this.#options.includeCharge ? charged : undefined;
   }
 
-  #submit(call: TaskCall): DrawingReply {
+  #submit(call: TaskCall): TaskAnswer {
     const validation = validateSubmit(call.fields, this.#options);
     if (!validation.ok) {
-      return businessReply(
-        400,
-        call.requestNo,
-        `参数错误: ${validation.field}`,
-        this.#charge(false),
-      );
+      const msg = `参数错误: ${validation.field}`;
+      return { reply: businessReply(400, call.requestNo, msg, this.#charge(false)) };
     }
     const { text } = validation.request;
     if (this.#faults().blockedWords.some((word) => text.includes(word))) {
       this.#counters.fault('blocked');
-      return businessReply(202, call.requestNo, undefined, this.#charge(false));
+      return { reply: businessReply(202, call.requestNo, undefined, this.#charge(false)) };
     }
     const { taskId } = this.#tasks.create(validation.request, call.nowMs);
     this.#counters.taskCreated();
-    return submitReply(call.requestNo, taskId, this.#options.numericTaskIds, this.#charge(true));
+    const { numericTaskIds } = this.#options;
+    return {
+      reply: submitReply(call.requestNo, taskId, numericTaskIds, this.#charge(true)),
+      createdTaskId: taskId,
+    };
   }
 
   #query(call: TaskCall): DrawingReply {

@@ -16,6 +16,8 @@ export interface DrawingTaskRecord extends DrawingTaskRequest {
   readonly readyAtMs: number;
   /** Set once a task has failed for good (an injected status other than 0/1). */
   failedStatus: number | undefined;
+  /** Whether the submit answer carrying this task's id was handed to the caller's connection. */
+  answered: boolean;
 }
 
 export interface TaskStoreOptions {
@@ -62,6 +64,7 @@ export class TaskStore {
       submittedAtMs: nowMs,
       readyAtMs: Math.round(startMs + drawMs),
       failedStatus: undefined,
+      answered: false,
     };
     const taskId = String(this.#idBase + this.#sequence++);
     this.#tasks.set(taskId, task);
@@ -74,6 +77,11 @@ export class TaskStore {
 
   get size(): number {
     return this.#tasks.size;
+  }
+
+  /** Every task with its id, in creation order. */
+  entries(): IterableIterator<[string, DrawingTaskRecord]> {
+    return this.#tasks.entries();
   }
 
   /** The earliest-free upstream slot: O(concurrency), which is small when set at all. */

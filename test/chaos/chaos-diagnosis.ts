@@ -3,7 +3,7 @@ import type { PaidTask } from './chaos-verdict.ts';
 /** Something the harness did, with when (epoch ms). */
 export interface ChaosMoment {
   at: number;
-  what: 'worker-kill' | 'cut' | 'restore' | 'redis-kill' | 'redis-ready' | 'shutdown';
+  what: 'worker-kill' | 'cut' | 'restore' | 'redis-kill' | 'redis-ready' | 'wave' | 'shutdown';
 }
 
 export interface PaidTwiceCause {
@@ -17,10 +17,10 @@ export interface PaidTwiceCause {
 const KILL_WINDOW_MS = 2_000;
 
 /**
- * For each text the provider billed more than once, what the harness did right after the first
- * paid submit: a worker SIGKILL within 2 s, a proxy cut under way (or starting within 2 s),
- * the final SIGTERM with Redis down; otherwise, if the first answer never went out, a lost
- * answer (timeout or reset) submitted again. Inferred from times only: a diagnosis, not proof.
+ * For each text the provider billed more than once, what was going on at the first paid
+ * submit: a proxy cut under way (or starting within 2 s); the shutdown wave (SIGTERM with
+ * Redis down); an answer that never went out (timeout or reset), submitted again; a worker
+ * SIGKILL within 2 s after an answered submit. Inferred from times only: a diagnosis, not proof.
  */
 export function explainPaidTwice(tasks: readonly PaidTask[], moments: readonly ChaosMoment[]) {
   const first = new Map<string, PaidTask>();
@@ -41,7 +41,7 @@ export function explainPaidTwice(tasks: readonly PaidTask[], moments: readonly C
   };
   const cuts = moments.filter((m) => m.what === 'cut');
   const restores = moments.filter((m) => m.what === 'restore');
-  const shutdown = moments.find((m) => m.what === 'shutdown');
+  const wave = moments.find((m) => m.what === 'wave');
   for (const [text, task] of first) {
     if ((count.get(text) ?? 0) < 2) continue;
     const at = task.submittedAtMs;
@@ -53,10 +53,10 @@ export function explainPaidTwice(tasks: readonly PaidTask[], moments: readonly C
       return at >= cut.at - KILL_WINDOW_MS && at <= end;
     });
     if (inCut) add('during a proxy cut (lock lost)');
-    else if (kill) add('worker SIGKILLed right after the paid submit', kill.at - at);
-    else if (shutdown && at >= shutdown.at - 15_000) add('SIGTERM with Redis down');
-    else if (!task.answered) add('answer lost (timeout or reset), submitted again');
-    else add('other');
+    else if (wave && at >= wave.at) add('in flight at SIGTERM with Redis down');
+    else if (!task.answered) add('answer never went out (timeout or reset), submitted again');
+    else if (kill) add('answered, then the worker was SIGKILLed', kill.at - at);
+    else add('answered, no kill or cut nearby');
   }
   return [...causes.values()].sort((a, b) => b.jobs - a.jobs);
 }

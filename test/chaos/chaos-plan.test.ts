@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { explainPaidTwice } from './chaos-diagnosis.ts';
 import { CUT_FILL_MS, planChaos, RECOVERY_WINDOW_MS, STORM_NAMES } from './chaos-plan.ts';
 import { CHAOS_PROFILES } from './chaos-profile.ts';
 import { chaosRandom } from './chaos-random.ts';
@@ -46,39 +45,5 @@ describe('chaos plan', () => {
   it('refuses a profile whose cuts and restarts do not fit', () => {
     const tight = { ...CHAOS_PROFILES.quick, chaosMs: 40_000 };
     expect(() => planChaos(tight, chaosRandom(1))).toThrow(/need \d+ ms, more than/);
-  });
-});
-
-describe('paid-twice diagnosis', () => {
-  it('names the event right after the first paid submit', () => {
-    const task = (text: string, at: number, answered = true) => ({
-      text,
-      submittedAtMs: at,
-      answered,
-    });
-    const causes = explainPaidTwice(
-      [
-        task('killed', 1_000),
-        task('killed', 70_000),
-        task('cut', 20_000),
-        task('cut', 50_000),
-        task('lost', 30_000, false),
-        task('lost', 31_000),
-        task('once', 5_000),
-      ],
-      [
-        { at: 1_040, what: 'worker-kill' },
-        { at: 19_000, what: 'cut' },
-        { at: 25_000, what: 'restore' },
-      ],
-    );
-    expect(causes).toEqual(
-      expect.arrayContaining([
-        { cause: 'worker SIGKILLed right after the paid submit', jobs: 1, rangeMs: [40, 40] },
-        { cause: 'during a proxy cut (lock lost)', jobs: 1 },
-        { cause: 'answer lost (timeout or reset), submitted again', jobs: 1 },
-      ]),
-    );
-    expect(causes).toHaveLength(3);
   });
 });

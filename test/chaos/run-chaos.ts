@@ -92,6 +92,7 @@ async function main(): Promise<number> {
     drawing: { delayMs: HOLD_DELAY_MS },
     cme: { delayMs: HOLD_DELAY_MS },
   });
+  injector.note('wave');
   const waveEnd = Date.now() + 60_000;
   const wave = [
     ...Array.from({ length: profile.shutdownWave.drawings }, (_, i) =>

@@ -26,7 +26,8 @@ export class ChaosLoad {
   /** Keys never accepted before their deadline, or refused (a harness bug). */
   readonly notAccepted: string[] = [];
   requested = 0;
-  readonly unavailable = { answers: 0, slowestMs: 0 };
+  /** How long each `503` (Redis unavailable) took to come back, in ms. */
+  readonly unavailableMs: number[] = [];
   readonly #o: ChaosLoadOptions;
   #sequence = 0;
 
@@ -126,10 +127,7 @@ export class ChaosLoad {
         const answer = await this.#o.api.request('POST', path, body);
         status = answer.status;
         if (status === 202) return answer.body as { id: string };
-        if (status === 503) {
-          this.unavailable.answers++;
-          this.unavailable.slowestMs = Math.max(this.unavailable.slowestMs, answer.ms);
-        }
+        if (status === 503) this.unavailableMs.push(answer.ms);
         if (!RETRYABLE.has(status)) {
           process.stderr.write(`chaos: ${path} refused ${key}: ${JSON.stringify(answer.body)}\n`);
           this.notAccepted.push(key);

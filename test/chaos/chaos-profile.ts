@@ -52,7 +52,7 @@ export const CHAOS_PROFILES: Readonly<Record<ChaosProfile['name'], ChaosProfile>
     cutMs: 35_000,
     stormMs: [4_000, 7_000],
     calmMs: [3_000, 6_000],
-    drainMs: 75_000,
+    drainMs: 80_000,
   },
   full: {
     name: 'full',

@@ -49,7 +49,7 @@ function clean(): ChaosObservations {
       },
     ],
     recoveries: [{ acceptingSeconds: 0.5, seconds: 1.5 }],
-    unavailable: { answers: 4, slowestMs: 7 },
+    unavailableMs: [4, 2, 7, 3],
     kills: { workers: 5, redis: 1, cuts: 1, cutSeconds: 35, storms: 4 },
     exits: [
       {
@@ -72,6 +72,9 @@ describe('chaos verdict', () => {
     expect(row(clean(), 'completed')?.value).toBe('2');
     expect(row(clean(), 'dead')?.value).toBe('1 (InvalidParameterValue.MaterialId 1)');
     expect(row(clean(), 'paid twice')).toMatchObject({ ok: true });
+    expect(row(clean(), 'API while Redis was down')?.value).toBe(
+      '4 answers 503: median 4 ms, p99 7 ms, slowest 7 ms',
+    );
     expect(row(clean(), 'batch counters exact')).toEqual({
       name: 'batch counters exact',
       value: 'yes (1 batch)',

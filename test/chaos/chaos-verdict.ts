@@ -76,8 +76,8 @@ export interface ChaosObservations {
   deadLetterInserts: ReadonlyMap<string, number>;
   batches: BatchTruth[];
   recoveries: RedisRecovery[];
-  /** Redis unavailable while down: `503`s answered and the slowest of them. */
-  unavailable: { answers: number; slowestMs: number };
+  /** How long each `503` answer (Redis unavailable) took, in ms. */
+  unavailableMs: number[];
   kills: { workers: number; redis: number; cuts: number; cutSeconds: number; storms: number };
   exits: ExitCheck[];
   /** How long after Redis came back a recovery may take before it counts as failed. */
@@ -242,9 +242,12 @@ export function chaosVerdict(o: ChaosObservations): ChaosVerdict {
           `${o.recoveries.map((r) => seconds(r.acceptingSeconds)).join(', ')}; limit ${o.recoveryLimitSeconds} s)`,
     ok: recovered,
   });
+  const took = [...o.unavailableMs].sort((a, b) => a - b);
+  const ms = (q: number) =>
+    Math.round(took[Math.min(took.length - 1, Math.floor(q * took.length))] ?? 0);
   rows.push({
     name: 'API while Redis was down',
-    value: `${o.unavailable.answers} answers 503, slowest ${Math.round(o.unavailable.slowestMs)} ms`,
+    value: `${took.length} answers 503: median ${ms(0.5)} ms, p99 ${ms(0.99)} ms, slowest ${ms(1)} ms`,
   });
   rows.push({
     name: 'kills done',

@@ -36,6 +36,8 @@ import { type ChaosObservations, chaosVerdict, formatChaosTable } from './chaos-
 
 const RECOVERY_LIMIT_MS = 60_000;
 const EXIT_LIMIT_SECONDS = (SHUTDOWN_GRACE_MS + 5_000) / 1000;
+/** A process still there this long after SIGTERM is SIGKILLed (and counted as hung). */
+const GIVE_UP_MS = EXIT_LIMIT_SECONDS * 1000 + 3_000;
 const CME_USERS = ['u1', 'u2', 'u3', 'u4', 'u5'];
 
 const args = process.argv.slice(2);
@@ -105,11 +107,16 @@ async function main(): Promise<number> {
   for (const until = Date.now() + 15_000; Date.now() < until; await sleep(100)) {
     if ((await readPaidTasks(stack.drawingAdmin, `${load.textPrefix}w`)).length >= waveTasks) break;
   }
-  say('SIGKILL redis, then SIGTERM to the API and both workers');
+  say('SIGKILL redis, then SIGTERM to the API (busy with reads) and both workers');
   injector.supervise(false);
+  const reads = keepReading(
+    api,
+    load.accepted.map((j) => j.id),
+  );
   injector.note('shutdown');
   await stack.redis.kill('SIGKILL');
-  const downExits = await stack.terminateAtelier((EXIT_LIMIT_SECONDS + 10) * 1000);
+  const downExits = await stack.terminateAtelier(GIVE_UP_MS);
+  await reads.stop();
   say(
     `exits: ${downExits.map((e) => `${e.name} ${e.seconds?.toFixed(1) ?? 'hung'} s`).join(', ')}`,
   );
@@ -132,7 +139,7 @@ async function main(): Promise<number> {
   const callbacks = callbacksSeen(receiver);
   say('SIGTERM to everything (Redis up)');
   cleanups.length = 0;
-  const finalExits = await stack.close((EXIT_LIMIT_SECONDS + 10) * 1000);
+  const finalExits = await stack.close(GIVE_UP_MS);
   await receiver.close();
 
   const observations: ChaosObservations = {
@@ -145,7 +152,7 @@ async function main(): Promise<number> {
     deadLetterInserts: deadLetterInserts(stack.workers.map((w) => w.logFile)),
     batches,
     recoveries: injector.recoveries,
-    unavailable: load.unavailable,
+    unavailableMs: load.unavailableMs,
     kills: injector.kills,
     exits: [
       { phase: 'Redis down', limitSeconds: EXIT_LIMIT_SECONDS, timings: downExits },
@@ -210,6 +217,25 @@ async function sendLoad(
     inFlight.add(sent);
   }
   await Promise.all(inFlight);
+}
+
+/** Status reads from 8 clients at once (each touches Redis) until `stop()`. */
+function keepReading(api: ChaosApiClient, ids: string[]): { stop(): Promise<void> } {
+  let reading = true;
+  let n = 0;
+  const lane = async () => {
+    while (reading) {
+      const id = ids[n++ % ids.length] as string;
+      await api.request('GET', `/v1/jobs/${encodeURIComponent(id)}`).catch(() => sleep(50));
+    }
+  };
+  const lanes = Array.from({ length: 8 }, lane);
+  return {
+    stop: async () => {
+      reading = false;
+      await Promise.all(lanes);
+    },
+  };
 }
 
 async function seedCme(cmeAdmin: string): Promise<Map<string, string[]>> {

@@ -78,19 +78,27 @@ export class ChaosInjector {
   /** SIGKILLs a random worker every few seconds until `untilMs` (epoch ms). */
   async runKiller(untilMs: number): Promise<void> {
     for (;;) {
-      await sleep(between(this.#o.random, this.#o.profile.killEveryMs));
-      if (Date.now() >= untilMs) return;
+      const wait = between(this.#o.random, this.#o.profile.killEveryMs);
+      if (Date.now() + wait >= untilMs) return;
+      await sleep(wait);
       const candidates = this.#o.stack.workers
         .map((worker, index) => ({ worker, index }))
         .filter(({ worker, index }) => worker.running && index !== this.#cutWorker)
         .filter(({ index }) => !this.#busy.has(index));
       const pick = candidates[Math.floor(this.#o.random() * candidates.length)];
       if (!pick) continue;
-      this.note('worker-kill');
-      await pick.worker.kill('SIGKILL');
-      this.kills.workers++;
-      void this.#restartWorker(pick.index);
+      await this.#kill(pick.index);
     }
+  }
+
+  /** SIGKILL a worker and start it again (in the background) on the same journal dir. */
+  async #kill(index: number): Promise<void> {
+    const worker = this.#o.stack.workers[index];
+    if (!worker?.running || this.#busy.has(index)) return;
+    this.note('worker-kill');
+    await worker.kill('SIGKILL');
+    this.kills.workers++;
+    void this.#restartWorker(index);
   }
 
   note(what: ChaosMoment['what']): void {
@@ -129,6 +137,11 @@ export class ChaosInjector {
         this.note('cut');
         proxy.cut(event.mode);
         this.kills.cuts++;
+        // The other worker, restarted now, checks for stalled jobs at once and again 30 s
+        // later, when the cut worker's locks (at most 30 s left) have lapsed: it takes the
+        // jobs over while the cut worker still runs them.
+        const other = (event.worker + 1) % this.#o.stack.workers.length;
+        await this.#kill(other);
         await sleep(HOLD_DELAY_MS);
         await hold(0);
         await sleep(event.durationMs - HOLD_DELAY_MS);

@@ -58,6 +58,16 @@ export class ChaosInjector {
     });
   }
 
+  /** Resolves once no worker restart is under way and every worker runs. */
+  async workersUp(timeoutMs = 60_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    const up = () => this.#busy.size === 0 && this.#o.stack.workers.every((w) => w.running);
+    while (!up()) {
+      if (Date.now() > until) throw new Error('the workers did not come back up');
+      await sleep(100);
+    }
+  }
+
   /** Whether processes that die on their own are restarted (off while the harness stops them). */
   supervise(on: boolean): void {
     this.#supervising = on;

@@ -87,6 +87,7 @@ async function main(): Promise<number> {
     injector.runPlan(plan, startedAt),
   ]);
   await injector.setFaults(CALM);
+  await injector.workersUp();
   say(`chaos phase over: ${load.accepted.length} jobs accepted`);
 
   // --- SIGTERM everything while Redis is down, with work in flight ---------------------------

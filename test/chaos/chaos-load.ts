@@ -3,6 +3,16 @@ import type { ChaosApiClient } from './chaos-api-client.ts';
 import type { AcceptedJob } from './chaos-verdict.ts';
 
 const STYLES = ['水彩画', '油画', '赛博朋克', '古风', '像素风格', '卡通画'];
+/**
+ * The simulator is told to refuse texts with this word (code 202, for good): one drawing in
+ * twenty carries it, so dead letters (batch items too) are filed while workers get killed.
+ */
+export const BLOCKED_WORD = '违禁';
+
+/** The words of the `index`th drawing text: every twentieth is refused by the provider. */
+function subject(index: number, words: string): string {
+  return index % 20 === 19 ? `${words} ${BLOCKED_WORD}` : words;
+}
 /** Answers worth sending the same request again for (with the same idempotency key). */
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 
@@ -30,6 +40,7 @@ export class ChaosLoad {
   readonly unavailableMs: number[] = [];
   readonly #o: ChaosLoadOptions;
   #sequence = 0;
+  #drawings = 0;
 
   constructor(options: ChaosLoadOptions) {
     this.#o = options;
@@ -42,7 +53,7 @@ export class ChaosLoad {
 
   async drawing(label: string, giveUpAt: number): Promise<void> {
     const key = `${this.#o.runId}-${label}`;
-    const text = `${this.textPrefix}${label} 一只猫在雨中`;
+    const text = `${this.textPrefix}${label} ${subject(this.#drawings++, '一只猫在雨中')}`;
     const body = {
       text,
       style: STYLES[this.#sequence++ % STYLES.length],
@@ -57,7 +68,10 @@ export class ChaosLoad {
 
   async batch(label: string, items: number, giveUpAt: number): Promise<void> {
     const key = `${this.#o.runId}-${label}`;
-    const texts = Array.from({ length: items }, (_, i) => `${this.textPrefix}${label}.${i} 山水`);
+    const texts = Array.from(
+      { length: items },
+      (_, i) => `${this.textPrefix}${label}.${i} ${subject(i, '山水')}`,
+    );
     const body = {
       idempotencyKey: key,
       callbackUrl: this.#o.callbackUrl,

@@ -18,7 +18,7 @@ import { startCallbackReceiver } from '../callbacks/callback-receiver.ts';
 import { ChaosApiClient } from './chaos-api-client.ts';
 import { explainPaidTwice } from './chaos-diagnosis.ts';
 import { ChaosInjector, HOLD_DELAY_MS } from './chaos-injector.ts';
-import { ChaosLoad } from './chaos-load.ts';
+import { BLOCKED_WORD, ChaosLoad } from './chaos-load.ts';
 import {
   callbacksSeen,
   deadLetterInserts,
@@ -66,6 +66,11 @@ async function main(): Promise<number> {
   cleanups.push(() => stack.close(5_000));
   const api = new ChaosApiClient(stack.apiUrl, API_KEY);
   const materials = await seedCme(stack.cmeAdmin);
+  await fetch(`${stack.drawingAdmin}faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ blockedWords: [BLOCKED_WORD] }),
+  });
   const load = new ChaosLoad({ api, runId, callbackUrl: receiver.url, random, materials });
   const injector = new ChaosInjector({
     stack,
@@ -254,6 +259,14 @@ async function seedCme(cmeAdmin: string): Promise<Map<string, string[]>> {
     materials.set(user, materialIds);
   }
   return materials;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, async () => {
+    process.stderr.write(`chaos: ${signal}: stopping the stack\n`);
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    process.exit(2);
+  });
 }
 
 main().then(

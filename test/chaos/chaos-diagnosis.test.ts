@@ -14,6 +14,8 @@ describe('paid-twice diagnosis', () => {
         task('killed', 70_000),
         task('cut', 20_000),
         task('cut', 50_000),
+        task('cut, unanswered', 21_000, false),
+        task('cut, unanswered', 50_000),
         task('lost', 30_000, false),
         task('lost', 31_000),
         task('wave', 90_000),
@@ -31,8 +33,11 @@ describe('paid-twice diagnosis', () => {
     expect(causes).toEqual(
       expect.arrayContaining([
         { cause: 'answered, then the worker was SIGKILLed', jobs: 1, rangeMs: [40, 40] },
-        { cause: 'during a proxy cut (lock lost)', jobs: 1 },
-        { cause: 'answer never went out (timeout or reset), submitted again', jobs: 1 },
+        { cause: 'answered during a proxy cut (lock lost)', jobs: 1 },
+        {
+          cause: 'answer never went out (worker killed mid-call, timeout, reset), paid again',
+          jobs: 2,
+        },
         { cause: 'in flight at SIGTERM with Redis down', jobs: 1 },
       ]),
     );

@@ -13,14 +13,16 @@ export interface PaidTwiceCause {
   rangeMs?: [number, number];
 }
 
+const LOST_ANSWER = 'answer never went out (worker killed mid-call, timeout, reset), paid again';
 /** A kill this soon after a paid submit is taken as what made the job pay again. */
 const KILL_WINDOW_MS = 2_000;
 
 /**
  * For each text the provider billed more than once, what was going on at the first paid
- * submit: a proxy cut under way (or starting within 2 s); the shutdown wave (SIGTERM with
- * Redis down); an answer that never went out (timeout or reset), submitted again; a worker
- * SIGKILL within 2 s after an answered submit. Inferred from times only: a diagnosis, not proof.
+ * submit: the shutdown wave (SIGTERM with Redis down); else an answer that never went out (its
+ * worker killed mid-call, a timeout, a reset); else, answered, a proxy cut under way (or
+ * starting within 2 s) or a worker SIGKILL within 2 s. Inferred from times only: a diagnosis,
+ * not proof.
  */
 export function explainPaidTwice(tasks: readonly PaidTask[], moments: readonly ChaosMoment[]) {
   const first = new Map<string, PaidTask>();
@@ -52,9 +54,9 @@ export function explainPaidTwice(tasks: readonly PaidTask[], moments: readonly C
       const end = restores[i]?.at ?? Number.POSITIVE_INFINITY;
       return at >= cut.at - KILL_WINDOW_MS && at <= end;
     });
-    if (inCut) add('during a proxy cut (lock lost)');
-    else if (wave && at >= wave.at) add('in flight at SIGTERM with Redis down');
-    else if (!task.answered) add('answer never went out (timeout or reset), submitted again');
+    if (wave && at >= wave.at) add('in flight at SIGTERM with Redis down');
+    else if (!task.answered) add(LOST_ANSWER);
+    else if (inCut) add('answered during a proxy cut (lock lost)');
     else if (kill) add('answered, then the worker was SIGKILLed', kill.at - at);
     else add('answered, no kill or cut nearby');
   }

@@ -130,6 +130,15 @@ describe('chaos verdict', () => {
     expect(row({ ...o, callbacks: second }, 'dead-lettered twice')?.value).toBe('1 (cm_c)');
   });
 
+  it('names ended jobs whose callback never came (a figure, not an invariant)', () => {
+    const o = clean();
+    const callbacks = o.callbacks.filter((c) => c.id !== 'cm_c');
+    expect(chaosVerdict({ ...o, callbacks }).failed).toEqual([]);
+    expect(row({ ...o, callbacks }, 'callbacks (figures)')?.value).toBe(
+      '2 verified deliveries; 1 ended jobs without their callback (cm_c); 0 deliveries received more than once (at-least-once)',
+    );
+  });
+
   it('completed-and-dead: completed in BullMQ with a dead letter, or both callbacks', () => {
     const o = clean();
     const truth = new Map(o.truth);

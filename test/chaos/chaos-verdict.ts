@@ -217,17 +217,13 @@ export function chaosVerdict(o: ChaosObservations): ChaosVerdict {
     ok: batchProblems.length === 0,
   });
 
-  const missingCallbacks = [...byId.values()].filter((job) => {
-    const state = stateOf(job.id);
-    if (!job.callback || !FINAL.has(state)) return false;
-    return !(state === 'completed' ? completedCallbacks : deadCallbacks).has(job.id);
-  }).length;
+  const missing = jobsWithoutCallback(o.accepted, o.truth, o.callbacks);
   const redelivered = [...deliveries.values()].filter((n) => n > 1).length;
   rows.push({
     name: 'callbacks (figures)',
     value:
-      `${o.callbacks.length} verified deliveries; ${missingCallbacks} ended jobs without their ` +
-      `callback; ${redelivered} deliveries received more than once (at-least-once)`,
+      `${o.callbacks.length} verified deliveries; ${missing.length} ended jobs without their ` +
+      `callback${sample(missing)}; ${redelivered} deliveries received more than once (at-least-once)`,
   });
 
   const recovered = o.recoveries.every(
@@ -267,6 +263,21 @@ export function chaosVerdict(o: ChaosObservations): ChaosVerdict {
   }
 
   return { rows, failed: rows.filter((r) => r.ok === false).map((r) => r.name) };
+}
+
+/** Jobs that ended (completed or dead) with a callback URL and no callback for that end. */
+export function jobsWithoutCallback(
+  accepted: readonly AcceptedJob[],
+  truth: ReadonlyMap<string, JobTruth>,
+  callbacks: readonly CallbackSeen[],
+): string[] {
+  const seen = new Set(callbacks.map((c) => `${c.event} ${c.id}`));
+  return accepted
+    .filter((job) => {
+      const state = truth.get(job.id)?.apiState ?? 'missing';
+      return job.callback && FINAL.has(state) && !seen.has(`job.${state} ${job.id}`);
+    })
+    .map((job) => job.id);
 }
 
 function batchMismatches(

@@ -32,7 +32,12 @@ import { CHAOS_PROFILES, type ChaosProfile } from './chaos-profile.ts';
 import { chaosRandom } from './chaos-random.ts';
 import { API_KEY, ChaosStack, SHUTDOWN_GRACE_MS } from './chaos-stack.ts';
 import { CALM } from './chaos-storms.ts';
-import { type ChaosObservations, chaosVerdict, formatChaosTable } from './chaos-verdict.ts';
+import {
+  type ChaosObservations,
+  chaosVerdict,
+  formatChaosTable,
+  jobsWithoutCallback,
+} from './chaos-verdict.ts';
 
 const RECOVERY_LIMIT_MS = 60_000;
 const EXIT_LIMIT_SECONDS = (SHUTDOWN_GRACE_MS + 5_000) / 1000;
@@ -142,6 +147,10 @@ async function main(): Promise<number> {
   const paidTasks = await readPaidTasks(stack.drawingAdmin, load.textPrefix);
   const batchIds = [...new Set(load.accepted.flatMap((j) => (j.batchId ? [j.batchId] : [])))];
   const batches = await Promise.all(batchIds.map((id) => readBatch(api, id)));
+  // Callbacks of jobs that ended last may still be on their way (or backing off).
+  for (const until = Date.now() + 30_000; Date.now() < until; await sleep(200)) {
+    if (jobsWithoutCallback(load.accepted, truth, callbacksSeen(receiver)).length === 0) break;
+  }
   const callbacks = callbacksSeen(receiver);
   say('SIGTERM to everything (Redis up)');
   cleanups.length = 0;

@@ -130,8 +130,10 @@ export class ChaosInjector {
         say(`  storm ${event.storm} for ${(event.durationMs / 1000).toFixed(1)} s`);
         this.kills.storms++;
         await this.setFaults(stormFaults(event.storm, REQUEST_TIMEOUT_MS));
+        if (event.storm === 'slow' || event.storm === 'mixed') this.note('late-answers');
         await sleep(event.durationMs);
         await this.setFaults(CALM);
+        this.note('calm');
         return;
       case 'proxy-cut': {
         const proxy = this.#o.stack.proxies[event.worker];

@@ -188,7 +188,7 @@ async function main(): Promise<number> {
     );
     for (const c of causes) {
       const range = c.rangeMs ? ` (${c.rangeMs[0]}–${c.rangeMs[1]} ms after it)` : '';
-      process.stdout.write(`  ${c.jobs} ${c.cause}${range}\n`);
+      process.stdout.write(`  ${c.jobs} ${c.cause}${range}, e.g. "${c.samples.join('", "')}"\n`);
     }
     process.stdout.write('\n');
   }

@@ -39,6 +39,8 @@ export class ChaosInjector {
   readonly #o: ChaosInjectorOptions;
   readonly #busy = new Set<number>();
   #cutWorker: number | undefined;
+  /** Kills wait while Redis restarts and its recovery is measured (a kill would stall the probe). */
+  #killsHeld = false;
   #supervising = true;
   #probes = 0;
 
@@ -91,6 +93,7 @@ export class ChaosInjector {
       const wait = between(this.#o.random, this.#o.profile.killEveryMs);
       if (Date.now() + wait >= untilMs) return;
       await sleep(wait);
+      if (this.#killsHeld) continue;
       const candidates = this.#o.stack.workers
         .map((worker, index) => ({ worker, index }))
         .filter(({ worker, index }) => worker.running && index !== this.#cutWorker)
@@ -140,12 +143,13 @@ export class ChaosInjector {
         if (!proxy) return;
         const hold = (delayMs: number) =>
           this.setFaults({ drawing: { delayMs }, cme: { delayMs } });
+        this.#cutWorker = event.worker;
+        await this.workersUp();
         await hold(HOLD_DELAY_MS);
         await sleep(CUT_FILL_MS);
         say(
           `  cut (${event.mode}) worker-${event.worker + 1}'s Redis connections for ${event.durationMs / 1000} s`,
         );
-        this.#cutWorker = event.worker;
         this.note('cut');
         proxy.cut(event.mode);
         this.kills.cuts++;
@@ -165,16 +169,23 @@ export class ChaosInjector {
         return;
       }
       case 'redis-restart': {
-        say(`  SIGKILL redis (down ${event.downMs / 1000} s)`);
-        this.note('redis-kill');
-        await this.#o.stack.redis.kill('SIGKILL');
-        this.kills.redis++;
-        await sleep(event.downMs);
-        await this.#o.stack.startRedis();
-        this.note('redis-ready');
-        const recovery = await this.measureRecovery(Date.now());
-        this.recoveries.push(recovery);
-        say(`  redis back; recovered in ${recovery.seconds?.toFixed(1) ?? 'never'} s`);
+        this.#killsHeld = true;
+        try {
+          await this.workersUp();
+          say(`  SIGKILL redis (down ${event.downMs / 1000} s)`);
+          this.note('redis-kill');
+          await this.#o.stack.redis.kill('SIGKILL');
+          this.kills.redis++;
+          await sleep(event.downMs);
+          await this.#o.stack.startRedis();
+          this.note('redis-ready');
+          const recovery = await this.measureRecovery(Date.now());
+          this.recoveries.push(recovery);
+          const took = recovery.seconds?.toFixed(1) ?? `never (probe ${recovery.lastState})`;
+          say(`  redis back; recovered in ${took} s`);
+        } finally {
+          this.#killsHeld = false;
+        }
         return;
       }
     }
@@ -187,19 +198,22 @@ export class ChaosInjector {
   async measureRecovery(readyAt: number): Promise<RedisRecovery> {
     const giveUpAt = readyAt + this.#o.recoveryLimitMs;
     const id = await this.#o.load.cme(`probe-${this.#probes++}`, giveUpAt);
-    if (id === undefined) return { acceptingSeconds: undefined, seconds: undefined };
+    if (id === undefined) {
+      return { acceptingSeconds: undefined, seconds: undefined, lastState: 'not accepted' };
+    }
     const acceptingSeconds = (Date.now() - readyAt) / 1000;
+    let lastState = 'unknown';
     while (Date.now() < giveUpAt) {
       const answer = await this.#o.api
         .request('GET', `/v1/jobs/${encodeURIComponent(id)}`)
         .catch(() => undefined);
-      const state = (answer?.body as { state?: string } | undefined)?.state;
-      if (state === 'completed' || state === 'dead') {
-        return { acceptingSeconds, seconds: (Date.now() - readyAt) / 1000 };
+      lastState = (answer?.body as { state?: string } | undefined)?.state ?? lastState;
+      if (lastState === 'completed' || lastState === 'dead') {
+        return { acceptingSeconds, seconds: (Date.now() - readyAt) / 1000, lastState };
       }
       await sleep(100);
     }
-    return { acceptingSeconds, seconds: undefined };
+    return { acceptingSeconds, seconds: undefined, lastState };
   }
 
   async #restartWorker(index: number): Promise<void> {

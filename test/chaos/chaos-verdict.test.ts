@@ -48,7 +48,7 @@ function clean(): ChaosObservations {
         lines: new Map([[0, 'completed']]),
       },
     ],
-    recoveries: [{ acceptingSeconds: 0.5, seconds: 1.5 }],
+    recoveries: [{ acceptingSeconds: 0.5, seconds: 1.5, lastState: 'completed' }],
     unavailableMs: [4, 2, 7, 3],
     kills: { workers: 5, redis: 1, cuts: 1, cutSeconds: 35, storms: 4 },
     exits: [
@@ -168,7 +168,7 @@ describe('chaos verdict', () => {
     const verdict = chaosVerdict({
       ...o,
       notAccepted: 1,
-      recoveries: [{ acceptingSeconds: 0.4, seconds: undefined }],
+      recoveries: [{ acceptingSeconds: 0.4, seconds: undefined, lastState: 'running' }],
       exits: [
         {
           phase: 'Redis down',
@@ -185,6 +185,9 @@ describe('chaos verdict', () => {
       'seconds to recover after Redis restarts',
       'exit after SIGTERM, Redis down',
     ]);
+    expect(verdict.rows.find((r) => r.name.startsWith('seconds to recover'))?.value).toBe(
+      'never (probe running) (API accepting after 0.4 s; limit 60 s)',
+    );
     expect(verdict.rows.at(-1)?.value).toBe('api 10.5 s, worker-1 hung (SIGKILLed) (limit 10 s)');
   });
 });

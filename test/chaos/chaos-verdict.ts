@@ -55,6 +55,8 @@ export interface RedisRecovery {
   acceptingSeconds: number | undefined;
   /** Seconds from Redis ready until a job enqueued then had completed; undefined: never. */
   seconds: number | undefined;
+  /** The probe job's last state seen (`GET /v1/jobs/{id}`). */
+  lastState: string;
 }
 
 export interface ExitCheck {
@@ -234,7 +236,7 @@ export function chaosVerdict(o: ChaosObservations): ChaosVerdict {
     value:
       o.recoveries.length === 0
         ? 'no restart'
-        : `${o.recoveries.map((r) => seconds(r.seconds)).join(', ')} (API accepting after ` +
+        : `${o.recoveries.map((r) => (r.seconds === undefined ? `never (probe ${r.lastState})` : seconds(r.seconds))).join(', ')} (API accepting after ` +
           `${o.recoveries.map((r) => seconds(r.acceptingSeconds)).join(', ')}; limit ${o.recoveryLimitSeconds} s)`,
     ok: recovered,
   });

@@ -10,10 +10,10 @@
  * Exit code 1 when an invariant failed, 2 when the harness itself failed.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { startCallbackReceiver } from '../callbacks/callback-receiver.ts';
 import { ChaosApiClient } from './chaos-api-client.ts';
 import { explainPaidTwice } from './chaos-diagnosis.ts';
@@ -60,7 +60,10 @@ const say = (line: string) => {
 async function main(): Promise<number> {
   const random = chaosRandom(seed);
   const runId = randomBytes(3).toString('hex');
-  const runDir = mkdtempSync(join(tmpdir(), 'atelier-chaos-'));
+  // In the checkout (ignored by git), not in a shared temporary folder others may sweep.
+  const stamp = new Date().toISOString().replaceAll(/[:.]/g, '-');
+  const runDir = fileURLToPath(new URL(`../../.data/chaos/${stamp}-${runId}`, import.meta.url));
+  mkdirSync(runDir, { recursive: true });
   const callbackSecret = randomBytes(16).toString('hex');
   say(`profile ${profile.name}, seed ${seed}, run ${runId}, logs in ${runDir}`);
   const plan = planChaos(profile, random);

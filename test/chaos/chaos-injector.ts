@@ -151,7 +151,8 @@ export class ChaosInjector {
           `  cut (${event.mode}) worker-${event.worker + 1}'s Redis connections for ${event.durationMs / 1000} s`,
         );
         this.note('cut');
-        proxy.cut(event.mode);
+        if (event.mode === 'stall') proxy.stall();
+        else proxy.reset();
         this.kills.cuts++;
         // The other worker, restarted now, checks for stalled jobs at once and again 30 s
         // later, when the cut worker's locks (at most 30 s left) have lapsed: it takes the

@@ -1,6 +1,6 @@
+import type { CutMode } from '../support/tcp-proxy.ts';
 import type { ChaosProfile } from './chaos-profile.ts';
 import { between } from './chaos-random.ts';
-import type { CutMode } from './tcp-proxy.ts';
 
 /** Provider storms; `chaos-storms.ts` says what each one injects. */
 export const STORM_NAMES = ['maintenance', 'throttle', 'resets', 'html', 'slow', 'mixed'] as const;

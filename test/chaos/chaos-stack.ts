@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../support/redis-server.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
 import { ChaosProcess, type ExitTiming } from './chaos-process.ts';
-import { TcpProxy } from './tcp-proxy.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const SIMULATOR = `${root}packages/simulator/src/bin/simulator.ts`;
@@ -155,7 +155,7 @@ export class ChaosStack {
     const proxies: TcpProxy[] = [];
     const workers: ChaosProcess[] = [];
     for (const n of [1, 2]) {
-      const proxy = await TcpProxy.start({ targetPort: redisPort });
+      const proxy = await TcpProxy.start({ port: redisPort });
       proxies.push(proxy);
       const journal = join(runDir, `journal-${n}`);
       mkdirSync(journal, { recursive: true });

@@ -1,15 +1,15 @@
 import { createRedisConnection, type RedisClient } from '@atelier/store';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisTestContext } from '../support/redis-context.ts';
-import { waitFor } from '../support/wait-for.ts';
+import { RedisTestContext } from './redis-context.ts';
 import { TcpProxy } from './tcp-proxy.ts';
+import { waitFor } from './wait-for.ts';
 
 const ctx = new RedisTestContext();
 afterEach(() => ctx.cleanup());
 
 /** A proxy to the test Redis and a worker-style connection through it (commands wait). */
 async function throughProxy(): Promise<{ proxy: TcpProxy; client: RedisClient; key: string }> {
-  const proxy = await TcpProxy.start({ targetPort: Number(new URL(ctx.url).port) });
+  const proxy = await TcpProxy.start({ port: Number(new URL(ctx.url).port) });
   ctx.onCleanup(() => proxy.close());
   const client = createRedisConnection({ url: `redis://127.0.0.1:${proxy.port}`, role: 'worker' });
   client.on('error', () => undefined); // resets are the point here
@@ -18,7 +18,7 @@ async function throughProxy(): Promise<{ proxy: TcpProxy; client: RedisClient; k
   return { proxy, client, key: `${ctx.prefix('proxy')}:key` };
 }
 
-describe('chaos TCP proxy', () => {
+describe('TCP proxy (failure tests, chaos suite)', () => {
   it('forwards both ways', async () => {
     const { proxy, client, key } = await throughProxy();
     await client.set(key, 'v');
@@ -30,7 +30,7 @@ describe('chaos TCP proxy', () => {
   it('reset: cuts open connections, resets new ones until restored; queued commands land after', async () => {
     const { proxy, client, key } = await throughProxy();
     const direct = ctx.connection();
-    proxy.cut('reset');
+    proxy.reset();
     await waitFor(() => client.status !== 'ready', { what: 'the client to notice the cut' });
     let written = false;
     const write = client.set(key, 'late').then(() => {
@@ -50,7 +50,7 @@ describe('chaos TCP proxy', () => {
   it('stall: holds every byte without an error, then delivers them in order', async () => {
     const { proxy, client, key } = await throughProxy();
     const direct = ctx.connection();
-    proxy.cut('stall');
+    proxy.stall();
     let answered = false;
     const writes = Promise.all([client.set(key, 'first'), client.append(key, '+second')]).then(
       (answers) => {
@@ -71,8 +71,8 @@ describe('chaos TCP proxy', () => {
 
   it('refuses a second cut while one is on', async () => {
     const { proxy } = await throughProxy();
-    proxy.cut('stall');
-    expect(() => proxy.cut('reset')).toThrow(/already cut \(stall\)/);
+    proxy.stall();
+    expect(() => proxy.reset()).toThrow(/already cut \(stall\)/);
     proxy.restore();
     expect(proxy.cutMode).toBeUndefined();
   });

@@ -35,7 +35,12 @@ export function kindOfJobId(id: string): JobKind | undefined {
  * never collide with a batch item.
  */
 export function batchItemJobId(batchId: string, index: number): string {
-  return `${KIND_PREFIX.drawing}_${batchId}~${index}`;
+  return `${batchItemIdPrefix(batchId)}${index}`;
+}
+
+/** What every item id of a batch starts with (its index follows). */
+export function batchItemIdPrefix(batchId: string): string {
+  return `${KIND_PREFIX.drawing}_${batchId}~`;
 }
 
 /** The batch and index a batch item's job id names (`batchItemJobId`); undefined for other ids. */

@@ -15,6 +15,7 @@ import {
   JobFence,
   ledgerRetention,
   type RedisClient,
+  TenantUsage,
 } from '@atelier/store';
 import { Queue, type WorkerOptions } from 'bullmq';
 import { type CallbackWorker, startCallbackWorker } from './callbacks/callback-worker.ts';
@@ -23,6 +24,7 @@ import { startDrawingQueue } from './drawing/drawing-queue.ts';
 import { createBackoffStrategy } from './runtime/backoff.ts';
 import { BatchSteeringKeeper } from './runtime/batch-steering-keeper.ts';
 import { DeadLetterReconciler } from './runtime/dead-letter-reconciler.ts';
+import type { FairDispatcherTimings } from './runtime/fair-dispatcher.ts';
 import { JobSettlement } from './runtime/job-settlement.ts';
 import type { JobQueueDeps, QueueWorker, StartedJobQueue } from './runtime/queue-worker.ts';
 import { redisErrorListener } from './runtime/redis-error-listener.ts';
@@ -37,6 +39,8 @@ export interface AtelierWorkerOptions {
   workerOptions?: Partial<WorkerOptions>;
   /** Hears about calls, polls, refreshes, dead letters (metrics, benchmarks). */
   observer?: WorkerObserver;
+  /** Shorter fair-share timings (tests). */
+  fairShareTimings?: Partial<FairDispatcherTimings>;
 }
 
 type Closer = () => Promise<unknown>;
@@ -201,6 +205,7 @@ function jobQueueDeps(
     fence: new JobFence(connection, prefix),
     cancellation,
     logger,
+    usage: new TenantUsage(connection, prefix),
     onDeadLetter: (entry) => observer.deadLetter?.(entry),
   });
   const deps: JobQueueDeps = {
@@ -216,6 +221,10 @@ function jobQueueDeps(
     retention: config.retention,
     observer,
     ...(options.workerOptions ? { workerOptions: options.workerOptions } : {}),
+    fairShare: {
+      weights: config.tenants.weights,
+      ...(options.fairShareTimings ? { timings: options.fairShareTimings } : {}),
+    },
   };
   return { deps, batches, callbacks, cancellation };
 }
@@ -234,6 +243,8 @@ const CLOSE_STEP_MS = 500;
  */
 async function stop(running: Running, graceMs: number): Promise<void> {
   const { queues, callbacks, logger } = running;
+  // No more admissions (they would only wait for the next process).
+  await within(Promise.all(queues.map((q) => q.dispatcher.stop())), CLOSE_STEP_MS);
   const reconciling = running.reconciler?.stop();
   const tending = running.keeper?.stop();
   const workers = [...queues.map((q) => q.worker), ...(callbacks ? [callbacks.worker] : [])];

@@ -54,7 +54,7 @@ describe('FairQueue', () => {
     // Jobs admitted and not started fill the window: nothing more goes straight in.
     await redis.zadd(queue.toKey('prioritized'), 1, 'x1', 2, 'x2', 3, 'x3', 4, 'x4');
     expect(await fair.route('gamma', HIGH, 1, { kind: 'job', id: 'dr_s3@gamma' })).toBe(0);
-    expect(await redis.zrange(k.active, 0, -1, 'WITHSCORES')).toEqual([
+    expect(await redis.zrange(k.active, '0', '-1', 'WITHSCORES')).toEqual([
       `${HIGH}|gamma`,
       String(HIGH),
       `${LOW}|acme`,

@@ -15,6 +15,7 @@ export class TcpProxy {
   /** Bytes held by the current stall, each with the socket it is for. */
   readonly #held: Array<{ to: Socket; chunk: Buffer; fromClient: boolean }> = [];
   #stalled = false;
+  #stallWhen: ((clientBytes: string) => boolean) | undefined;
 
   private constructor(server: Server, target: { port: number; host: string }) {
     this.#server = server;
@@ -44,6 +45,19 @@ export class TcpProxy {
 
   stall(): void {
     this.#stalled = true;
+  }
+
+  /**
+   * Stalls at the first chunk a client sends that `match` accepts (read as latin1): that chunk
+   * is held with everything after it, as if the process were cut off just before sending it.
+   */
+  stallWhen(match: (clientBytes: string) => boolean): void {
+    this.#stallWhen = match;
+  }
+
+  /** Whether the proxy is holding traffic. */
+  get stalled(): boolean {
+    return this.#stalled;
   }
 
   /** Ends the stall: what it held is delivered, in order. */
@@ -85,6 +99,10 @@ export class TcpProxy {
 
   #pipe(from: Socket, to: Socket, fromClient: boolean): void {
     from.on('data', (chunk: Buffer) => {
+      if (!this.#stalled && fromClient && this.#stallWhen?.(chunk.toString('latin1'))) {
+        this.#stallWhen = undefined;
+        this.#stalled = true;
+      }
       if (this.#stalled) this.#held.push({ to, chunk, fromClient });
       else to.write(chunk);
     });

@@ -128,18 +128,20 @@ return 3
 
 /**
  * Once per job: gives its images back (never paid for), or counts them again (a replay will
- * pay). KEYS: day hash, returned set. ARGV: job id, images (negative: give back), expire-at.
- * Returns 1 when it changed the count.
+ * pay); both keys keep the day's expiry (a day past it is gone again at once). KEYS: day hash,
+ * returned set. ARGV: job id, images, expire-at. Returns 1 when it changed the count.
  */
 const GIVE_BACK = new LuaScript(`
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('HINCRBY', KEYS[1], 'images', -tonumber(ARGV[2]))
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 redis.call('PEXPIREAT', KEYS[2], ARGV[3])
 return 1
 `);
 const RECOUNT = new LuaScript(`
 if redis.call('SREM', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('HINCRBY', KEYS[1], 'images', tonumber(ARGV[2]))
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 return 1
 `);
 
@@ -249,7 +251,7 @@ export class TenantUsage {
       this.#keys.usage.day(job.tenant, job.day),
       this.#keys.usage.returned(job.tenant, job.day),
     ];
-    return (await RECOUNT.run(this.#redis, keys, [job.id, job.images])) === 1;
+    return (await RECOUNT.run(this.#redis, keys, [job.id, job.images, expireAt(job.day)])) === 1;
   }
 
   /** The tenant's figures for each day (days without any: zeros), read in one `MULTI`. */

@@ -43,7 +43,8 @@ end
  * How many of `count` jobs of one tenant at one priority go to BullMQ as usual: all of them
  * while nothing waits at this priority or a more urgent one and the window has room (up to
  * the room); the rest are parked — listed at the end of the tenant's backlog (before they are
- * added, so a dispatcher may find an id whose add is still in flight).
+ * added, so a dispatcher may find an id whose add is still in flight). A batch's next items
+ * extend its entry at the tail: one entry per batch, however many chunks.
  * KEYS: active, prioritized, wait, admitting, workers, backlog. ARGV: priority, member, count,
  * now, default window, kind (j|r), id | batch id, id prefix, from, to. Returns the count direct.
  */
@@ -57,7 +58,21 @@ end
 if direct < count then
   local entry
   if ARGV[6] == 'j' then entry = 'j|' .. ARGV[7]
-  else entry = 'r|' .. ARGV[7] .. '|' .. ARGV[8] .. '|' .. (tonumber(ARGV[9]) + direct) .. '|' .. ARGV[10] end
+  else
+    local from = tonumber(ARGV[9]) + direct
+    local head = 'r|' .. ARGV[7] .. '|' .. ARGV[8] .. '|'
+    local tail = redis.call('LINDEX', KEYS[6], -1)
+    if tail and string.sub(tail, 1, #head) == head then
+      local tfrom, tto = string.match(string.sub(tail, #head + 1), '^(%d+)|(%d+)$')
+      if tto and tonumber(tto) == from then
+        -- The next items of the batch at the tail: one entry grows (a batch stays one entry).
+        redis.call('LSET', KEYS[6], -1, head .. tfrom .. '|' .. ARGV[10])
+        redis.call('ZADD', KEYS[1], priority, ARGV[2])
+        return direct
+      end
+    end
+    entry = head .. from .. '|' .. ARGV[10]
+  end
   redis.call('RPUSH', KEYS[6], entry)
   redis.call('ZADD', KEYS[1], priority, ARGV[2])
 end

@@ -281,6 +281,11 @@ function reservationOf(member: string): Reservation | undefined {
   return { kind, queue, id, tenant, day, images: Number(images), jobs: Number(jobs) };
 }
 
+/** When a day's usage keys expire (epoch ms): `KEEP_DAYS` after the day. */
+export function usageExpireAt(day: string): number {
+  return expireAt(day);
+}
+
 function expireAt(day: string): number {
   return (usageDayStart(day) ?? Date.now()) + KEEP_DAYS * DAY_MS;
 }

@@ -47,6 +47,9 @@ describe('FairQueue', () => {
     expect(await fair.route('acme', LOW, 10, range('b1', 0, 10))).toBe(4);
     const k = atelierKeys(prefix).fair('drawing');
     expect(await redis.lrange(k.backlog(LOW, 'acme'), 0, -1)).toEqual(['r|b1|dr_b1~|4|10']);
+    // The batch's next chunk extends its entry (a batch stays one entry in the backlog).
+    expect(await fair.route('acme', LOW, 5, range('b1', 10, 15))).toBe(0);
+    expect(await redis.lrange(k.backlog(LOW, 'acme'), 0, -1)).toEqual(['r|b1|dr_b1~|4|15']);
     // Something waits at this priority: everything of another tenant waits its turn too.
     expect(await fair.route('beta', LOW, 1, { kind: 'job', id: 'dr_s1@beta' })).toBe(0);
     // A more urgent priority is not held back by less urgent work, while the window has room.

@@ -27,13 +27,15 @@ export function deadLettersPage(
   <td>${formatAgo(d.failedAt, ctx.now)}</td>
 </tr>`,
   );
-  const query = (offset: number, tenant = filter.tenant) => {
+  /** This page at `offset`; `tenants` given: with that tenant instead (undefined: any). */
+  const query = (offset: number, tenants?: { tenant: string | undefined }) => {
     const params = new URLSearchParams();
-    for (const [k, v] of Object.entries({ ...filter, tenant })) {
+    for (const [k, v] of Object.entries({ ...filter, ...tenants })) {
       if (v !== undefined) params.set(k, String(v));
     }
     if (offset > 0) params.set('offset', String(offset));
-    return `${ADMIN_PATHS.deadLetters}?${params}`;
+    const search = params.toString();
+    return search === '' ? ADMIN_PATHS.deadLetters : `${ADMIN_PATHS.deadLetters}?${search}`;
   };
   const prev =
     paging.offset > 0
@@ -64,7 +66,7 @@ export function deadLettersPage(
     ctx,
     'Dead letters',
     html`<section>
-${tenantFilter(tenants, filter.tenant, (tenant) => query(0, tenant))}
+${tenantFilter(tenants, filter.tenant, (tenant) => query(0, { tenant }))}
 <form method="get" action="${ADMIN_PATHS.deadLetters}" class="actions">
   <label>queue <select name="queue"><option value="">any</option>${['drawing', 'cme'].map((q) => html`<option value="${q}" ${filter.queue === q ? 'selected' : ''}>${q}</option>`)}</select></label>
   <label>code <input name="code" size="14" value="${filter.code ?? ''}"></label>

@@ -15,6 +15,7 @@ const BENCHES = [
   'http-enqueue.ts',
   'batch-enqueue.ts',
   'batch-cancel.ts',
+  'fairness.ts',
 ];
 const wanted = process.argv.slice(2);
 const selected = BENCHES.filter(

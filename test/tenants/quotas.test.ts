@@ -1,6 +1,9 @@
+import { createProducer } from '@atelier/producer';
+import { createLogger, usageDay } from '@atelier/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CME, DRAWING, startApi } from '../producer/api-harness.ts';
 import { RedisTestContext } from '../support/redis-context.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const ctx = new RedisTestContext();
 afterEach(() => ctx.cleanup());
@@ -132,5 +135,29 @@ describe('spend quotas (images per UTC day)', () => {
     expect(text).toContain('atelier_tenant_images_total{tenant="beta"} 0');
     expect(text).toContain('atelier_tenant_images_total{tenant="ops"} 0');
     expect(text).toMatch(/atelier_tenant_images_today\{tenant="acme"\} \d+/);
+  });
+});
+
+describe('usage of tenants without a quota', () => {
+  it('is counted in the enqueuing process and written within a second, and at close', async () => {
+    const prefix = ctx.prefix('tally');
+    const logger = createLogger({ name: 't', level: 'warn' });
+    const open = () => createProducer({ redisUrl: ctx.url, prefix, logger });
+    const writer = open();
+    const reader = open();
+    ctx.onCleanup(() => reader.close());
+    const day = usageDay(Date.now());
+    const read = async () => (await reader.usage({ from: day, to: day })).days[0];
+    for (let i = 0; i < 3; i++) await writer.enqueueDrawing({ ...DRAWING, num: 2 });
+    // Another process sees it once the writer's tally is written (every second).
+    await waitFor(async () => ((await read())?.images === 6 ? true : undefined), {
+      what: "the writer's counts",
+    });
+    expect(await read()).toMatchObject({ images: 6, jobs: 3 });
+    // What is left at close is written then.
+    await writer.enqueueCmeOperation(CME);
+    await writer.enqueueDrawing({ ...DRAWING, num: 1 });
+    await writer.close();
+    expect(await read()).toMatchObject({ images: 7, jobs: 5 });
   });
 });

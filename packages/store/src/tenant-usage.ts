@@ -180,9 +180,9 @@ export class TenantUsage {
   }
 
   /** Counts work queued without a reservation (its tenant has no quota to hold it to). */
-  async count(r: Reservation): Promise<void> {
-    const key = this.#keys.usage.day(r.tenant, r.day);
-    await COUNT.run(this.#redis, [key], [r.images, r.jobs, expireAt(r.day)]);
+  async count(work: { tenant: string; day: string; images: number; jobs: number }): Promise<void> {
+    const key = this.#keys.usage.day(work.tenant, work.day);
+    await COUNT.run(this.#redis, [key], [work.images, work.jobs, expireAt(work.day)]);
   }
 
   /** The work is queued: the reservation stands. */

@@ -263,6 +263,7 @@ export function createProducer(options: ProducerOptions): Producer {
     steering,
     close: async () => {
       await steering.close();
+      await reservations.close();
       await queues.close().catch((err) => o.logger.warn({ err }, 'closing queues failed'));
       if (owned) redis.disconnect();
     },
@@ -390,13 +391,16 @@ function scopedProducer(core: ProducerCore, scope: Scope): Producer {
         const kind = kindOfJobId(r.id) ?? 'drawing';
         return queues.forKind(kind).toKey(r.id);
       }),
-    usage: (query) =>
-      usageReport(
+    async usage(query) {
+      // This process's counts of tenants without a quota first (written every second).
+      await core.reservations.flush();
+      return usageReport(
         core.usage,
         guard,
         { ...scope, quotaOf: (tenant) => quotaOf(core.quotas, tenant) },
         query,
-      ),
+      );
+    },
     stats: () => readProducerStats(queues, core.deadLetters, ledger, guard),
     async ping() {
       await guard.run(() => core.redis.ping());

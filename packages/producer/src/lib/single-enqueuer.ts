@@ -124,7 +124,7 @@ export class SingleEnqueuer {
       throw error;
     }
     if (reservation) await reservations.confirm(reservation);
-    else await reservations.count(work, day);
+    else reservations.count(work, day);
     return { id, created: true, images };
   }
 

@@ -21,6 +21,16 @@ export interface UsageReservationsOptions {
 
 /** A job's reservation past this (its add long answered or long lost) is settled by the sweep. */
 const JOB_DEADLINE_MS = 2 * 60_000;
+/** Counts of tenants without a quota are written this often (summed per tenant and day). */
+const TALLY_FLUSH_MS = 1000;
+
+/** What the enqueues of tenants without a quota added up to, not written yet. */
+interface Tally {
+  tenant: string;
+  day: string;
+  images: number;
+  jobs: number;
+}
 /** Reservations settled per sweep. */
 const SWEEP_PAGE = 200;
 
@@ -33,6 +43,9 @@ const SWEEP_PAGE = 200;
  */
 export class UsageReservations {
   readonly #o: UsageReservationsOptions;
+  readonly #tally = new Map<string, Tally>();
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
 
   constructor(options: UsageReservationsOptions) {
     this.#o = options;
@@ -49,15 +62,53 @@ export class UsageReservations {
   }
 
   /**
-   * Counts work already queued for a tenant without a quota (nothing to refuse, so nothing to
-   * reserve: the add stays the enqueue's first write). A count that fails is logged only.
+   * Counts work already queued for a tenant without a quota: nothing to refuse, so nothing to
+   * reserve — the add stays the enqueue's only write, and the counts are summed per tenant and
+   * day in this process and written every `TALLY_FLUSH_MS` (and before a usage read, and at
+   * close). A process that dies loses at most that much of its count; a write that fails is
+   * kept for the next.
    */
-  async count(work: Omit<Reservation, 'day'>, day = this.today()): Promise<void> {
-    await this.#o.guard
-      .run(() => this.#o.usage.count({ ...work, day }))
-      .catch((err: unknown) =>
-        this.#o.logger.warn({ err, id: work.id }, 'could not count an enqueue in its usage'),
-      );
+  count(work: Omit<Reservation, 'day'>, day = this.today()): void {
+    const key = `${work.tenant}|${day}`;
+    const tally = this.#tally.get(key) ?? { tenant: work.tenant, day, images: 0, jobs: 0 };
+    tally.images += work.images;
+    tally.jobs += work.jobs;
+    this.#tally.set(key, tally);
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      void this.flush();
+    }, TALLY_FLUSH_MS).unref();
+  }
+
+  /** Writes the counts summed so far (one at a time; those that fail wait for the next). */
+  async flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    if (this.#tally.size === 0) return;
+    const tallies = [...this.#tally.values()];
+    this.#tally.clear();
+    const { guard, usage, logger } = this.#o;
+    this.#flushing = Promise.all(
+      tallies.map((tally) =>
+        guard
+          .run(() => usage.count(tally))
+          .catch((err: unknown) => {
+            logger.warn({ err, tenant: tally.tenant }, 'usage count not written; trying again');
+            this.count({ kind: 'job', queue: '', id: '', ...tally }, tally.day);
+          }),
+      ),
+    ).then(() => {
+      this.#flushing = undefined;
+    });
+    await this.#flushing;
+  }
+
+  /** Writes what is left (the producer closes). */
+  async close(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.flush();
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   /** Reserves `images` and `jobs` for the work `id`; throws `QuotaExceededError` past the quota. */

@@ -281,7 +281,7 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
   const cancel = { ...job, id: 'dr_u3@acme' };
   await usage.reserve(cancel, undefined, 0);
   const cancelled = await usage.cancel(cancel);
-  await usage.count({ ...job, id: 'dr_u4@acme', images: 1 });
+  await usage.count({ tenant: 'acme', day, images: 1, jobs: 1 });
   const batchUsage: Reservation = { ...job, kind: 'batch', id: 'b-u@acme', images: 3, jobs: 2 };
   await usage.reserve(batchUsage, undefined, 1);
   await ledger.create('b-u@acme', 2, { tenant: 'acme', usage: { day, reserved: 3 } });
@@ -292,7 +292,7 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
     await usage.settleDue(batchUsage, { nextDeadline: 0 }),
   ];
   const unpaid = { id: 'dr_u5@acme', tenant: 'acme', day, images: 2 };
-  await usage.count({ ...job, id: unpaid.id });
+  await usage.count({ tenant: 'acme', day, images: 2, jobs: 1 });
   const givenBack = [await usage.giveBack(unpaid), await usage.giveBack(unpaid)];
   const recounted = [await usage.recount(unpaid), await usage.recount(unpaid)];
   await usage.giveBack(unpaid);

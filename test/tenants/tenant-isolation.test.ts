@@ -97,6 +97,11 @@ describe('tenants through /v1', () => {
         error: { code: 'NOT_FOUND', message: `job ${id} not found`, details: { what: 'job', id } },
       });
     }
+    // Cancelling another tenant's job is the same 404, and leaves it queued.
+    const cancel = await api.call({ method: 'POST', url: `/v1/jobs/${id}/cancel`, auth: BETA });
+    expect(cancel.statusCode).toBe(404);
+    expect(cancel.json().error).toMatchObject({ code: 'NOT_FOUND', details: { what: 'job', id } });
+    expect((await read(ACME)).json().state).toBe('queued');
     // Exactly what a job that does not exist answers.
     const unknown = 'dr_no-such-job@acme';
     expect((await read(ACME, unknown)).json()).toEqual({
@@ -141,6 +146,20 @@ describe('tenants through /v1', () => {
         });
       }
     }
+    // Steering another tenant's batch: the same 404, and the batch is untouched.
+    for (const action of ['pause', 'resume', 'cancel']) {
+      const url = `/v1/batches/${id}/${action}`;
+      const refused = await api.call({ method: 'POST', url, auth: ACME });
+      expect(refused.statusCode, url).toBe(404);
+      expect(refused.json().error).toMatchObject({ code: 'NOT_FOUND', details: { id } });
+    }
+    const untouched = await api.call({ method: 'GET', url: `/v1/batches/${id}`, auth: BETA });
+    expect(untouched.json().state).toBe('open');
+    // Its owner (and an admin) may.
+    const paused = await api.call({ method: 'POST', url: `/v1/batches/${id}/pause`, auth: OPS });
+    expect(paused.json()).toMatchObject({ id, state: 'paused', tenant: 'beta' });
+    const resumed = await api.call({ method: 'POST', url: `/v1/batches/${id}/resume`, auth: BETA });
+    expect(resumed.json()).toMatchObject({ id, state: 'open' });
     const batch = (await api.call({ method: 'GET', url: `/v1/batches/${id}`, auth: BETA })).json();
     expect(batch).toMatchObject({ id, total: 2, tenant: 'beta' });
     const lines = (

@@ -137,3 +137,4 @@ export {
 } from './schemas/drawing-request.ts';
 export { toIssues, validate } from './schemas/validate.ts';
 export { REDACTED, Secret, scrubUrl } from './secret.ts';
+export { DEFAULT_TENANT, jobTenant } from './tenant.ts';

@@ -11,6 +11,8 @@ export interface JobMeta {
   batchIndex?: number;
   /** How many times a dead letter of this job was replayed. */
   replays?: number;
+  /** The tenant whose key enqueued it (named API keys); absent: `default` (`jobTenant`). */
+  tenant?: string;
 }
 
 /** One failed attempt, kept in job data so a dead letter can carry the whole story. */

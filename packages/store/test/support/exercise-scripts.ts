@@ -10,6 +10,8 @@ import {
   JobSnapshot,
   type RedisClient,
   RedisLease,
+  STATS_FIELD,
+  TimeSeries,
 } from '@atelier/store';
 import { Queue, QueueKeys } from 'bullmq';
 import { expect } from 'vitest';
@@ -19,9 +21,10 @@ const HOUR_SEC = 3600;
 
 /**
  * How many Lua scripts the store has (ledger 11, dead-letter store 6, lease 2, job snapshot 1,
- * replay finish 1, job fence 3, job cancellation 3, batch steering 5): all run below.
+ * replay finish 1, job fence 3, job cancellation 3, batch steering 5, time series 1): all run
+ * below.
  */
-export const STORE_SCRIPT_COUNT = 32;
+export const STORE_SCRIPT_COUNT = 33;
 
 /**
  * BullMQ's own scripts the store runs: `promote` (a resume releases parked items through it; in
@@ -97,6 +100,7 @@ export const EXERCISED = {
     single: 'cancelled',
     granted: 'granted',
   },
+  imagesCounted: [2],
 };
 
 /**
@@ -241,6 +245,11 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
   ];
   const { deadLetter: _, ...ending } = await fence.ending(running, 'dr_r1');
   const steering = await exerciseSteering(redis, prefix, ledger, fence, drawing);
+  const series = new TimeSeries(redis, prefix);
+  const minute = Math.floor(Date.now() / 60_000) * 60_000;
+  await series.add(new Map([[minute, new Map([[STATS_FIELD.images('default'), 2]])]]));
+  const imagesCounted = (await series.series({ from: minute, to: minute + 60_000, stepMs: 60_000 }))
+    .images.default;
 
   return {
     created,
@@ -271,6 +280,7 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
     filedIfFailed,
     fenced: { data, settled, ending, filed, refused, replaced },
     steering,
+    imagesCounted,
   };
 }
 

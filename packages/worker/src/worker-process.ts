@@ -15,11 +15,14 @@ import {
   JobFence,
   ledgerRetention,
   type RedisClient,
+  TimeSeries,
 } from '@atelier/store';
 import { Queue, type WorkerOptions } from 'bullmq';
 import { type CallbackWorker, startCallbackWorker } from './callbacks/callback-worker.ts';
 import { startCmeQueue } from './cme/cme-queue.ts';
+import { combineObservers } from './combine-observers.ts';
 import { startDrawingQueue } from './drawing/drawing-queue.ts';
+import { StatsRecorder } from './metrics/stats-recorder.ts';
 import { createBackoffStrategy } from './runtime/backoff.ts';
 import { BatchSteeringKeeper } from './runtime/batch-steering-keeper.ts';
 import { DeadLetterReconciler } from './runtime/dead-letter-reconciler.ts';
@@ -37,6 +40,8 @@ export interface AtelierWorkerOptions {
   workerOptions?: Partial<WorkerOptions>;
   /** Hears about calls, polls, refreshes, dead letters (metrics, benchmarks). */
   observer?: WorkerObserver;
+  /** How often this process writes its counts to the time series (default 5000 ms). */
+  statsFlushMs?: number;
 }
 
 type Closer = () => Promise<unknown>;
@@ -52,6 +57,8 @@ interface Running {
   reconciler?: DeadLetterReconciler;
   /** Tends cancelled and resumed batches (with the drawing queue). */
   keeper?: BatchSteeringKeeper;
+  /** Atelier's time series (charts, `GET /v1/stats`): written last, before the connection goes. */
+  stats?: StatsRecorder;
   /** Closed last, newest first (provider clients, the callback queue handle). */
   closers: Closer[];
 }
@@ -85,9 +92,17 @@ export class AtelierWorker {
       connectionName: 'atelier-worker',
     });
     connection.on('error', (err) => logger.warn({ err }, 'redis connection error'));
-    const running: Running = { connection, logger, queues: [], closers: [] };
+    const stats = new StatsRecorder({
+      sink: new TimeSeries(connection, config.queuePrefix),
+      logger: logger.child({ component: 'stats' }),
+      ...(options.statsFlushMs !== undefined ? { flushIntervalMs: options.statsFlushMs } : {}),
+    });
+    const running: Running = { connection, logger, queues: [], closers: [], stats };
+    stats.start();
+    // Everything the process reports reaches the time series and the caller's observer alike.
+    const observer = combineObservers(stats, options.observer);
     try {
-      const { deps, batches, callbacks, cancellation } = jobQueueDeps(options, running);
+      const { deps, batches, callbacks, cancellation } = jobQueueDeps(options, observer, running);
       const enabled = config.worker.queues;
       const adopt = ({ queueWorker, close }: StartedJobQueue) => {
         running.queues.push(queueWorker);
@@ -105,7 +120,7 @@ export class AtelierWorker {
           prefix: config.queuePrefix,
           config,
           logger: logger.child({ queue: QUEUE_NAMES.callbacks }),
-          onDelivery: (info) => options.observer?.callbackDelivery?.(info),
+          onDelivery: (info) => observer.callbackDelivery?.(info),
           ...(options.workerOptions ? { workerOptions: options.workerOptions } : {}),
         });
       }
@@ -158,6 +173,7 @@ export class AtelierWorker {
  */
 function jobQueueDeps(
   options: AtelierWorkerOptions,
+  observer: WorkerObserver,
   running: Running,
 ): {
   deps: JobQueueDeps;
@@ -168,7 +184,6 @@ function jobQueueDeps(
   const { config, logger } = options;
   const { connection } = running;
   const prefix = config.queuePrefix;
-  const observer = options.observer ?? {};
   const callbackQueue = config.callbacks.secret
     ? new Queue<CallbackJobData>(QUEUE_NAMES.callbacks, {
         connection,
@@ -270,8 +285,13 @@ async function stop(running: Running, graceMs: number): Promise<void> {
   await closing(() => Promise.all(queues.map((q) => q.queue.close())), 'queues');
   if (callbacks) await closing(() => callbacks.close(), 'callbacks');
   const closers = running.closers.splice(0).reverse();
+  // The workers are stopped: the time series' last counts are written beside the clients' close.
   await closing(
-    () => Promise.all(closers.map((close) => close().catch(() => undefined))),
+    () =>
+      Promise.all([
+        ...closers.map((close) => close().catch(() => undefined)),
+        running.stats?.close(),
+      ]),
     'clients',
   );
   running.connection.disconnect();

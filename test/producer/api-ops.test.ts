@@ -28,6 +28,7 @@ const ROUTES: Array<[string, string]> = [
   ['POST', '/v1/dead-letters/replay'],
   ['POST', '/v1/dead-letters/purge'],
   ['GET', '/v1/images/{key}'],
+  ['GET', '/v1/stats'],
   ['GET', '/healthz'],
   ['GET', '/readyz'],
   ['GET', '/metrics'],
@@ -66,6 +67,9 @@ describe('GET /openapi.json', () => {
     expect(
       doc.components.schemas.BatchRequest.properties.items.items.properties.idempotencyKey,
     ).toBeUndefined();
+    expect(doc.components.schemas.StatsSeries.required).toEqual(
+      expect.arrayContaining(['times', 'queues', 'providerCodes', 'images']),
+    );
     expect(doc.components.schemas.Error.properties.error.properties.code.enum).toEqual(
       expect.arrayContaining([
         'VALIDATION_FAILED',

@@ -17,6 +17,7 @@ import { enqueueRoutes } from './routes/enqueue-routes.ts';
 import { imageRoutes } from './routes/image-routes.ts';
 import { jobRoutes } from './routes/job-routes.ts';
 import { opsRoutes } from './routes/ops-routes.ts';
+import { statsRoutes } from './routes/stats-routes.ts';
 
 export interface ApiOptions {
   readonly producer: Producer;
@@ -163,6 +164,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       jobRoutes(v1, ctx);
       deadLetterRoutes(v1, ctx);
       imageRoutes(v1, ctx);
+      statsRoutes(v1, ctx);
       await v1.register(async (scope) => batchRoutes(scope, ctx));
     },
     { prefix: '/v1' },

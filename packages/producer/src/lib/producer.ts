@@ -14,6 +14,8 @@ import {
   ledgerRetention,
   type RedisClient,
   redisReady,
+  type StatsSeries,
+  TimeSeries,
 } from '@atelier/store';
 import { BatchCloser } from './batch-closer.ts';
 import {
@@ -34,6 +36,7 @@ import { ProducerQueues } from './producer-queues.ts';
 import { type ProducerStats, readProducerStats } from './producer-stats.ts';
 import { RedisGuard } from './redis-guard.ts';
 import { type EnqueueResult, SingleEnqueuer } from './single-enqueuer.ts';
+import { resolveStatsQuery, type StatsQuery } from './stats-query.ts';
 import { SteeringOperations } from './steering-operations.ts';
 
 /** The typed front door for Node services: enqueue, inspect and repair Atelier jobs. */
@@ -92,6 +95,11 @@ export interface Producer {
   closeAbandonedBatches(): Promise<string[]>;
   /** Queue depths, open batches and dead letters by code (metrics, dashboard). */
   stats(): Promise<ProducerStats>;
+  /**
+   * Atelier's time series over a range (what `GET /v1/stats` answers and the dashboard draws);
+   * throws `ValidationError` naming `from`, `to` or `step` for a range it cannot answer.
+   */
+  timeSeries(query?: StatsQuery): Promise<StatsSeries>;
   /** Resolves when Redis answers a PING within the command timeout. */
   ping(): Promise<void>;
   /** Waits (up to `timeoutMs`) for the first connection. */
@@ -178,6 +186,7 @@ export function createProducer(options: ProducerOptions): Producer {
     guard,
     logger: o.logger,
   });
+  const series = new TimeSeries(redis, o.prefix);
   const deadLetterOps = new DeadLetterOperations({
     queues,
     deadLetters,
@@ -214,6 +223,10 @@ export function createProducer(options: ProducerOptions): Producer {
     purgeDeadLetters: (filter) => deadLetterOps.purgeMatching(filter),
     closeAbandonedBatches: () => closer.closeAbandoned(),
     stats: () => readProducerStats(queues, deadLetters, ledger, guard),
+    async timeSeries(query) {
+      const range = resolveStatsQuery(query, Date.now());
+      return guard.run(() => series.series(range));
+    },
     async ping() {
       await guard.run(() => redis.ping());
     },

@@ -1,19 +1,31 @@
 import type { BatchInfo } from '@atelier/store';
 import { ADMIN_PATHS } from '../admin-paths.ts';
+import type { DashboardAsset } from '../dashboard-assets.ts';
 import { maskString } from '../mask-secrets.ts';
 import type { Overview, QueueOverview } from '../overview-reader.ts';
 import { html, type SafeHtml } from '../safe-html.ts';
+import { type ChartRange, chartsHead, chartsSection } from './charts-section.ts';
 import { formatAgo, formatDuration, formatRate, formatTime } from './formatting.ts';
 import { layout, postButton } from './layout.ts';
 import type { PageContext } from './page-context.ts';
 
-/** `/admin`: queues, provider health, batches, dead letters, CME tickets, recent errors. */
-export function overviewPage(ctx: PageContext, o: Overview): string {
+/** What the overview's charts need: the range shown and the files that draw them. */
+export interface OverviewCharts {
+  range: ChartRange;
+  assets: ReadonlyMap<string, DashboardAsset>;
+}
+
+/**
+ * `/admin`: queues, charts of the time series, provider health, batches, dead letters, CME
+ * tickets, recent errors.
+ */
+export function overviewPage(ctx: PageContext, o: Overview, charts: OverviewCharts): string {
   return layout(
     ctx,
     'Overview',
-    html`${queuesSection(ctx, o)}${healthSection(ctx, o)}${deadLetterSection(ctx, o)}${batchSection(o)}${ticketSection(o)}${errorSection(o)}
+    html`${queuesSection(ctx, o)}${chartsSection(charts.range)}${healthSection(ctx, o)}${deadLetterSection(ctx, o)}${batchSection(o)}${ticketSection(o)}${errorSection(o)}
 <p class="muted">Read at ${formatTime(o.at)}${ctx.refreshSec ? ` · reloads every ${ctx.refreshSec} s` : ''}</p>`,
+    chartsHead(charts.assets),
   );
 }
 

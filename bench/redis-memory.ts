@@ -203,6 +203,10 @@ if (KINDS.has('completed')) {
   const [sample] = await d.queue.getCompleted(0, 0);
   report(`  - ${await anatomy(d.prefix, sample?.id ?? '')}`);
   report(`  - budget ≤ 2048 B: ${bytes <= 2048 ? 'met' : '**missed**'}`);
+  const events = `${d.prefix}:drawing:events`;
+  report(
+    `  - bounded whatever the traffic (not in the figure): the queue's event stream ${fixed(((await admin.memory('USAGE', events, 'SAMPLES', '0')) ?? 0) / 1024, 0)} KB for ${await admin.xlen(events)} events, the time series ${fixed((await keyBytes(`${d.prefix}:sys:stats:*`)) / 1024, 0)} KB so far`,
+  );
   await d.queue.obliterate({ force: true });
   await d.close();
 }

@@ -7,14 +7,14 @@
  * BENCH_ENQUEUE_PER_SEC (400/s: 100k in about 250 s); the worker submits each at once, so
  * that is also its submit rate. Every task takes BENCH_TASK_MS (300 s) at the provider:
  * longer than the whole enqueue phase, so the last task is submitted before the first one
- * finishes and all 100k are pending at once. The first poll is planned just after a task is
- * done (DRAWING_POLL_FIRST_MS = task + 2 s; the learned schedule converges on the same
- * point), so almost every task needs one poll and polls arrive at the enqueue rate, 400/s —
- * about half of what one process does when the machine is quiet (submit + poll ≈ 650–700
- * tasks/s in bench/drawing.ts) — instead of 100k / 5 s = 20,000/s with a fixed 5 s interval.
+ * finishes and all 100k are pending at once. The first poll is configured just after a task is
+ * done (DRAWING_POLL_FIRST_MS = task + 2 s), then every 5–30 s, so polls arrive at about the
+ * enqueue rate times the polls per task (one or two: 400–800/s), within what one process does
+ * (bench/RESULTS.md), instead of 100k / 5 s = 20,000/s with a fixed 5 s interval.
  *
  *   node bench/pending-100k.ts
- *   BENCH_PENDING_TASKS, BENCH_ENQUEUE_PER_SEC, BENCH_TASK_MS override the defaults.
+ *   BENCH_PENDING_TASKS, BENCH_ENQUEUE_PER_SEC, BENCH_TASK_MS override the defaults;
+ *   BENCH_WORKER_FLAGS adds node flags to the worker process.
  */
 import { createRedisConnection } from '@atelier/store';
 import { Queue } from 'bullmq';

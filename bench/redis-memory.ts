@@ -39,7 +39,8 @@ const { values } = parseArgs({
 const KINDS = new Set(values.kinds.split(','));
 const N = Number(values.jobs);
 const WARMUP = Number(values.warmup);
-const logger = createLogger({ name: 'bench', level: 'warn' });
+/** Errors only: every dead letter of the dead-letter run would log a warning. */
+const logger = createLogger({ name: 'bench', level: 'error' });
 const REDIS_ARGS = values['redis-args'].split(' ').filter(Boolean);
 const redis = await startRedisServer({ args: REDIS_ARGS });
 const admin = createRedisConnection({ url: redis.url, role: 'worker' });
@@ -89,6 +90,7 @@ async function deployment(
   const connection = createRedisConnection({ url: redis.url, role: 'worker' });
   const producer = createProducer({ connection, prefix, logger });
   const queue = new Queue('drawing', { connection, prefix });
+  await producer.ready();
   return {
     prefix,
     sim,

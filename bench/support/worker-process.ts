@@ -1,5 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** The node flags of the worker's `start` script (`--max-semi-space-size=16`). */
 export function workerStartFlags(): string[] {
@@ -19,12 +21,14 @@ export interface WorkerProcess {
 
 /**
  * `bench/support/pending-worker.ts` in its own process, configured by `env` like
- * `pnpm --filter @atelier/worker start`, with the start script's node flags; resolves once
- * its worker is running.
+ * `pnpm --filter @atelier/worker start`, with the start script's node flags and, as in
+ * production, a submit journal of its own (`ATELIER_JOURNAL_DIR`, removed once it reported);
+ * resolves once its worker is running.
  */
 export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
+  const journal = mkdtempSync(join(tmpdir(), 'atelier-bench-journal-'));
   const child = fork(new URL('./pending-worker.ts', import.meta.url), {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ATELIER_JOURNAL_DIR: journal, ...env },
     // BENCH_WORKER_FLAGS adds node flags (experiments: `--max-old-space-size=…`).
     execArgv: [
       ...workerStartFlags(),
@@ -53,7 +57,9 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
     next,
     report: async () => {
       child.send({ report: true });
-      return next();
+      const report = await next();
+      rmSync(journal, { recursive: true, force: true });
+      return report;
     },
   };
 }

@@ -29,6 +29,7 @@ const ROUTES: Array<[string, string]> = [
   ['POST', '/v1/dead-letters/purge'],
   ['GET', '/v1/images/{key}'],
   ['GET', '/v1/usage'],
+  ['GET', '/v1/stats'],
   ['GET', '/healthz'],
   ['GET', '/readyz'],
   ['GET', '/metrics'],
@@ -67,6 +68,9 @@ describe('GET /openapi.json', () => {
     expect(
       doc.components.schemas.BatchRequest.properties.items.items.properties.idempotencyKey,
     ).toBeUndefined();
+    expect(doc.components.schemas.StatsSeries.required).toEqual(
+      expect.arrayContaining(['times', 'queues', 'providerCodes', 'images']),
+    );
     expect(doc.components.schemas.Error.properties.error.properties.code.enum).toEqual(
       expect.arrayContaining([
         'VALIDATION_FAILED',

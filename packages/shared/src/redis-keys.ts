@@ -104,6 +104,14 @@ export function atelierKeys(prefix: string) {
     /** Why a queue was paused by Atelier itself (bad credentials, quota): JSON. */
     halt: (queue: string) => `${sys}:halt:${queue}`,
     recentErrors: `${sys}:recent-errors`,
+    /**
+     * Atelier's own time series (`TimeSeries`): one hash of bounded counters per minute and per
+     * hour, named by the bucket's start in epoch seconds; each expires with its retention.
+     */
+    stats: {
+      minute: (startSec: number) => `${sys}:stats:m:${startSec}`,
+      hour: (startSec: number) => `${sys}:stats:h:${startSec}`,
+    },
   };
 }
 

@@ -79,6 +79,32 @@ export {
 } from './redis.ts';
 export { RedisLease } from './redis-lease.ts';
 export {
+  LATENCY_BOUNDS_MS,
+  latencyBucket,
+  type ParsedStatsField,
+  parseStatsField,
+  type QueueCounter,
+  STATS_FIELD,
+} from './stats/stats-fields.ts';
+export {
+  type LatencySeries,
+  type QueueSeries,
+  quantile,
+  type StatsSeries,
+  statsSeries,
+} from './stats/stats-series.ts';
+export {
+  BUCKET_MS,
+  bucketStart,
+  MAX_BUCKETS_PER_READ,
+  STATS_RETENTION_MS,
+  type StatsBucket,
+  type StatsCounts,
+  type StatsRange,
+  type StatsResolution,
+  TimeSeries,
+} from './stats/time-series.ts';
+export {
   type DueSettlement,
   type Reservation,
   TenantUsage,

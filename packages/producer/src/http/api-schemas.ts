@@ -207,6 +207,42 @@ export function apiSchemas(limits: DrawingLimits) {
       }),
     }),
   });
+  const perStep = z.array(z.number()).describe('one value per entry of times');
+  const perStepOrNull = z
+    .array(z.number().nullable())
+    .describe('one value per entry of times; null where there was nothing to measure');
+  const statsSeries = z
+    .object({
+      from: z.int().describe('start of the first step (epoch ms; from aligned down to a step)'),
+      to: z.int().describe('end of the range, exclusive (epoch ms)'),
+      step: z.int().describe('seconds per point'),
+      resolution: z
+        .enum(['minute', 'hour'])
+        .describe('the buckets summed: minutes (kept 48 h) or hours (kept 30 days)'),
+      times: z.array(z.int()).describe('start of each step (epoch ms)'),
+      queues: z
+        .record(
+          z.string(),
+          z.object({
+            completed: perStep,
+            dead: perStep.describe('dead-lettered'),
+            retried: perStep.describe('attempts that failed and were retried'),
+            latencyMs: z
+              .object({ p50: perStepOrNull, p95: perStepOrNull, p99: perStepOrNull })
+              .describe('enqueue to completion, from a fixed histogram (ms)'),
+          }),
+        )
+        .describe('every job queue (drawing, cme)'),
+      pollsPerTask: z
+        .record(z.string(), perStepOrNull)
+        .describe('mean polls per finished drawing task, by queue'),
+      providerCodes: z
+        .record(z.string(), z.record(z.string(), perStep))
+        .describe('provider answers by provider and code (codes the specs do not name: other)'),
+      cmeLogins: z.record(z.string(), perStep).describe('CME logins by outcome (ok, auth, …)'),
+      images: z.record(z.string(), perStep).describe('images of completed drawings by tenant'),
+    })
+    .describe('Atelier time series over [from, to) in steps of step seconds');
   const error = z.object({
     error: z.object({
       code: z.enum(Object.keys(ERROR_STATUS) as [string, ...string[]]),
@@ -246,6 +282,7 @@ export function apiSchemas(limits: DrawingLimits) {
     usageQuery,
     usageReport,
     quotaExceededError,
+    statsSeries,
     error,
     outcomeUnknownError,
   };

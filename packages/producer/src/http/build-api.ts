@@ -18,6 +18,7 @@ import { enqueueRoutes } from './routes/enqueue-routes.ts';
 import { imageRoutes } from './routes/image-routes.ts';
 import { jobRoutes } from './routes/job-routes.ts';
 import { opsRoutes } from './routes/ops-routes.ts';
+import { statsRoutes } from './routes/stats-routes.ts';
 import { usageRoutes } from './routes/usage-routes.ts';
 
 export interface ApiOptions {
@@ -179,6 +180,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       deadLetterRoutes(v1, ctx);
       imageRoutes(v1, ctx);
       usageRoutes(v1, ctx);
+      statsRoutes(v1, ctx);
       await v1.register(async (scope) => batchRoutes(scope, ctx));
     },
     { prefix: '/v1' },

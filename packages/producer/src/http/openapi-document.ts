@@ -187,6 +187,7 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
         DeadLetterPage: schema(s.deadLetterPage),
         DeadLetterFilter: schema(s.deadLetterBulkBody, 'input'),
         UsageReport: schema(s.usageReport),
+        StatsSeries: schema(s.statsSeries),
         Error: schema(s.error),
         OutcomeUnknownError: schema(s.outcomeUnknownError),
         QuotaExceededError: schema(s.quotaExceededError),
@@ -376,6 +377,24 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
           200,
           'how many were deleted',
           'purged',
+        ),
+      },
+      '/v1/stats': {
+        get: v1(
+          "Atelier's time series (admin keys): completed, dead and retried jobs per queue, latency p50/p95/p99, polls per task, provider codes, CME logins, images per tenant",
+          {
+            parameters: [
+              query('from', 'start, epoch ms or ISO-8601 (default: an hour before to)'),
+              query('to', 'end, exclusive, epoch ms or ISO-8601 (default: now)'),
+              query(
+                'step',
+                'seconds per point: whole minutes below 3600 (minute buckets, kept 48 h), whole hours from 3600 (hour buckets, kept 30 days); at most 1500 points (default: 60 up to 6 h, 600 up to 48 h, else 3600)',
+                'integer',
+              ),
+            ],
+          },
+          { 200: ok('the series', ref('StatsSeries')) },
+          ['VALIDATION_FAILED'],
         ),
       },
       '/healthz': { get: unauthenticated('The process is up', ok('up')) },

@@ -23,7 +23,9 @@ import {
   ledgerRetention,
   type RedisClient,
   redisReady,
+  type StatsSeries,
   TenantUsage,
+  TimeSeries,
 } from '@atelier/store';
 import { BatchCloser } from './batch-closer.ts';
 import {
@@ -46,6 +48,7 @@ import { ProducerQueues } from './producer-queues.ts';
 import { type ProducerStats, readProducerStats } from './producer-stats.ts';
 import { RedisGuard } from './redis-guard.ts';
 import { type EnqueueResult, SingleEnqueuer } from './single-enqueuer.ts';
+import { resolveStatsQuery, type StatsQuery } from './stats-query.ts';
 import { SteeringOperations } from './steering-operations.ts';
 import { type UsageQuery, type UsageReport, usageReport } from './usage-report.ts';
 import { UsageReservations } from './usage-reservations.ts';
@@ -134,6 +137,11 @@ export interface Producer {
   usage(query: UsageQuery): Promise<UsageReport>;
   /** Queue depths, open batches and dead letters by code (metrics, dashboard). */
   stats(): Promise<ProducerStats>;
+  /**
+   * Atelier's time series over a range (what `GET /v1/stats` answers and the dashboard draws);
+   * throws `ValidationError` naming `from`, `to` or `step` for a range it cannot answer.
+   */
+  timeSeries(query?: StatsQuery): Promise<StatsSeries>;
   /** Resolves when Redis answers a PING within the command timeout. */
   ping(): Promise<void>;
   /** Waits (up to `timeoutMs`) for the first connection. */
@@ -235,6 +243,7 @@ export function createProducer(options: ProducerOptions): Producer {
     guard,
     logger: o.logger,
   });
+  const series = new TimeSeries(redis, o.prefix);
   const deadLetterOps = new DeadLetterOperations({
     queues,
     deadLetters,
@@ -261,6 +270,7 @@ export function createProducer(options: ProducerOptions): Producer {
     usage,
     quotas: o.quotas,
     steering,
+    series,
     close: async () => {
       await steering.close();
       await reservations.close();
@@ -285,6 +295,7 @@ interface ProducerCore {
   readonly status: JobStatusReader;
   readonly deadLetterOps: DeadLetterOperations;
   readonly steering: SteeringOperations;
+  readonly series: TimeSeries;
   readonly reservations: UsageReservations;
   readonly usage: TenantUsage;
   readonly quotas: TenantsConfig['quotas'];
@@ -402,6 +413,10 @@ function scopedProducer(core: ProducerCore, scope: Scope): Producer {
       );
     },
     stats: () => readProducerStats(queues, core.deadLetters, ledger, guard),
+    async timeSeries(query) {
+      const range = resolveStatsQuery(query, Date.now());
+      return guard.run(() => core.series.series(range));
+    },
     async ping() {
       await guard.run(() => core.redis.ping());
     },

@@ -12,7 +12,9 @@ import {
   type RedisClient,
   RedisLease,
   type Reservation,
+  STATS_FIELD,
   TenantUsage,
+  TimeSeries,
 } from '@atelier/store';
 import { Queue, QueueKeys } from 'bullmq';
 import { expect } from 'vitest';
@@ -23,9 +25,9 @@ const HOUR_SEC = 3600;
 /**
  * How many Lua scripts the store has (ledger 11, dead-letter store 7, lease 2, job snapshot 1,
  * replay finish 1, job fence 3, job cancellation 3, batch steering 5, tenant usage 7, fair
- * queue 3): all run below.
+ * queue 3, time series 1): all run below.
  */
-export const STORE_SCRIPT_COUNT = 43;
+export const STORE_SCRIPT_COUNT = 44;
 
 /**
  * BullMQ's own scripts the store runs: `promote` (a resume releases parked items through it; in
@@ -114,6 +116,7 @@ export const EXERCISED = {
     picked: ['dr_p2@acme'],
     state: ['settled', 'missing'],
   },
+  imagesCounted: [2],
 };
 
 /**
@@ -258,6 +261,11 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
   ];
   const { deadLetter: _, ...ending } = await fence.ending(running, 'dr_r1');
   const steering = await exerciseSteering(redis, prefix, ledger, fence, drawing);
+  const series = new TimeSeries(redis, prefix);
+  const minute = Math.floor(Date.now() / 60_000) * 60_000;
+  await series.add(new Map([[minute, new Map([[STATS_FIELD.images('default'), 2]])]]));
+  const imagesCounted = (await series.series({ from: minute, to: minute + 60_000, stepMs: 60_000 }))
+    .images.default;
 
   // Tenants: usage reserved (and refused past the limit), counted, cancelled, settled past its
   // deadline (a job that never came: given back; a batch fully queued: confirmed), images
@@ -355,6 +363,7 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
       picked,
       state,
     },
+    imagesCounted,
   };
 }
 

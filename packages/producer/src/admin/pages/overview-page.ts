@@ -1,26 +1,41 @@
 import type { BatchInfo } from '@atelier/store';
 import { ADMIN_PATHS } from '../admin-paths.ts';
+import type { DashboardAsset } from '../dashboard-assets.ts';
 import { maskString } from '../mask-secrets.ts';
 import type { Overview, QueueOverview } from '../overview-reader.ts';
 import { html, type SafeHtml } from '../safe-html.ts';
+import { type ChartRange, chartsHead, chartsSection } from './charts-section.ts';
 import { formatAgo, formatDuration, formatRate, formatTime } from './formatting.ts';
 import { layout, postButton } from './layout.ts';
 import type { PageContext } from './page-context.ts';
 import { tenantFilter } from './tenant-filter.ts';
 
+/** What the overview's charts need: the range shown and the files that draw them. */
+export interface OverviewCharts {
+  range: ChartRange;
+  assets: ReadonlyMap<string, DashboardAsset>;
+}
+
 /**
- * `/admin`: queues, provider health, batches, dead letters, CME tickets, recent errors; with
- * `?tenant=` the batches are that tenant's and its dead letters are counted.
+ * `/admin`: queues, charts of the time series, provider health, batches, dead letters, CME
+ * tickets, recent errors; with `?tenant=` the batches are that tenant's and its dead letters
+ * are counted.
  */
-export function overviewPage(ctx: PageContext, o: Overview, tenants: readonly string[]): string {
+export function overviewPage(
+  ctx: PageContext,
+  o: Overview,
+  tenants: readonly string[],
+  charts: OverviewCharts,
+): string {
   const filter = tenantFilter(tenants, o.tenant, (t) =>
     t === undefined ? ADMIN_PATHS.base : `${ADMIN_PATHS.base}?tenant=${encodeURIComponent(t)}`,
   );
   return layout(
     ctx,
     'Overview',
-    html`${filter}${queuesSection(ctx, o)}${healthSection(ctx, o)}${deadLetterSection(ctx, o)}${batchSection(o)}${ticketSection(o)}${errorSection(o)}
+    html`${filter}${queuesSection(ctx, o)}${chartsSection(charts.range)}${healthSection(ctx, o)}${deadLetterSection(ctx, o)}${batchSection(o)}${ticketSection(o)}${errorSection(o)}
 <p class="muted">Read at ${formatTime(o.at)}${ctx.refreshSec ? ` · reloads every ${ctx.refreshSec} s` : ''}</p>`,
+    chartsHead(charts.assets),
   );
 }
 

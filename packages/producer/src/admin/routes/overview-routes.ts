@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { type AdminContext, pageContext } from '../admin-context.ts';
 import { maskSecrets } from '../mask-secrets.ts';
 import { noticeFor } from '../notice.ts';
+import { chartRange } from '../pages/charts-section.ts';
 import { overviewPage } from '../pages/overview-page.ts';
 
 const LINES_PER_CHUNK = 500;
@@ -21,6 +22,7 @@ export function overviewRoutes(scope: FastifyInstance, ctx: AdminContext): void 
       pageContext(ctx, request, { refreshSec: options.refreshSec, ...(notice ? { notice } : {}) }),
       data,
       configuredTenants(options.config),
+      { range: chartRange(request.query), assets: ctx.assets },
     );
     return reply.type('text/html; charset=utf-8').send(page);
   });

@@ -15,6 +15,10 @@ const BENCHES = [
   'http-enqueue.ts',
   'batch-enqueue.ts',
   'batch-cancel.ts',
+  'fairness.ts',
+  'redis-memory.ts',
+  'pending-100k.ts',
+  'cluster-throughput.ts',
 ];
 const wanted = process.argv.slice(2);
 const selected = BENCHES.filter(

@@ -1,6 +1,7 @@
 /**
  * `pnpm start`: the whole Atelier stack on embedded defaults, from the repository root.
- * - REDIS_URL unset → a local redis-server (data in .data/redis, AOF on, noeviction)
+ * - REDIS_URL unset → a local redis-server (data in .data/redis, AOF on, noeviction, compact
+ *   job hashes)
  * - provider credentials unset → the simulator (said plainly in the logs and the dashboard)
  * - one worker and the API with the dashboard; prints the URLs, a login and a curl line
  * - finished drawings' images archived in .data/images (ATELIER_IMAGE_STORE unless set)
@@ -103,6 +104,9 @@ async function main(): Promise<void> {
         'everysec',
         '--maxmemory-policy',
         'noeviction',
+        // Job hashes stay listpacks (README, Sizing); the old name works on Redis 6.2 and 7.
+        '--hash-max-ziplist-value',
+        '4096',
         '--save',
         '',
       ],

@@ -96,7 +96,8 @@ describe('dashboard overview', () => {
     expect(cells(row(page, 'queue', 'cme'))[1]).toBe('halted');
     expect(cells(row(page, 'queue', 'callbacks'))[1]).toBe('running');
 
-    expect(cells(row(page, 'batch', 'b_overview')).slice(2, 8)).toEqual([
+    expect(cells(row(page, 'batch', 'b_overview'))[1]).toBe('default');
+    expect(cells(row(page, 'batch', 'b_overview')).slice(3, 9)).toEqual([
       '4',
       '2',
       '1',

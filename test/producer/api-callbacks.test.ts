@@ -152,6 +152,7 @@ describe('callback URLs', () => {
       body: {
         event: 'batch.completed',
         id,
+        tenant: 'default',
         total: 1,
         completed: 1,
         dead: 0,

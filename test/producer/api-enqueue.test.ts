@@ -31,7 +31,7 @@ describe('POST /v1/drawings', () => {
     expect(job?.data).toEqual({
       kind: 'drawing',
       task: { ...DRAWING, num: 2 },
-      meta: { enqueuedAt: expect.any(Number) },
+      meta: { enqueuedAt: expect.any(Number), tenant: 'default', usageDay: expect.any(String) },
     });
     expect(job?.data.meta.enqueuedAt).toBeGreaterThanOrEqual(before);
     expect(job?.priority).toBe(toBullmqPriority(DEFAULT_PRIORITY.single));
@@ -224,7 +224,7 @@ describe('POST /v1/cme/operations', () => {
         action: 'Material/DeleteMaterial',
         params: { MaterialId: 'mat-1' },
       },
-      meta: { enqueuedAt: expect.any(Number) },
+      meta: { enqueuedAt: expect.any(Number), tenant: 'default', usageDay: expect.any(String) },
     });
     expect(job?.opts.attempts).toBe(DEFAULT_ATTEMPTS.cme);
     expect(job?.priority).toBe(toBullmqPriority(DEFAULT_PRIORITY.single));

@@ -28,6 +28,8 @@ const ROUTES: Array<[string, string]> = [
   ['POST', '/v1/dead-letters/replay'],
   ['POST', '/v1/dead-letters/purge'],
   ['GET', '/v1/images/{key}'],
+  ['GET', '/v1/usage'],
+  ['GET', '/v1/stats'],
   ['GET', '/healthz'],
   ['GET', '/readyz'],
   ['GET', '/metrics'],
@@ -66,6 +68,9 @@ describe('GET /openapi.json', () => {
     expect(
       doc.components.schemas.BatchRequest.properties.items.items.properties.idempotencyKey,
     ).toBeUndefined();
+    expect(doc.components.schemas.StatsSeries.required).toEqual(
+      expect.arrayContaining(['times', 'queues', 'providerCodes', 'images']),
+    );
     expect(doc.components.schemas.Error.properties.error.properties.code.enum).toEqual(
       expect.arrayContaining([
         'VALIDATION_FAILED',
@@ -80,6 +85,20 @@ describe('GET /openapi.json', () => {
       const unavailable = doc.paths[path].post.responses['503'];
       expect(unavailable.description, path).toMatch(/outcome: "unknown", id/);
     }
+    // A 429 of a request that enqueues may be its tenant's quota, with what it stood at.
+    for (const path of ['/v1/drawings', '/v1/cme/operations', '/v1/batches']) {
+      const limited = doc.paths[path].post.responses['429'];
+      expect(limited.description, path).toMatch(
+        /QUOTA_EXCEEDED \(details \{limit, used, requested, resetAt\}/,
+      );
+    }
+    const quota = doc.components.schemas.QuotaExceededError.properties.error.properties.details;
+    expect(quota.required).toEqual(['limit', 'used', 'requested', 'resetAt']);
+    expect(doc.paths['/v1/usage'].get.responses['200'].content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/UsageReport',
+    });
+    expect(doc.paths['/v1/dead-letters'].get.responses['403'].description).toBe('FORBIDDEN');
+    expect(doc.info.description).toContain('idempotency keys are per tenant');
     const outcome = doc.components.schemas.OutcomeUnknownError.properties.error.properties.details;
     expect(outcome.properties.outcome).toMatchObject({ const: 'unknown' });
     expect(doc.components.schemas.Batch.properties.state.enum).toEqual([

@@ -145,6 +145,7 @@ describe('an unkeyed batch whose enqueue is cut off', () => {
       notQueued: ended.notQueued,
       createdAt: expect.any(Number),
       completedAt: expect.any(Number),
+      tenant: 'default',
     });
 
     const lines = await resultLines(api, batchId);

@@ -94,6 +94,7 @@ describe('a 10,000-item batch end to end (HTTP API → worker → simulator → 
       enqueued: TOTAL,
       createdAt: expect.any(Number),
       completedAt: expect.any(Number),
+      tenant: 'default',
     });
     expect(done.completedAt).toBeGreaterThanOrEqual(done.createdAt);
 
@@ -159,6 +160,7 @@ describe('a 10,000-item batch end to end (HTTP API → worker → simulator → 
     expect(bodyOf(accepted)).toEqual({
       event: 'batch.completed',
       id,
+      tenant: 'default',
       total: TOTAL,
       completed: COMPLETED,
       dead: DEAD,

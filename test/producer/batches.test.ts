@@ -43,7 +43,13 @@ describe('POST /v1/batches (JSON)', () => {
       expect(job?.data).toEqual({
         kind: 'drawing',
         task: { ...DRAWING, text: `item ${i}`, num: 1 },
-        meta: { enqueuedAt: expect.any(Number), batchId: id, batchIndex: i },
+        meta: {
+          enqueuedAt: expect.any(Number),
+          batchId: id,
+          batchIndex: i,
+          tenant: 'default',
+          usageDay: expect.any(String),
+        },
       });
     }
     expect(await batchInfo(api, id)).toEqual({
@@ -56,6 +62,7 @@ describe('POST /v1/batches (JSON)', () => {
       state: 'open',
       enqueued: 3,
       createdAt: expect.any(Number),
+      tenant: 'default',
     });
   });
 

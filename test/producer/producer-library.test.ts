@@ -55,15 +55,15 @@ describe('createProducer', () => {
     const p = producer(prefix);
     const first = await p.enqueueDrawing({ ...DRAWING, idempotencyKey: 'same' });
     const second = await p.enqueueDrawing({ ...DRAWING, idempotencyKey: 'same' });
-    expect(first).toEqual({ id: 'dr_same', created: true });
-    expect(second).toEqual({ id: 'dr_same', created: false });
+    expect(first).toEqual({ id: 'dr_same', created: true, images: 1 });
+    expect(second).toEqual({ id: 'dr_same', created: false, images: 0 });
     const cme = await p.enqueueCmeOperation({
       userId: 'u1',
       action: 'Material/DescribeMaterials',
       params: { MaterialIds: ['m1'] },
       idempotencyKey: 'same',
     });
-    expect(cme).toEqual({ id: jobIdFor('cme', 'same'), created: true });
+    expect(cme).toEqual({ id: jobIdFor('cme', 'same'), created: true, images: 0 });
   });
 
   it('does not re-create a job whose dead letter outlived it (a key stays used)', async () => {
@@ -87,6 +87,7 @@ describe('createProducer', () => {
     expect(await p.enqueueDrawing({ ...DRAWING, idempotencyKey: 'was-dead' })).toEqual({
       id,
       created: false,
+      images: 0,
     });
     expect(await queue.getJob(id)).toBeUndefined();
   });
@@ -153,6 +154,7 @@ describe('createBatch', () => {
       id: 'b_resume-me',
       total: 25,
       created: false,
+      images: 0,
     });
     expect(await queue.count()).toBe(25);
     expect(await ledger.get('b_resume-me')).toMatchObject({ enqueued: 25, state: 'open' });

@@ -94,6 +94,9 @@ async function heldJob(redis: PrivateRedis, graceMs = GRACE_MS) {
   const id = await stack.enqueue({ text: 'held' });
   await waitFor(
     async () => {
+      // The query reached the provider (held 20 s): the poll is in flight. Active with a taskId
+      // alone also matches the submit's run just before it moves to the delayed set.
+      if (stack.sim.counters().queries === 0) return false;
       const job = await stack.job(id);
       return job?.data.state?.taskId && (await job.getState()) === 'active';
     },

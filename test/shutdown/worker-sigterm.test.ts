@@ -43,6 +43,9 @@ describe('graceful shutdown of a worker process (SIGTERM)', () => {
     const id = await stack.enqueue({ text: 'slow poll' });
     await waitFor(
       async () => {
+        // The query reached the provider (held 20 s): the poll is in flight. Active with a
+        // taskId alone also matches the submit's run just before it moves to the delayed set.
+        if (stack.sim.counters().queries === 0) return false;
         const job = await stack.job(id);
         return job?.data.state?.taskId && (await job.getState()) === 'active';
       },

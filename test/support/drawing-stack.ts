@@ -23,6 +23,8 @@ export interface DrawingStackOptions {
   /** Environment on top of the test defaults (fast polls and retries, auth none). */
   env?: Record<string, string>;
   workerOptions?: Partial<WorkerOptions>;
+  /** How often workers write the time series (default: the worker's, 5 s). */
+  statsFlushMs?: number;
 }
 
 export const TASK: DrawingTask = {
@@ -103,6 +105,9 @@ export class DrawingStack {
       config: this.config,
       logger: this.logs.logger,
       workerOptions: { ...this.#options.workerOptions, ...overrides },
+      ...(this.#options.statsFlushMs !== undefined
+        ? { statsFlushMs: this.#options.statsFlushMs }
+        : {}),
     });
     this.#ctx.onCleanup(() => worker.close(0));
     return worker;

@@ -37,6 +37,7 @@ export class TcpProxy {
   readonly #held: Held[] = [];
   #mode: CutMode | undefined;
   #accepted = 0;
+  #stallWhen: ((clientBytes: string) => boolean) | undefined;
 
   private constructor(server: Server, target: { port: number; host: string }) {
     this.#server = server;
@@ -95,6 +96,19 @@ export class TcpProxy {
       link.client.resetAndDestroy();
       link.upstream.resetAndDestroy();
     }
+  }
+
+  /**
+   * Stalls at the first chunk a client sends that `match` accepts (read as latin1): that chunk
+   * is held with everything after it, as if the process were cut off just before sending it.
+   */
+  stallWhen(match: (clientBytes: string) => boolean): void {
+    this.#stallWhen = match;
+  }
+
+  /** Whether the proxy is holding traffic. */
+  get stalled(): boolean {
+    return this.#mode === 'stall';
   }
 
   /** Ends the cut: what a stall held is delivered, in order. */
@@ -156,6 +170,10 @@ export class TcpProxy {
 
   #pipe(from: Socket, to: Socket, fromClient: boolean): void {
     from.on('data', (chunk: Buffer) => {
+      if (this.#mode === undefined && fromClient && this.#stallWhen?.(chunk.toString('latin1'))) {
+        this.#stallWhen = undefined;
+        this.#cut('stall');
+      }
       if (this.#mode === 'stall') {
         this.#held.push({ to, chunk, fromClient });
         return;

@@ -25,3 +25,4 @@ export {
 } from './lib/producer-options.ts';
 export { COUNTED_STATES, type ProducerStats } from './lib/producer-stats.ts';
 export type { EnqueueResult } from './lib/single-enqueuer.ts';
+export { MAX_STATS_POINTS, type StatsQuery } from './lib/stats-query.ts';

@@ -9,11 +9,12 @@ export type ImageExtension = keyof typeof IMAGE_CONTENT_TYPES;
 export type ImageContentType = (typeof IMAGE_CONTENT_TYPES)[ImageExtension];
 
 /**
- * `<jobId>/<n>.<ext>`: one segment of job-id characters that does not start with a dot (so
+ * `<jobId>/<n>.<ext>`: one segment of job-id characters (`@` of a tenant's ids included) that
+ * does not start with a dot (so
  * never `.` or `..`), one slash, the image number and a known extension. Nothing else can
  * name an archived image, so a key is always safe as a file path and as an object key.
  */
-const IMAGE_KEY = /^([A-Za-z0-9_~-][A-Za-z0-9_.~-]{0,199})\/(0|[1-9]\d{0,2})\.(png|jpg|webp)$/;
+const IMAGE_KEY = /^([A-Za-z0-9_~-][A-Za-z0-9_.~@-]{0,199})\/(0|[1-9]\d{0,2})\.(png|jpg|webp)$/;
 
 /** The archive key of image `index` (0-based) of a job. */
 export function imageKeyFor(jobId: string, index: number, extension: ImageExtension): string {

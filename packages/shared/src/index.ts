@@ -25,6 +25,7 @@ export {
   type AtelierConfig,
   type CmeConfig,
   type ConfigRole,
+  configuredTenants,
   DRAWING_AUTH_MODES,
   type DrawingAuthMode,
   type DrawingConfig,
@@ -34,13 +35,15 @@ export {
   type LogLevel,
   loadConfig,
   type PollSchedule,
+  quotaOf,
   requireCmeProvider,
   requireDrawingProvider,
   SIMULATED_PROVIDERS,
   type SimulatedProvider,
+  type TenantsConfig,
 } from './config/config.ts';
-export { type Env, EnvReader } from './config/env-reader.ts';
-export type { DeadLetter } from './dead-letter.ts';
+export { type Env, EnvReader, type TenantKey } from './config/env-reader.ts';
+export { type DeadLetter, unpaidImages } from './dead-letter.ts';
 export { AtelierError, type AtelierErrorOptions, hasCode } from './errors/atelier-error.ts';
 export { ConfigError } from './errors/config-error.ts';
 export {
@@ -63,7 +66,13 @@ export {
   imageUrlFor,
   isImageKey,
 } from './image-key.ts';
-export { batchItemJobId, batchItemOfJobId, jobIdFor, kindOfJobId } from './job-id.ts';
+export {
+  batchItemIdPrefix,
+  batchItemJobId,
+  batchItemOfJobId,
+  jobIdFor,
+  kindOfJobId,
+} from './job-id.ts';
 export type {
   AnyJobData,
   AnyJobResult,
@@ -137,3 +146,12 @@ export {
 } from './schemas/drawing-request.ts';
 export { toIssues, validate } from './schemas/validate.ts';
 export { REDACTED, Secret, scrubUrl } from './secret.ts';
+export {
+  DEFAULT_TENANT,
+  isTenantName,
+  jobTenant,
+  TENANT_NAME_PATTERN,
+  tenantOfId,
+  withTenant,
+} from './tenant.ts';
+export { nextUsageDayStart, usageDay, usageDayStart, usageDays } from './usage-day.ts';

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { JobKind } from './job-payloads.ts';
+import { DEFAULT_TENANT, withTenant } from './tenant.ts';
 
 const KIND_PREFIX: Record<JobKind, string> = { drawing: 'dr', cme: 'cm' };
 const SAFE_KEY = /^[A-Za-z0-9_.-]{1,120}$/;
@@ -9,13 +10,15 @@ const SAFE_KEY = /^[A-Za-z0-9_.-]{1,120}$/;
  * finds the same job): kept readable when it is made of safe characters, hashed otherwise
  * (BullMQ ids cannot contain `:` nor be bare integers). The kind prefix keeps ids unique
  * across kinds; `_` marks a readable key, `~` a hashed one, so the two never collide.
+ * Idempotency keys are per tenant: any tenant but `default` gets `@<tenant>` appended
+ * (`withTenant`), so two tenants sending the same key get two jobs.
  */
-export function jobIdFor(kind: JobKind, idempotencyKey?: string): string {
+export function jobIdFor(kind: JobKind, idempotencyKey?: string, tenant = DEFAULT_TENANT): string {
   const prefix = KIND_PREFIX[kind];
-  if (idempotencyKey === undefined) return `${prefix}_${randomUUID()}`;
-  if (SAFE_KEY.test(idempotencyKey)) return `${prefix}_${idempotencyKey}`;
+  if (idempotencyKey === undefined) return withTenant(`${prefix}_${randomUUID()}`, tenant);
+  if (SAFE_KEY.test(idempotencyKey)) return withTenant(`${prefix}_${idempotencyKey}`, tenant);
   const digest = createHash('sha256').update(idempotencyKey, 'utf8').digest('base64url');
-  return `${prefix}~${digest}`;
+  return withTenant(`${prefix}~${digest}`, tenant);
 }
 
 /** The kind a job id belongs to, or undefined for ids Atelier did not mint. */
@@ -32,7 +35,12 @@ export function kindOfJobId(id: string): JobKind | undefined {
  * never collide with a batch item.
  */
 export function batchItemJobId(batchId: string, index: number): string {
-  return `${KIND_PREFIX.drawing}_${batchId}~${index}`;
+  return `${batchItemIdPrefix(batchId)}${index}`;
+}
+
+/** What every item id of a batch starts with (its index follows). */
+export function batchItemIdPrefix(batchId: string): string {
+  return `${KIND_PREFIX.drawing}_${batchId}~`;
 }
 
 /** The batch and index a batch item's job id names (`batchItemJobId`); undefined for other ids. */

@@ -11,6 +11,13 @@ export interface JobMeta {
   batchIndex?: number;
   /** How many times a dead letter of this job was replayed. */
   replays?: number;
+  /** The tenant whose key enqueued it (named API keys); absent: `default` (`jobTenant`). */
+  tenant?: string;
+  /**
+   * The UTC day (`YYYY-MM-DD`) the job's images were counted on (its tenant's usage, and quota):
+   * images never paid for are given back to that day.
+   */
+  usageDay?: string;
 }
 
 /** One failed attempt, kept in job data so a dead letter can carry the whole story. */

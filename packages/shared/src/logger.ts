@@ -20,6 +20,7 @@ export const SECRET_FIELDS = [
   'signature',
   'apiKey',
   'apiKeys',
+  'adminKeys',
   'callbackSecret',
   'secret',
   'token',

@@ -69,7 +69,7 @@ describe('loadConfig', () => {
     expect(config.redisUrl).toBe('redis://127.0.0.1:6390');
     expect(config.queuePrefix).toBe('{atelier}');
     expect(config.port).toBe(8080);
-    expect(config.apiKeys.map((k) => k.reveal())).toEqual([
+    expect(config.apiKeys.map((k) => k.token.reveal())).toEqual([
       'k1-aaaaaaaaaaaaaaaa',
       'k2-bbbbbbbbbbbbbbbb',
     ]);

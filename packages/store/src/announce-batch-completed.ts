@@ -31,6 +31,7 @@ export async function announceBatchCompleted(
   deps.logger.info(
     {
       batchId,
+      tenant: batch.tenant,
       total: batch.total,
       dead: batch.dead,
       cancelled: batch.cancelled,
@@ -43,6 +44,7 @@ export async function announceBatchCompleted(
     const body = {
       event: 'batch.completed',
       id: batchId,
+      tenant: batch.tenant,
       total: batch.total,
       completed: batch.completed,
       dead: batch.dead,

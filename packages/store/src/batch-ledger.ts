@@ -1,4 +1,4 @@
-import { type ArchivedImage, type AtelierKeys, atelierKeys } from '@atelier/shared';
+import { type ArchivedImage, type AtelierKeys, atelierKeys, DEFAULT_TENANT } from '@atelier/shared';
 import { batchScripts } from './batch-scripts.ts';
 import { BatchUpkeep } from './batch-upkeep.ts';
 import { type JobLock, lockKeyOf } from './job-fence.ts';
@@ -57,6 +57,18 @@ export interface BatchInfo {
   pausedAt?: number;
   /** When a cancel was asked for. */
   cancelledAt?: number;
+  /** The tenant whose key created it (`default` for a batch recorded before tenants). */
+  tenant: string;
+}
+
+/** What a batch's images came to in its tenant's usage (`TenantUsage`). */
+export interface BatchUsage {
+  /** The UTC day they were counted on. */
+  day: string;
+  /** Images reserved for the whole batch when it was created. */
+  reserved: number;
+  /** Images of the items counted as queued so far. */
+  enqueued: number;
 }
 
 /** One line of a batch's results, in input order. */
@@ -122,6 +134,9 @@ export class BatchLedger {
       createdAt?: number;
       keyed?: boolean;
       contentHash?: string;
+      tenant?: string;
+      /** The images reserved for the batch on that day (its tenant's usage). */
+      usage?: { day: string; reserved: number };
     } = {},
   ): Promise<'created' | 'exists' | 'expired' | 'conflict'> {
     const createdAt = options.createdAt ?? Date.now();
@@ -139,6 +154,12 @@ export class BatchLedger {
     if (options.callbackUrl) fields.callbackUrl = options.callbackUrl;
     if (options.keyed) fields.keyed = '1';
     if (options.contentHash) fields.contentHash = options.contentHash;
+    if (options.tenant) fields.tenant = options.tenant;
+    if (options.usage) {
+      fields.usageDay = options.usage.day;
+      fields.reservedImages = String(options.usage.reserved);
+      fields.enqueuedImages = '0';
+    }
     const k = this.#keys;
     const created = await batchScripts.create.run(
       this.#redis,
@@ -150,11 +171,16 @@ export class BatchLedger {
   }
 
   /**
-   * Records that `count` more items are in the queue. `finishedAt` is set when that finished
-   * the batch (every item had settled already): the caller announces it. `closed`: the
-   * batch's enqueue was closed (`cut`) meanwhile; nothing was counted.
+   * Records that `count` more items are in the queue (`images`: what they draw, for the
+   * batch's usage). `finishedAt` is set when that finished the batch (every item had settled
+   * already): the caller announces it. `closed`: the batch's enqueue was closed (`cut`)
+   * meanwhile; nothing was counted.
    */
-  async markEnqueued(id: string, count: number): Promise<{ finishedAt?: number; closed?: true }> {
+  async markEnqueued(
+    id: string,
+    count: number,
+    images = 0,
+  ): Promise<{ finishedAt?: number; closed?: true }> {
     const now = Date.now();
     const result = await batchScripts.enqueued.run(this.#redis, this.#finishingKeys(id), [
       String(count),
@@ -162,6 +188,7 @@ export class BatchLedger {
       String(this.#finishedTtlMs),
       id,
       String(this.#goneTtlMs),
+      String(images),
     ]);
     if (result === -1) return { closed: true };
     return result === 2 ? { finishedAt: now } : {};
@@ -339,6 +366,27 @@ export class BatchLedger {
   }
 
   /**
+   * The batch record with what its images came to in its tenant's usage (`undefined` usage: a
+   * batch recorded without a reservation), in one read; `undefined` when there is no batch.
+   */
+  async withUsage(
+    id: string,
+  ): Promise<{ batch: BatchInfo; usage: BatchUsage | undefined; cut: boolean } | undefined> {
+    const raw = await this.#redis.hgetall(this.#keys.meta(id));
+    const batch = batchInfo(id, raw);
+    if (!batch) return undefined;
+    const usage =
+      raw.usageDay === undefined
+        ? undefined
+        : {
+            day: raw.usageDay,
+            reserved: Number(raw.reservedImages ?? 0),
+            enqueued: Number(raw.enqueuedImages ?? 0),
+          };
+    return { batch, usage, cut: raw.cutAt !== undefined };
+  }
+
+  /**
    * The batch record and the result lines of a range of item indexes (missing = still
    * pending), read in one `MULTI`: the lines are those of the record read with them (a batch
    * that expires meanwhile is gone from both). `undefined` when there is no such batch.
@@ -456,6 +504,7 @@ function batchInfo(id: string, raw: Record<string, string>): BatchInfo | undefin
     ...(raw.completedAt ? { completedAt: Number(raw.completedAt) } : {}),
     ...(raw.pausedAt ? { pausedAt: Number(raw.pausedAt) } : {}),
     ...(raw.cancelledAt ? { cancelledAt: Number(raw.cancelledAt) } : {}),
+    tenant: raw.tenant ?? DEFAULT_TENANT,
   };
 }
 

@@ -139,14 +139,18 @@ return 1
 `),
 
   /**
-   * Counts enqueued items; finishes the batch if every item had already settled (returns 2).
-   * A batch whose enqueue was closed counts nothing more (returns -1).
-   * KEYS: meta, items, open, gone. ARGV: count, now, ttl, id, goneTtl.
+   * Counts enqueued items (and, for a batch whose images were reserved, their images);
+   * finishes the batch if every item had already settled (returns 2). A batch whose enqueue
+   * was closed counts nothing more (returns -1).
+   * KEYS: meta, items, open, gone. ARGV: count, now, ttl, id, goneTtl, images.
    */
   enqueued: new LuaScript(`${BATCH_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('HEXISTS', KEYS[1], 'cutAt') == 1 then return -1 end
 redis.call('HINCRBY', KEYS[1], 'enqueued', tonumber(ARGV[1]))
+if redis.call('HEXISTS', KEYS[1], 'usageDay') == 1 then
+  redis.call('HINCRBY', KEYS[1], 'enqueuedImages', tonumber(ARGV[6]))
+end
 redis.call('HSET', KEYS[1], 'progressAt', ARGV[2])
 if finishIfDone(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[4], ARGV[2], ARGV[3], ARGV[5]) then
   return 2
@@ -200,9 +204,10 @@ return 1
    * Closes the enqueue of a batch (no idempotency key, not finished) whose enqueuer stopped
    * part-way, by the holder of its enqueue lease: items [0, enqueued) are queued, items sent but not counted
    * [enqueued, sentTo) are queued if their job (or their result line) exists, the rest are not
-   * queued. Records {cutAt, enqueued, notQueuedCount, notQueued: [{first, last}]}; the batch
-   * then finishes (incomplete, or cancelled) once its queued items settled — at once if they
-   * all have.
+   * queued. Records {cutAt, enqueued, notQueuedCount, notQueued: [{first, last}]} (and adds the
+   * images of the uncounted items found queued to `enqueuedImages`, for a batch whose images
+   * were reserved); the batch then finishes (incomplete, or cancelled) once its queued items
+   * settled — at once if they all have.
    * KEYS: meta, items, open, gone, lease, then the BullMQ job hash of each item from ARGV[6] on.
    * ARGV: lease token, now, ttl, id, goneTtl, first index whose job hash is in KEYS.
    * Returns {status, finished}: 1 closed, 0 nothing to close, -1 lease not held, -2 the
@@ -223,11 +228,19 @@ local function miss(first, last)
   else ranges[#ranges + 1] = {first = first, last = last} end
   count = count + last - first + 1
 end
+local reserved = redis.call('HEXISTS', KEYS[1], 'usageDay') == 1
+local images = 0
 for i = enq, sent - 1 do
-  if redis.call('EXISTS', KEYS[6 + i - from]) == 0 and redis.call('HEXISTS', KEYS[2], tostring(i)) == 0 then
+  local job = KEYS[6 + i - from]
+  if redis.call('EXISTS', job) == 0 and redis.call('HEXISTS', KEYS[2], tostring(i)) == 0 then
     miss(i, i)
+  elseif reserved then
+    local ok, data = pcall(cjson.decode, redis.call('HGET', job, 'data') or '{}')
+    local num = ok and type(data) == 'table' and type(data.task) == 'table' and tonumber(data.task.num)
+    images = images + (num or 1)
   end
 end
+if images > 0 then redis.call('HINCRBY', KEYS[1], 'enqueuedImages', images) end
 if sent < total then miss(sent, total - 1) end
 local queued = total - count
 redis.call('HSET', KEYS[1], 'cutAt', ARGV[2], 'enqueued', queued, 'notQueuedCount', count)

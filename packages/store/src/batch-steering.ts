@@ -10,18 +10,23 @@ import { LuaScript } from './lua-script.ts';
 import type { RedisClient } from './redis.ts';
 import { RedisLease } from './redis-lease.ts';
 
-/** KEYS: record. ARGV: now. An open batch is paused; answers the state (or `missing`). */
+/**
+ * KEYS: record, paused set. ARGV: now, id. An open batch is paused (and enters the paused set:
+ * fair share admits none of its waiting items); answers the state (or `missing`).
+ */
 const PAUSE = new LuaScript(`
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 'missing' end
 if state ~= 'open' then return state end
 redis.call('HSET', KEYS[1], 'state', 'paused', 'pausedAt', ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
 return 'paused'
 `);
 
 /**
- * KEYS: record, steering set. ARGV: id. A paused batch is open again; an open one is put in the
- * steering set (its parked items are to be released). Answers the state (or `missing`).
+ * KEYS: record, steering set, paused set. ARGV: id. A paused batch is open again (out of the
+ * paused set); an open one is put in the steering set (its parked items are to be released).
+ * Answers the state (or `missing`).
  */
 const RESUME = new LuaScript(`
 local state = redis.call('HGET', KEYS[1], 'state')
@@ -29,6 +34,7 @@ if not state then return 'missing' end
 if state == 'paused' then
   redis.call('HSET', KEYS[1], 'state', 'open')
   redis.call('HDEL', KEYS[1], 'pausedAt')
+  redis.call('SREM', KEYS[3], ARGV[1])
   state = 'open'
 end
 if state == 'open' then redis.call('SADD', KEYS[2], ARGV[1]) end
@@ -38,8 +44,10 @@ return state
 /**
  * An open or paused batch becomes `cancelling` (no item may start a submit from now on: the
  * submit intent's script reads this state) and enters the steering set, whose tending ends its
- * waiting items; one with nothing pending is `cancelled` at once. Answers {state, justFinished}.
- * KEYS: record, items, open set, gone marker, steering set. ARGV: now, ttl, id, goneTtl.
+ * waiting items (a paused one leaves the paused set: fair share lets its parked items through,
+ * to find them ended); one with nothing pending is `cancelled` at once. Answers {state,
+ * justFinished}. KEYS: record, items, open set, gone marker, steering set, paused set. ARGV:
+ * now, ttl, id, goneTtl.
  */
 const CANCEL = new LuaScript(`${BATCH_LUA}
 local state = redis.call('HGET', KEYS[1], 'state')
@@ -47,6 +55,7 @@ if not state then return {'missing', 0} end
 if state == 'open' or state == 'paused' then
   redis.call('HSET', KEYS[1], 'state', 'cancelling', 'cancelledAt', ARGV[1])
   redis.call('HDEL', KEYS[1], 'pausedAt')
+  redis.call('SREM', KEYS[6], ARGV[3])
   state = 'cancelling'
   if finishIfDone(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[1], ARGV[2], ARGV[4]) then
     return {'cancelled', 1}
@@ -58,14 +67,17 @@ return {state, 0}
 
 /**
  * Drops a batch from the steering set once it needs no more tending: finished (its parked set
- * goes too), paused (a resume adds it again), or open with nothing parked. KEYS: steering set,
- * record, parked set. ARGV: id. Returns 1 when dropped.
+ * and the paused set go too), paused (a resume adds it again), or open with nothing parked.
+ * KEYS: steering set, record, parked set, paused set. ARGV: id. Returns 1 when dropped.
  */
 const FORGET = new LuaScript(`${BATCH_LUA}
 local state = redis.call('HGET', KEYS[2], 'state')
 if state == 'cancelling' then return 0 end
 if state == 'open' and redis.call('SCARD', KEYS[3]) > 0 then return 0 end
-if not unfinished(state) then redis.call('DEL', KEYS[3]) end
+if not unfinished(state) then
+  redis.call('DEL', KEYS[3])
+  redis.call('SREM', KEYS[4], ARGV[1])
+end
 redis.call('SREM', KEYS[1], ARGV[1])
 return 1
 `);
@@ -126,7 +138,8 @@ export class BatchSteering {
 
   /** Pauses an open batch: its items submit nothing new until it is resumed. */
   async pause(id: string): Promise<SteerResult> {
-    const state = (await PAUSE.run(this.#o.redis, [this.#keys.meta(id)], [Date.now()])) as
+    const keys = [this.#keys.meta(id), this.#keys.paused];
+    const state = (await PAUSE.run(this.#o.redis, keys, [Date.now(), id])) as
       | BatchState
       | 'missing';
     return { state, batch: await this.#o.ledger.get(id) };
@@ -135,7 +148,7 @@ export class BatchSteering {
   /** Resumes a paused batch; its parked items are released by `tend`. */
   async resume(id: string): Promise<SteerResult> {
     const k = this.#keys;
-    const state = (await RESUME.run(this.#o.redis, [k.meta(id), k.steering], [id])) as
+    const state = (await RESUME.run(this.#o.redis, [k.meta(id), k.steering, k.paused], [id])) as
       | BatchState
       | 'missing';
     return { state, batch: await this.#o.ledger.get(id) };
@@ -151,7 +164,7 @@ export class BatchSteering {
     const now = Date.now();
     const [state, justFinished] = (await CANCEL.run(
       this.#o.redis,
-      [k.meta(id), k.items(id), k.open, k.gone(id), k.steering],
+      [k.meta(id), k.items(id), k.open, k.gone(id), k.steering, k.paused],
       [now, finishedTtlMs, id, goneTtlMs],
     )) as [BatchState | 'missing', number];
     if (justFinished === 1) await this.#announce(id, now);
@@ -183,7 +196,8 @@ export class BatchSteering {
       if (batch?.state === 'cancelling') ended = await this.#endWaiting(batch, lease, stop);
       else if (batch?.state === 'open') released = await this.#release(id, lease, stop);
       const k = this.#keys;
-      const done = (await FORGET.run(redis, [k.steering, k.meta(id), k.parked(id)], [id])) === 1;
+      const keys = [k.steering, k.meta(id), k.parked(id), k.paused];
+      const done = (await FORGET.run(redis, keys, [id])) === 1;
       return { ended, released, done };
     } finally {
       await lease.release().catch(() => undefined);

@@ -1,4 +1,4 @@
-import { atelierKeys, type DeadLetter } from '@atelier/shared';
+import { atelierKeys, type DeadLetter, jobTenant } from '@atelier/shared';
 import { HOLDS_LOCK_LUA, type JobLock, lockKeyOf } from './job-fence.ts';
 import { LockLostError } from './lock-lost-error.ts';
 import { LuaScript } from './lua-script.ts';
@@ -8,6 +8,8 @@ export interface DeadLetterFilter {
   queue?: string;
   code?: string;
   batchId?: string;
+  /** Entries of one tenant's jobs. */
+  tenant?: string;
   /** Inclusive bounds on `failedAt` (epoch ms). */
   since?: number;
   until?: number;
@@ -20,8 +22,8 @@ export interface DeadLetterPage {
 
 /**
  * Inserts the entry unless one exists for the job id: the entry hash, a time index and
- * indexes by code, queue and batch. `o`: where the entry hash is in KEYS (the index keys
- * follow it). ARGV: id, JSON, failedAt, code. Returns 1 when inserted, 0 when kept.
+ * indexes by code, queue, tenant and batch. `o`: where the entry hash is in KEYS (the index
+ * keys follow it). ARGV: id, JSON, failedAt, code. Returns 1 when inserted, 0 when kept.
  */
 const INSERT_LUA = `
 local function insertEntry(o)
@@ -30,12 +32,13 @@ local function insertEntry(o)
   redis.call('ZADD', KEYS[o + 2], ARGV[3], ARGV[1])
   redis.call('ZADD', KEYS[o + 3], ARGV[3], ARGV[1])
   redis.call('HINCRBY', KEYS[o + 4], ARGV[4], 1)
-  if KEYS[o + 5] then redis.call('ZADD', KEYS[o + 5], ARGV[3], ARGV[1]) end
+  redis.call('ZADD', KEYS[o + 5], ARGV[3], ARGV[1])
+  if KEYS[o + 6] then redis.call('ZADD', KEYS[o + 6], ARGV[3], ARGV[1]) end
   return 1
 end
 `;
 
-/** All in one script. KEYS: entries, time index, code, queue, codes[, batch]. */
+/** All in one script. KEYS: entries, time index, code, queue, codes, tenant[, batch]. */
 const INSERT = new LuaScript(`${INSERT_LUA}
 return insertEntry(1)
 `);
@@ -84,9 +87,43 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 if redis.call('HINCRBY', KEYS[5], ARGV[2], -1) <= 0 then redis.call('HDEL', KEYS[5], ARGV[2]) end
-if KEYS[6] then redis.call('ZREM', KEYS[6], ARGV[1]) end
+redis.call('ZREM', KEYS[6], ARGV[1])
+if KEYS[7] then redis.call('ZREM', KEYS[7], ARGV[1]) end
 return json
 `);
+
+/**
+ * Enters entries filed before the tenant index was kept into it (each under its own tenant,
+ * as filed: `meta.tenant`, else default), a page of the time index at a time; when a page comes
+ * back short, sets the marker. KEYS: time index, entries, marker, then the tenant index of
+ * each tenant ARGV names. ARGV: offset, count, tenant names (the index of a tenant not named
+ * is not written: the caller reads the page again naming it). Returns {read, missing tenant…}.
+ */
+const INDEX_TENANTS = new LuaScript(`
+local rows = redis.call('ZRANGE', KEYS[1], ARGV[1], tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1, 'WITHSCORES')
+local indexes = {}
+for i = 3, #ARGV do indexes[ARGV[i]] = KEYS[i + 1] end
+local missing, adds = {}, {}
+for i = 1, #rows, 2 do
+  local json = redis.call('HGET', KEYS[2], rows[i])
+  if json then
+    local ok, entry = pcall(cjson.decode, json)
+    local tenant = 'default'
+    if ok and type(entry.meta) == 'table' and type(entry.meta.tenant) == 'string' then tenant = entry.meta.tenant end
+    if indexes[tenant] then adds[#adds + 1] = {indexes[tenant], rows[i + 1], rows[i]}
+    else missing[tenant] = true end
+  end
+end
+local out = {#rows / 2}
+for tenant in pairs(missing) do out[#out + 1] = tenant end
+if #out > 1 then return out end
+for _, p in ipairs(adds) do redis.call('ZADD', p[1], p[2], p[3]) end
+if #rows / 2 < tonumber(ARGV[2]) then redis.call('SET', KEYS[3], '1') end
+return out
+`);
+
+/** Entries entered into the tenant index per script call while it is brought up to date. */
+const INDEX_PAGE = 500;
 
 /**
  * A page of entries of one index, newest first, with how many the index holds in the time
@@ -319,7 +356,14 @@ export class DeadLetterStore {
   /** The keys the insert and remove scripts touch for one entry: hash, time index, its indexes. */
   #entryKeys(entry: DeadLetter): string[] {
     const k = this.#keys;
-    const keys = [k.entries, k.byTime, k.byCode(entry.code), k.byQueue(entry.queue), k.codes];
+    const keys = [
+      k.entries,
+      k.byTime,
+      k.byCode(entry.code),
+      k.byQueue(entry.queue),
+      k.codes,
+      k.byTenant(jobTenant(entry.meta)),
+    ];
     if (entry.meta.batchId) keys.push(k.byBatch(entry.meta.batchId));
     return keys;
   }
@@ -331,7 +375,33 @@ export class DeadLetterStore {
     if (filter.batchId) keys.push(k.byBatch(filter.batchId));
     if (filter.code) keys.push(k.byCode(filter.code));
     if (filter.queue) keys.push(k.byQueue(filter.queue));
+    if (filter.tenant) keys.push(k.byTenant(filter.tenant));
     return keys;
+  }
+
+  /**
+   * Once per deployment (a marker): enters every entry filed before the tenant index was kept
+   * into its tenant's index, a page at a time (idempotent: overlapping runs are harmless).
+   * Returns whether the index is complete.
+   */
+  async indexTenants(): Promise<boolean> {
+    const k = this.#keys;
+    if ((await this.#redis.exists(k.tenantsIndexed)) === 1) return true;
+    const tenants = new Set<string>(['default']);
+    for (let offset = 0; ; ) {
+      const names = [...tenants];
+      const [read, ...missing] = (await INDEX_TENANTS.run(
+        this.#redis,
+        [k.byTime, k.entries, k.tenantsIndexed, ...names.map((t) => k.byTenant(t))],
+        [offset, INDEX_PAGE, ...names],
+      )) as [number, ...string[]];
+      if (missing.length > 0) {
+        for (const tenant of missing) tenants.add(tenant);
+        continue; // the same page again, naming them
+      }
+      if (read < INDEX_PAGE) return true;
+      offset += read;
+    }
   }
 
   /**

@@ -1,4 +1,4 @@
-import { atelierKeys, type DeadLetter } from '@atelier/shared';
+import { atelierKeys, type DeadLetter, jobTenant } from '@atelier/shared';
 import { REOPEN_ITEM } from './batch-scripts.ts';
 import { LuaScript } from './lua-script.ts';
 import type { RedisClient } from './redis.ts';
@@ -10,8 +10,8 @@ import type { RedisClient } from './redis.ts';
  * is not reopened; an entry already gone (the replayed run removed the filing it replaced)
  * still reopens a dead item, which that run settles. Only the holder of the entry's lease
  * (replay and delete take it) may finish.
- * KEYS: lease, entries, by-time, by-code, by-queue, codes, then for a batch item by-batch,
- * batch meta, items, open (by-batch alone when the entry names a batch but no index). ARGV: id, failedAt, replays, code, lease token, index, batch id.
+ * KEYS: lease, entries, by-time, by-code, by-queue, codes, by-tenant, then for a batch item
+ * by-batch, batch meta, items, open (by-batch alone when the entry names a batch but no index). ARGV: id, failedAt, replays, code, lease token, index, batch id.
  * Returns 1 when finished, 0 for a newer filing, -1 when the lease is not the caller's.
  */
 const FINISH = new LuaScript(`${REOPEN_ITEM}
@@ -28,9 +28,10 @@ if json then
   redis.call('ZREM', KEYS[4], ARGV[1])
   redis.call('ZREM', KEYS[5], ARGV[1])
   if redis.call('HINCRBY', KEYS[6], ARGV[4], -1) <= 0 then redis.call('HDEL', KEYS[6], ARGV[4]) end
-  if KEYS[7] then redis.call('ZREM', KEYS[7], ARGV[1]) end
+  redis.call('ZREM', KEYS[7], ARGV[1])
+  if KEYS[8] then redis.call('ZREM', KEYS[8], ARGV[1]) end
 end
-if KEYS[8] then reopenItem(KEYS[8], KEYS[9], KEYS[10], ARGV[6], ARGV[7]) end
+if KEYS[9] then reopenItem(KEYS[9], KEYS[10], KEYS[11], ARGV[6], ARGV[7]) end
 return 1
 `);
 
@@ -55,6 +56,7 @@ export async function finishReplay(
     dl.byCode(entry.code),
     dl.byQueue(entry.queue),
     dl.codes,
+    dl.byTenant(jobTenant(entry.meta)),
   ];
   const { batchId, batchIndex } = entry.meta;
   const inBatch = batchId !== undefined && batchIndex !== undefined;

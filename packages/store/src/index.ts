@@ -5,6 +5,7 @@ export {
   type BatchItemState,
   BatchLedger,
   type BatchState,
+  type BatchUsage,
   type IndexRange,
   isBatchFinished,
 } from './batch-ledger.ts';
@@ -21,6 +22,13 @@ export {
   DeadLetterStore,
   type FailedJobRecord,
 } from './dead-letter-store.ts';
+export {
+  type FairPick,
+  FairQueue,
+  type FairQueueTarget,
+  PARK_DELAY_MS,
+  type ParkedWork,
+} from './fair-queue.ts';
 export { finishReplay, type ReplayFinish } from './finish-replay.ts';
 export { resolveHost } from './host-resolver.ts';
 export { FsImageStore } from './images/fs-image-store.ts';
@@ -70,3 +78,35 @@ export {
   redisReady,
 } from './redis.ts';
 export { RedisLease } from './redis-lease.ts';
+export {
+  LATENCY_BOUNDS_MS,
+  latencyBucket,
+  type ParsedStatsField,
+  parseStatsField,
+  type QueueCounter,
+  STATS_FIELD,
+} from './stats/stats-fields.ts';
+export {
+  type LatencySeries,
+  type QueueSeries,
+  quantile,
+  type StatsSeries,
+  statsSeries,
+} from './stats/stats-series.ts';
+export {
+  BUCKET_MS,
+  bucketStart,
+  MAX_BUCKETS_PER_READ,
+  STATS_RETENTION_MS,
+  type StatsBucket,
+  type StatsCounts,
+  type StatsRange,
+  type StatsResolution,
+  TimeSeries,
+} from './stats/time-series.ts';
+export {
+  type DueSettlement,
+  type Reservation,
+  TenantUsage,
+  type UsageDayFigures,
+} from './tenant-usage.ts';

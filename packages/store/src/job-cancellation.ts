@@ -1,4 +1,4 @@
-import { atelierKeys, type JobCancelled, type JobKind } from '@atelier/shared';
+import { atelierKeys, DEFAULT_TENANT, type JobCancelled, type JobKind } from '@atelier/shared';
 import { BATCH_LUA } from './batch-scripts.ts';
 import {
   CANCEL_REQUEST_FIELD,
@@ -11,6 +11,7 @@ import type { BullmqQueueKeys } from './job-snapshot.ts';
 import { LockLostError } from './lock-lost-error.ts';
 import { LuaScript } from './lua-script.ts';
 import type { RedisClient } from './redis.ts';
+import { usageExpireAt } from './tenant-usage.ts';
 
 /**
  * Lua of every script that ends a job unpaid. `endUnpaid` is THE place where "an item ended
@@ -25,7 +26,9 @@ import type { RedisClient } from './redis.ts';
  * - `finishInQueue(q, ...)`: records such a job as BullMQ records a completion (completed set,
  *   `finishedOn`, return value, `completed` event), so BullMQ's retention removes it in time.
  * `q` and `b` are tables of keys: q = {prioritized, delayed, wait, paused, completed, events},
- * b = {meta, items, open, gone, parked} (nil for a job outside a batch).
+ * b = {meta, items, open, gone, parked} (nil for a job outside a batch); `u` is where the job's
+ * images were counted (`usageOf`: its tenant's day and returned set, nil when unknown): a
+ * drawing ended unpaid gives them back there, once.
  */
 const UNPAID_LUA = `${BATCH_LUA}
 local function present(v) return v ~= nil and v ~= cjson.null end
@@ -55,8 +58,27 @@ local function cancelOutcome(jobKey, now, by)
   if redis.call('HEXISTS', jobKey, '${CANCEL_REQUEST_FIELD}') == 1 then by = 'job' end
   return '{"cancelled":true,"cancelledAt":' .. now .. ',"by":"' .. by .. '"}'
 end
-local function endUnpaid(jobKey, id, outcome, b, index, now, ttl, batchId, goneTtl)
+local function giveBackImages(u, jobKey, id)
+  if not u then return end
+  local ok, d = pcall(cjson.decode, redis.call('HGET', jobKey, 'data') or '{}')
+  if not ok or type(d) ~= 'table' or d.kind ~= 'drawing' or type(d.meta) ~= 'table' then return end
+  local tenant = d.meta.tenant
+  if type(tenant) ~= 'string' then tenant = 'default' end
+  if d.meta.usageDay ~= u.day or tenant ~= u.tenant then return end
+  local num = type(d.task) == 'table' and tonumber(d.task.num) or 1
+  if redis.call('SADD', u.returned, id) == 1 then
+    redis.call('HINCRBY', u.dayKey, 'images', -num)
+    redis.call('PEXPIREAT', u.returned, u.expireAt)
+  end
+end
+local function usageOf(at, tenant, day, expireAt)
+  if at == nil or at == '' then return nil end
+  local k = tonumber(at)
+  return { dayKey = KEYS[k], returned = KEYS[k + 1], tenant = tenant, day = day, expireAt = expireAt }
+end
+local function endUnpaid(jobKey, id, outcome, b, index, now, ttl, batchId, goneTtl, u)
   redis.call('HSET', jobKey, '${CANCELLED_FIELD}', outcome)
+  giveBackImages(u, jobKey, id)
   if not b then return {0, 0, 0} end
   redis.call('SREM', b.parked, id)
   local line = 'x|{"index":' .. index .. ',"jobId":' .. cjson.encode(id) .. ',"state":"cancelled"}'
@@ -79,8 +101,9 @@ end
  * running one is marked so that it stops at its submit (`JobFence.claimSubmit` checks the
  * mark in the script that records the intent). A CME job can be cancelled until it first runs.
  * KEYS: job hash, lock, prioritized, delayed, wait, paused, completed, events, dead-letter
- * entries[, batch record, items, open set, gone marker, parked set].
- * ARGV: job id, now, kind, batch index, ttl, batch id, goneTtl.
+ * entries[, batch record, items, open set, gone marker, parked set][, usage day, returned set].
+ * ARGV: job id, now, kind, batch index, ttl, batch id, goneTtl, where the usage keys are in KEYS
+ * ('' for none), tenant, usage day, their expiry.
  * Returns {answer, justFinished, outcome}.
  */
 const CANCEL_JOB = new LuaScript(`${UNPAID_LUA}
@@ -109,8 +132,9 @@ if not prev then
   return {'requested', 0, ''}
 end
 local outcome = cancelOutcome(jobKey, now, 'job')
-local b = batchKeys(10)
-local settled = endUnpaid(jobKey, id, outcome, b, ARGV[4], now, ARGV[5], ARGV[6], ARGV[7])
+local b = ARGV[8] ~= '10' and batchKeys(10) or nil
+local u = usageOf(ARGV[8], ARGV[9], ARGV[10], ARGV[11])
+local settled = endUnpaid(jobKey, id, outcome, b, ARGV[4], now, ARGV[5], ARGV[6], ARGV[7], u)
 finishInQueue(q, jobKey, id, prev, outcome, now)
 return {'cancelled', settled[2], outcome}
 `);
@@ -121,29 +145,31 @@ return {'cancelled', settled[2], outcome}
  * flight are left to their runs (which stop at their submit) and later passes. Nothing is done
  * unless the batch is `cancelling`.
  * KEYS: batch record, items, open set, gone marker, parked set, prioritized, delayed, wait,
- * paused, completed, events, then each item's job hash and lock.
- * ARGV: now, ttl, batch id, goneTtl, first index, then each item's job id.
+ * paused, completed, events, then each item's job hash and lock[, usage day, returned set].
+ * ARGV: now, ttl, batch id, goneTtl, first index, where the usage keys are in KEYS ('' for
+ * none), tenant, usage day, their expiry, then each item's job id.
  * Returns {ended, justFinished}.
  */
 const END_WAITING_ITEMS = new LuaScript(`${UNPAID_LUA}
 local now, ttl, batchId, goneTtl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 if redis.call('HGET', KEYS[1], 'state') ~= 'cancelling' then return {0, 0} end
 local b, q = batchKeys(1), queueKeys(6)
-local first, n = tonumber(ARGV[5]), #ARGV - 5
+local u = usageOf(ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+local first, n = tonumber(ARGV[5]), #ARGV - 9
 if n == 0 then return {0, 0} end
 local fields = {}
 for i = 1, n do fields[i] = first + i - 1 end
 local lines = redis.call('HMGET', b.items, unpack(fields))
 local ended, justFinished = 0, 0
 for i = 1, n do
-  local id, jobKey, lockKey = ARGV[5 + i], KEYS[10 + 2 * i], KEYS[11 + 2 * i]
+  local id, jobKey, lockKey = ARGV[9 + i], KEYS[10 + 2 * i], KEYS[11 + 2 * i]
   if not lines[i] and redis.call('EXISTS', lockKey) == 0 then
     local f = redis.call('HMGET', jobKey, 'data', 'finishedOn')
     if f[1] and not f[2] and not submitted(f[1]) then
       local prev = takeOutOfWaiting(q, id)
       if prev then
         local outcome = cancelOutcome(jobKey, now, 'batch')
-        local settled = endUnpaid(jobKey, id, outcome, b, fields[i], now, ttl, batchId, goneTtl)
+        local settled = endUnpaid(jobKey, id, outcome, b, fields[i], now, ttl, batchId, goneTtl, u)
         finishInQueue(q, jobKey, id, prev, outcome, now)
         ended = ended + 1
         if settled[2] == 1 then justFinished = 1 end
@@ -158,14 +184,17 @@ return {ended, justFinished}
  * A running job whose submit was refused by a cancel ends unpaid, only while its worker holds
  * the lock (BullMQ then completes it with the outcome as its return value). Idempotent: a run
  * that finds the job already ended finishes the same end.
- * KEYS: job hash, lock[, batch record, items, open set, gone marker, parked set].
- * ARGV: token, now, job id, batch index, ttl, batch id, goneTtl.
+ * KEYS: job hash, lock[, batch record, items, open set, gone marker, parked set][, usage day,
+ * returned set]. ARGV: token, now, job id, batch index, ttl, batch id, goneTtl, where the usage
+ * keys are in KEYS ('' for none), tenant, usage day, their expiry.
  * Returns {1, justFinished, outcome}, or {-1} when the lock is lost.
  */
 const SETTLE_RUNNING = new LuaScript(`${UNPAID_LUA}${HOLDS_LOCK_LUA}
 if not holdsLock(KEYS[1], KEYS[2], ARGV[1]) then return {-1, 0, ''} end
 local outcome = cancelOutcome(KEYS[1], ARGV[2], 'batch')
-local settled = endUnpaid(KEYS[1], ARGV[3], outcome, batchKeys(3), ARGV[4], ARGV[2], ARGV[5], ARGV[6], ARGV[7])
+local b = ARGV[8] ~= '3' and batchKeys(3) or nil
+local u = usageOf(ARGV[8], ARGV[9], ARGV[10], ARGV[11])
+local settled = endUnpaid(KEYS[1], ARGV[3], outcome, b, ARGV[4], ARGV[2], ARGV[5], ARGV[6], ARGV[7], u)
 return {1, settled[2], outcome}
 `);
 
@@ -232,6 +261,7 @@ export class JobCancellation {
       this.#keys.deadLetters.entries,
       ...(item ? this.#batchKeys(item.batchId) : []),
     ];
+    const usage = this.#usage(keys, await this.#usageOfJob(jobKey));
     const [answer, justFinished, outcome] = (await CANCEL_JOB.run(this.#redis, keys, [
       id,
       now,
@@ -240,6 +270,7 @@ export class JobCancellation {
       this.#finishedTtlMs,
       item?.batchId ?? '',
       this.#goneTtlMs,
+      ...usage,
     ])) as [JobCancelAnswer, number, string];
     return {
       answer,
@@ -268,12 +299,19 @@ export class JobCancellation {
         return [jobKey, lockKeyOf(jobKey)];
       }),
     ];
+    const [tenant, day] = await this.#redis.hmget(
+      this.#keys.batch.meta(batchId),
+      'tenant',
+      'usageDay',
+    );
+    const usage = this.#usage(keys, day ? { tenant: tenant ?? DEFAULT_TENANT, day } : undefined);
     const [ended, justFinished] = (await END_WAITING_ITEMS.run(this.#redis, keys, [
       now,
       this.#finishedTtlMs,
       batchId,
       this.#goneTtlMs,
       firstIndex,
+      ...usage,
       ...jobIds,
     ])) as [number, number];
     return { ended, ...(justFinished === 1 ? { finishedAt: now } : {}) };
@@ -293,6 +331,7 @@ export class JobCancellation {
       lockKeyOf(lock.jobKey),
       ...(item ? this.#batchKeys(item.batchId) : []),
     ];
+    const usage = this.#usage(keys, await this.#usageOfJob(lock.jobKey));
     const [code, justFinished, outcome] = (await SETTLE_RUNNING.run(this.#redis, keys, [
       lock.token,
       now,
@@ -301,12 +340,47 @@ export class JobCancellation {
       this.#finishedTtlMs,
       item?.batchId ?? '',
       this.#goneTtlMs,
+      ...usage,
     ])) as [number, number, string];
     if (code === -1) throw new LockLostError(lock.jobId, 'ending it cancelled');
     return {
       outcome: JSON.parse(outcome) as JobCancelled,
       ...(justFinished === 1 ? { finishedAt: now } : {}),
     };
+  }
+
+  /**
+   * Where a job's images were counted, read before its script (a job's tenant and usage day
+   * never change; the script checks them again against the data it reads).
+   */
+  async #usageOfJob(jobKey: string): Promise<{ tenant: string; day: string } | undefined> {
+    const data = await this.#redis.hget(jobKey, 'data');
+    if (!data) return undefined;
+    try {
+      const meta = (JSON.parse(data) as { meta?: { tenant?: unknown; usageDay?: unknown } }).meta;
+      if (typeof meta?.usageDay !== 'string') return undefined;
+      return {
+        tenant: typeof meta.tenant === 'string' ? meta.tenant : DEFAULT_TENANT,
+        day: meta.usageDay,
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Appends the usage keys of `where` to `keys` and returns the ARGV the scripts read them by:
+   * their position in KEYS, the tenant, the day and the keys' expiry ('' and blanks: none).
+   */
+  #usage(
+    keys: string[],
+    where: { tenant: string; day: string } | undefined,
+  ): Array<string | number> {
+    if (!where) return ['', '', '', 0];
+    const at = keys.length + 1;
+    const { usage } = this.#keys;
+    keys.push(usage.day(where.tenant, where.day), usage.returned(where.tenant, where.day));
+    return [at, where.tenant, where.day, usageExpireAt(where.day)];
   }
 
   #batchKeys(batchId: string): string[] {

@@ -33,6 +33,7 @@ describe('BatchLedger', () => {
       createdAt: 7,
       enqueued: 0,
       callbackUrl: 'https://hooks.example/b',
+      tenant: 'default',
     });
     await ledger.create('b2', 1);
     expect(await ledger.list()).toEqual(['b2', 'b1']);

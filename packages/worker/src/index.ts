@@ -15,6 +15,7 @@ export {
   TicketStore,
   type TicketStoreOptions,
 } from './cme/ticket-store.ts';
+export { combineObservers } from './combine-observers.ts';
 export {
   DrawingClient,
   type DrawingClientOptions,
@@ -33,6 +34,11 @@ export {
 } from './images/image-downloader.ts';
 export { sniffImageType } from './images/image-type.ts';
 export { startMetricsServer } from './metrics/metrics-server.ts';
+export {
+  StatsRecorder,
+  type StatsRecorderOptions,
+  type StatsSink,
+} from './metrics/stats-recorder.ts';
 export { WorkerMetrics } from './metrics/worker-metrics.ts';
 export { createBackoffStrategy } from './runtime/backoff.ts';
 export type {

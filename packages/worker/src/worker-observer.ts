@@ -4,6 +4,7 @@ import type { CmeCallEvent } from './cme/paas-client.ts';
 import type { TicketRefreshEvent } from './cme/ticket-store.ts';
 import type { DrawingCall } from './drawing/drawing-client.ts';
 import type { ImageArchiveFailure } from './images/image-archive-error.ts';
+import type { Decision } from './runtime/step-decision.ts';
 
 /** A drawing poll as the processor saw it. */
 export interface DrawingPollEvent {
@@ -35,10 +36,16 @@ export type ImageArchiveEvent =
 export interface StepEvent {
   queue: string;
   step: 'done' | 'wait' | 'fail' | 'cancelled';
+  /** What the runner made of it (`retry`: the attempt failed and BullMQ tries again). */
+  action: Decision<unknown, unknown>['action'];
   kind?: FailureKind;
   code?: string;
   /** `done` only: from enqueue to completion (ms). */
   ageMs?: number;
+  /** `done` only: whose job it was (`jobTenant`). */
+  tenant?: string;
+  /** `done` only, drawings: how many images the result holds. */
+  images?: number;
 }
 
 /**

@@ -1,6 +1,8 @@
 import {
   type AtelierConfig,
   type CallbackJobData,
+  configuredTenants,
+  DEFAULT_TENANT,
   defaultJobOptions,
   type Logger,
   QUEUE_NAMES,
@@ -15,14 +17,19 @@ import {
   JobFence,
   ledgerRetention,
   type RedisClient,
+  TenantUsage,
+  TimeSeries,
 } from '@atelier/store';
 import { Queue, type WorkerOptions } from 'bullmq';
 import { type CallbackWorker, startCallbackWorker } from './callbacks/callback-worker.ts';
 import { startCmeQueue } from './cme/cme-queue.ts';
+import { combineObservers } from './combine-observers.ts';
 import { startDrawingQueue } from './drawing/drawing-queue.ts';
+import { StatsRecorder } from './metrics/stats-recorder.ts';
 import { createBackoffStrategy } from './runtime/backoff.ts';
 import { BatchSteeringKeeper } from './runtime/batch-steering-keeper.ts';
 import { DeadLetterReconciler } from './runtime/dead-letter-reconciler.ts';
+import type { FairDispatcherTimings } from './runtime/fair-dispatcher.ts';
 import { JobSettlement } from './runtime/job-settlement.ts';
 import type { JobQueueDeps, QueueWorker, StartedJobQueue } from './runtime/queue-worker.ts';
 import { redisErrorListener } from './runtime/redis-error-listener.ts';
@@ -37,6 +44,10 @@ export interface AtelierWorkerOptions {
   workerOptions?: Partial<WorkerOptions>;
   /** Hears about calls, polls, refreshes, dead letters (metrics, benchmarks). */
   observer?: WorkerObserver;
+  /** Shorter fair-share timings (tests). */
+  fairShareTimings?: Partial<FairDispatcherTimings>;
+  /** How often this process writes its counts to the time series (default 5000 ms). */
+  statsFlushMs?: number;
 }
 
 type Closer = () => Promise<unknown>;
@@ -52,6 +63,8 @@ interface Running {
   reconciler?: DeadLetterReconciler;
   /** Tends cancelled and resumed batches (with the drawing queue). */
   keeper?: BatchSteeringKeeper;
+  /** Atelier's time series (charts, `GET /v1/stats`): written last, before the connection goes. */
+  stats?: StatsRecorder;
   /** Closed last, newest first (provider clients, the callback queue handle). */
   closers: Closer[];
 }
@@ -85,9 +98,18 @@ export class AtelierWorker {
       connectionName: 'atelier-worker',
     });
     connection.on('error', (err) => logger.warn({ err }, 'redis connection error'));
-    const running: Running = { connection, logger, queues: [], closers: [] };
+    const stats = new StatsRecorder({
+      sink: new TimeSeries(connection, config.queuePrefix),
+      logger: logger.child({ component: 'stats' }),
+      tenants: namedTenants(config),
+      ...(options.statsFlushMs !== undefined ? { flushIntervalMs: options.statsFlushMs } : {}),
+    });
+    const running: Running = { connection, logger, queues: [], closers: [], stats };
+    stats.start();
+    // Everything the process reports reaches the time series and the caller's observer alike.
+    const observer = combineObservers(stats, options.observer);
     try {
-      const { deps, batches, callbacks, cancellation } = jobQueueDeps(options, running);
+      const { deps, batches, callbacks, cancellation } = jobQueueDeps(options, observer, running);
       const enabled = config.worker.queues;
       const adopt = ({ queueWorker, close }: StartedJobQueue) => {
         running.queues.push(queueWorker);
@@ -105,7 +127,7 @@ export class AtelierWorker {
           prefix: config.queuePrefix,
           config,
           logger: logger.child({ queue: QUEUE_NAMES.callbacks }),
-          onDelivery: (info) => options.observer?.callbackDelivery?.(info),
+          onDelivery: (info) => observer.callbackDelivery?.(info),
           ...(options.workerOptions ? { workerOptions: options.workerOptions } : {}),
         });
       }
@@ -158,6 +180,7 @@ export class AtelierWorker {
  */
 function jobQueueDeps(
   options: AtelierWorkerOptions,
+  observer: WorkerObserver,
   running: Running,
 ): {
   deps: JobQueueDeps;
@@ -168,7 +191,6 @@ function jobQueueDeps(
   const { config, logger } = options;
   const { connection } = running;
   const prefix = config.queuePrefix;
-  const observer = options.observer ?? {};
   const callbackQueue = config.callbacks.secret
     ? new Queue<CallbackJobData>(QUEUE_NAMES.callbacks, {
         connection,
@@ -201,6 +223,7 @@ function jobQueueDeps(
     fence: new JobFence(connection, prefix),
     cancellation,
     logger,
+    usage: new TenantUsage(connection, prefix),
     onDeadLetter: (entry) => observer.deadLetter?.(entry),
   });
   const deps: JobQueueDeps = {
@@ -216,6 +239,10 @@ function jobQueueDeps(
     retention: config.retention,
     observer,
     ...(options.workerOptions ? { workerOptions: options.workerOptions } : {}),
+    fairShare: {
+      weights: config.tenants.weights,
+      ...(options.fairShareTimings ? { timings: options.fairShareTimings } : {}),
+    },
   };
   return { deps, batches, callbacks, cancellation };
 }
@@ -234,6 +261,8 @@ const CLOSE_STEP_MS = 500;
  */
 async function stop(running: Running, graceMs: number): Promise<void> {
   const { queues, callbacks, logger } = running;
+  // No more admissions (they would only wait for the next process).
+  await within(Promise.all(queues.map((q) => q.dispatcher.stop())), CLOSE_STEP_MS);
   const reconciling = running.reconciler?.stop();
   const tending = running.keeper?.stop();
   const workers = [...queues.map((q) => q.worker), ...(callbacks ? [callbacks.worker] : [])];
@@ -270,8 +299,13 @@ async function stop(running: Running, graceMs: number): Promise<void> {
   await closing(() => Promise.all(queues.map((q) => q.queue.close())), 'queues');
   if (callbacks) await closing(() => callbacks.close(), 'callbacks');
   const closers = running.closers.splice(0).reverse();
+  // The workers are stopped: the time series' last counts are written beside the clients' close.
   await closing(
-    () => Promise.all(closers.map((close) => close().catch(() => undefined))),
+    () =>
+      Promise.all([
+        ...closers.map((close) => close().catch(() => undefined)),
+        running.stats?.close(),
+      ]),
     'clients',
   );
   running.connection.disconnect();
@@ -292,4 +326,21 @@ async function within(promise: Promise<unknown>, ms: number): Promise<'done' | '
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The tenants the time series counts by name (the label stays bounded): `default`, those the
+ * keys name (where this process has them), and those `ATELIER_QUOTAS` or
+ * `ATELIER_TENANT_WEIGHTS` name; any other counts as `other`.
+ */
+function namedTenants(config: AtelierConfig): string[] {
+  const { quotas, weights } = config.tenants;
+  return [
+    ...new Set([
+      DEFAULT_TENANT,
+      ...configuredTenants(config),
+      ...Object.keys(quotas.byTenant),
+      ...Object.keys(weights),
+    ]),
+  ];
 }

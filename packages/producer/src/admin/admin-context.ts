@@ -4,6 +4,7 @@ import type { AdminCredentials } from './admin-credentials.ts';
 import type { ResolvedAdminOptions } from './admin-options.ts';
 import type { AdminQueues } from './admin-queues.ts';
 import type { BatchGalleryReader } from './batch-gallery-reader.ts';
+import type { DashboardAsset } from './dashboard-assets.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import type { OverviewReader } from './overview-reader.ts';
 import type { PageContext } from './pages/page-context.ts';
@@ -18,6 +19,8 @@ export interface AdminContext {
   readonly queues: AdminQueues;
   readonly overview: OverviewReader;
   readonly gallery: BatchGalleryReader;
+  /** Scripts and styles the dashboard serves itself, by file name. */
+  readonly assets: ReadonlyMap<string, DashboardAsset>;
   /** Redis reads and actions of the dashboard's own (not the producer's): fail fast, 503. */
   readonly guard: RedisGuard;
   /** The session of each authenticated request (set by the session guard). */

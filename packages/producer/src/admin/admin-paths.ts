@@ -12,6 +12,10 @@ export const ADMIN_PATHS = {
   batches: '/admin/batches',
   /** Archived images, for the logged-in operator (the batch gallery's thumbnails). */
   images: '/admin/images',
+  /** The dashboard's own scripts and styles (uPlot, the chart script). */
+  assets: '/admin/assets',
+  /** The time series as JSON, for the overview's charts. */
+  stats: '/admin/stats',
 } as const;
 
 export const SESSION_COOKIE = 'atelier_admin_session';

@@ -8,16 +8,19 @@ import { ADMIN_PATHS } from './admin-paths.ts';
 import { AdminQueues } from './admin-queues.ts';
 import { BatchGalleryReader } from './batch-gallery-reader.ts';
 import { registerBullBoard } from './bull-board.ts';
+import { loadDashboardAssets } from './dashboard-assets.ts';
 import { dashboardOff } from './dashboard-off.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { OverviewReader } from './overview-reader.ts';
 import { sendProblem } from './problem-reply.ts';
+import { assetRoutes } from './routes/asset-routes.ts';
 import { authRoutes } from './routes/auth-routes.ts';
 import { batchPages } from './routes/batch-pages.ts';
 import { deadLetterPages } from './routes/dead-letter-pages.ts';
 import { jobPages } from './routes/job-pages.ts';
 import { overviewRoutes } from './routes/overview-routes.ts';
 import { queueActionRoutes } from './routes/queue-action-routes.ts';
+import { statsRoutes } from './routes/stats-routes.ts';
 import { installSecurityHeaders } from './security-headers.ts';
 import { installSessionGuard } from './session-guard.ts';
 import { SessionSigner } from './session-signer.ts';
@@ -37,9 +40,9 @@ const CONFLICT_CODES = new Set([
  * The `/admin` dashboard as a Fastify plugin (register it on the root instance; it adds its
  * routes under `/admin` in their own scope). With `ATELIER_ADMIN_USER`/`ATELIER_ADMIN_PASSWORD`
  * unset, `/admin` answers 404 saying the dashboard is off. Otherwise: a login page and a signed
- * session cookie, the overview, dead-letter pages with replay/delete, queue resume/pause, batch
- * pages (a thumbnail gallery; cancel, pause, resume), and bull-board (read-only, secrets
- * masked) under `/admin/queues`.
+ * session cookie, the overview (with charts of the time series), dead-letter pages with
+ * replay/delete, queue resume/pause, batch pages (a thumbnail gallery; cancel, pause, resume),
+ * and bull-board (read-only, secrets masked) under `/admin/queues`.
  */
 export function adminPlugin(options: AdminOptions): FastifyPluginAsync {
   return async (app) => {
@@ -59,6 +62,7 @@ export function adminPlugin(options: AdminOptions): FastifyPluginAsync {
       queues,
       overview: new OverviewReader({ queues, redis: o.redis, prefix: o.prefix }),
       gallery: new BatchGalleryReader({ redis: o.redis, prefix: o.prefix, producer: o.producer }),
+      assets: loadDashboardAssets(),
       guard: new RedisGuard(o.redis),
       sessions: new WeakMap(),
     };
@@ -83,6 +87,9 @@ async function dashboard(scope: FastifyInstance, ctx: AdminContext): Promise<voi
     if (code !== undefined && CONFLICT_CODES.has(code)) {
       return sendProblem(ctx, request, reply, 409, code, (error as Error).message);
     }
+    if (code === 'VALIDATION_FAILED') {
+      return sendProblem(ctx, request, reply, 400, code, (error as Error).message);
+    }
     if (code === 'REDIS_UNAVAILABLE') {
       return sendProblem(ctx, request, reply, 503, code, 'Redis is not reachable right now');
     }
@@ -102,6 +109,8 @@ async function dashboard(scope: FastifyInstance, ctx: AdminContext): Promise<voi
   queueActionRoutes(scope, ctx);
   jobPages(scope, ctx);
   batchPages(scope, ctx);
+  assetRoutes(scope, ctx);
+  statsRoutes(scope, ctx);
   await registerBullBoard(scope, ctx.queues.all(), ADMIN_PATHS.queues, {
     simulator: ctx.options.simulator,
   });

@@ -47,9 +47,16 @@ export interface ErrorGroup {
 
 export interface Overview {
   at: number;
+  /** The tenant the batches and dead letters are filtered to (undefined: every tenant). */
+  tenant: string | undefined;
   queues: QueueOverview[];
   batches: BatchInfo[];
-  deadLetters: { total: number; byCode: Array<{ code: string; count: number }> };
+  /** Every tenant's by code; with a tenant filter, `tenantTotal` is that tenant's. */
+  deadLetters: {
+    total: number;
+    byCode: Array<{ code: string; count: number }>;
+    tenantTotal?: number;
+  };
   outage: OutageOverview | undefined;
   tickets: TicketInfo[];
   recentErrors: { sampled: number; groups: ErrorGroup[] };
@@ -60,6 +67,11 @@ export interface OverviewSources {
   readonly redis: RedisClient;
   readonly prefix: string;
 }
+
+/** Batches read a page at a time when filtering by tenant… */
+const BATCH_PAGE = 100;
+/** …among the newest this many. */
+const BATCH_SCAN = 2000;
 
 /** Everything the overview page shows, read from Redis in a few parallel round trips. */
 export class OverviewReader {
@@ -76,20 +88,27 @@ export class OverviewReader {
     this.#recentErrors = new RecentErrors(redis, prefix);
   }
 
-  async read(now: number, batchLimit = 20): Promise<Overview> {
-    const [queues, batches, { total, byCode }, outage, tickets, errors] = await Promise.all([
-      Promise.all(this.#o.queues.all().map((queue) => this.#queue(queue, now))),
-      this.#batches(batchLimit),
-      this.#deadLetters.counts(),
-      this.#outage(now),
-      listCmeTickets(this.#o.redis, this.#o.prefix, now),
-      this.#recentErrors.list(),
-    ]);
+  /** `tenant`: only that tenant's batches, and its count of dead letters besides the rest. */
+  async read(now: number, batchLimit = 20, tenant?: string): Promise<Overview> {
+    const [queues, batches, { total, byCode }, tenantTotal, outage, tickets, errors] =
+      await Promise.all([
+        Promise.all(this.#o.queues.all().map((queue) => this.#queue(queue, now))),
+        this.#batches(batchLimit, tenant),
+        this.#deadLetters.counts(),
+        tenant === undefined
+          ? undefined
+          : this.#deadLetters.list({ tenant }, { limit: 1 }).then((page) => page.total),
+        this.#outage(now),
+        listCmeTickets(this.#o.redis, this.#o.prefix, now),
+        this.#recentErrors.list(),
+      ]);
     return {
       at: now,
+      tenant,
       queues,
       batches,
       deadLetters: {
+        ...(tenantTotal !== undefined ? { tenantTotal } : {}),
         total,
         byCode: Object.entries(byCode)
           .map(([code, count]) => ({ code, count }))
@@ -121,10 +140,21 @@ export class OverviewReader {
     };
   }
 
-  async #batches(limit: number): Promise<BatchInfo[]> {
-    const ids = await this.#ledger.list(limit);
-    const infos = await Promise.all(ids.map((id) => this.#ledger.get(id)));
-    return infos.filter((info): info is BatchInfo => info !== undefined);
+  /** The newest batches (of `tenant`: the newest of the last `BATCH_SCAN` batches). */
+  async #batches(limit: number, tenant?: string): Promise<BatchInfo[]> {
+    const found: BatchInfo[] = [];
+    const page = tenant === undefined ? limit : BATCH_PAGE;
+    for (let offset = 0; found.length < limit && offset < BATCH_SCAN; offset += page) {
+      const ids = await this.#ledger.list(page, offset);
+      const infos = await Promise.all(ids.map((id) => this.#ledger.get(id)));
+      for (const info of infos) {
+        if (info && (tenant === undefined || info.tenant === tenant) && found.length < limit) {
+          found.push(info);
+        }
+      }
+      if (ids.length < page) break;
+    }
+    return found;
   }
 
   async #outage(now: number): Promise<OutageOverview | undefined> {

@@ -22,8 +22,15 @@ export function contentSecurityPolicy(imageOrigins: readonly string[] = []): str
 
 const CSP = contentSecurityPolicy();
 
-/** Paths whose answers may be cached: bull-board's assets, archived images (never change). */
-const CACHEABLE = [`${ADMIN_PATHS.queues}/static/`, `${ADMIN_PATHS.images}/`];
+/**
+ * Paths whose answers may be cached: bull-board's assets, archived images (never change), the
+ * dashboard's own scripts and styles (versioned URLs: `?v=<hash>`).
+ */
+const CACHEABLE = [
+  `${ADMIN_PATHS.queues}/static/`,
+  `${ADMIN_PATHS.images}/`,
+  `${ADMIN_PATHS.assets}/`,
+];
 
 /**
  * Headers on every dashboard answer (a page that set its own policy keeps it); pages and API

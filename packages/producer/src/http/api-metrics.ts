@@ -12,11 +12,22 @@ const SERVED_METHODS: ReadonlySet<string> = new Set([
   'OPTIONS',
 ]);
 
+/** Where the API's metrics come from besides what it observes itself. */
+export interface ApiMetricSources {
+  /** Queue figures, read at scrape time. */
+  stats: () => Promise<ProducerStats>;
+  /** The tenants the API's keys name (the `tenant` label takes no other value). */
+  tenants: readonly string[];
+  /** Images counted today per tenant (net of those given back), read at scrape time. */
+  imagesToday: (tenant: string) => Promise<number>;
+}
+
 /**
  * The API process's Prometheus registry (its own, never prom-client's global one). Queue
  * figures are read from Redis at scrape time (`stats`); request counts are observed as they
  * happen. Labels are bounded: methods the API serves (others `other`), route patterns (never a
- * raw path), dead-letter codes through `metricCode` (codes no spec names are summed as `other`).
+ * raw path), dead-letter codes through `metricCode` (codes no spec names are summed as `other`),
+ * tenants the configured keys name.
  */
 export class ApiMetrics {
   readonly #registry = new Registry();
@@ -27,9 +38,15 @@ export class ApiMetrics {
   readonly #openBatches: Gauge;
   readonly #deadLetters: Gauge<'code'>;
   readonly #redisUp: Gauge;
+  readonly #tenants: ReadonlySet<string>;
+  readonly #imagesToday: (tenant: string) => Promise<number>;
+  readonly #tenantImages: Counter<'tenant'>;
+  readonly #tenantImagesToday: Gauge<'tenant'>;
 
-  constructor(stats: () => Promise<ProducerStats>) {
-    this.#stats = stats;
+  constructor(sources: ApiMetricSources) {
+    this.#stats = sources.stats;
+    this.#tenants = new Set(sources.tenants);
+    this.#imagesToday = sources.imagesToday;
     const registers = [this.#registry];
     this.#requests = new Counter({
       name: 'atelier_api_requests_total',
@@ -66,6 +83,24 @@ export class ApiMetrics {
       help: '1 when the last scrape could read Redis',
       registers,
     });
+    this.#tenantImages = new Counter({
+      name: 'atelier_tenant_images_total',
+      help: "Images enqueued per tenant by this API process (reserved on the tenant's usage)",
+      labelNames: ['tenant'],
+      registers,
+    });
+    this.#tenantImagesToday = new Gauge({
+      name: 'atelier_tenant_images_today',
+      help: "Images counted on each tenant's usage today (UTC; all API replicas, net of images given back unpaid)",
+      labelNames: ['tenant'],
+      registers,
+    });
+    for (const tenant of this.#tenants) this.#tenantImages.inc({ tenant }, 0);
+  }
+
+  /** Images an enqueue of `tenant` counted (a tenant no key names is not a label). */
+  countImages(tenant: string, images: number): void {
+    if (images > 0 && this.#tenants.has(tenant)) this.#tenantImages.inc({ tenant }, images);
   }
 
   observeRequest(method: string, route: string, status: number, durationMs: number): void {
@@ -101,5 +136,13 @@ export class ApiMetrics {
       byLabel.set(label, (byLabel.get(label) ?? 0) + count);
     }
     for (const [code, count] of byLabel) this.#deadLetters.set({ code }, count);
+    try {
+      const today = await Promise.all([...this.#tenants].map((t) => this.#imagesToday(t)));
+      [...this.#tenants].forEach((tenant, i) => {
+        this.#tenantImagesToday.set({ tenant }, today[i] ?? 0);
+      });
+    } catch {
+      this.#redisUp.set(0);
+    }
   }
 }

@@ -1,4 +1,9 @@
-import { ALL_QUEUES, type DrawingLimits, drawingRequestSchema } from '@atelier/shared';
+import {
+  ALL_QUEUES,
+  type DrawingLimits,
+  drawingRequestSchema,
+  TENANT_NAME_PATTERN,
+} from '@atelier/shared';
 import { z } from 'zod';
 import { JOB_STATES } from '../lib/job-status.ts';
 import { ERROR_STATUS } from './error-response.ts';
@@ -47,13 +52,25 @@ export function apiSchemas(limits: DrawingLimits) {
       return ms;
     })
     .optional();
+  const tenant = z
+    .string()
+    .regex(TENANT_NAME_PATTERN, { message: 'must be 1 to 40 of a-z, 0-9, "_" and "-"' })
+    .optional()
+    .meta({ description: "one tenant's (admin keys; a tenant's key may name only itself)" });
   const filterFields = {
     queue: z.enum(ALL_QUEUES.filter((q) => q !== 'callbacks') as [string, ...string[]]).optional(),
     code: z.string().min(1).max(200).optional(),
     batchId: z.string().min(1).max(200).optional(),
+    tenant,
     since: timeBound,
     until: timeBound,
   };
+  const day = z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a UTC day as YYYY-MM-DD' })
+    .optional();
+  /** `GET /v1/usage` query string. */
+  const usageQuery = z.strictObject({ from: day, to: day, tenant });
   const int = (min: number, max: number, fallback: number) =>
     z
       .string()
@@ -71,6 +88,7 @@ export function apiSchemas(limits: DrawingLimits) {
     queue: filterFields.queue,
     code: filterFields.code,
     batchId: filterFields.batchId,
+    tenant,
     since: z.union([z.int().min(0), z.iso.datetime()]).optional(),
     until: z.union([z.int().min(0), z.iso.datetime()]).optional(),
     all: z.literal(true).optional(),
@@ -124,6 +142,7 @@ export function apiSchemas(limits: DrawingLimits) {
     completedAt: z.int().optional().describe('when it finished (completed or cancelled)'),
     pausedAt: z.int().optional(),
     cancelledAt: z.int().optional().describe('when the cancel was asked for'),
+    tenant: z.string().meta({ description: 'the tenant whose key created it' }),
   });
   const batchResultLine = z.object({
     index: z.int(),
@@ -156,6 +175,74 @@ export function apiSchemas(limits: DrawingLimits) {
     failedAt: z.int(),
   });
   const deadLetterPage = z.object({ items: z.array(deadLetter), total: z.int() });
+  const usageDayFigures = z.object({
+    day: z.string().meta({ description: 'YYYY-MM-DD (UTC)' }),
+    images: z.int().meta({
+      description:
+        'images counted against the quota: reserved at enqueue, less those given back unpaid',
+    }),
+    jobs: z.int().meta({ description: 'jobs accepted (each batch item counts)' }),
+  });
+  const usageReport = z.object({
+    tenant: z.string(),
+    from: z.string(),
+    to: z.string(),
+    quota: z
+      .int()
+      .nullable()
+      .meta({ description: 'images per UTC day (ATELIER_QUOTAS); null: no quota' }),
+    days: z.array(usageDayFigures),
+    total: z.object({ images: z.int(), jobs: z.int() }),
+  });
+  /** `429 QUOTA_EXCEEDED`: nothing was queued. */
+  const quotaExceededError = z.object({
+    error: z.object({
+      code: z.literal('QUOTA_EXCEEDED'),
+      message: z.string(),
+      details: z.object({
+        limit: z.int().meta({ description: 'images per UTC day' }),
+        used: z.int().meta({ description: 'images counted today before this request' }),
+        requested: z.int().meta({ description: 'images the request would add (a batch: all)' }),
+        resetAt: z.string().meta({ description: 'the next UTC midnight (ISO-8601)' }),
+      }),
+    }),
+  });
+  const perStep = z.array(z.number()).describe('one value per entry of times');
+  const perStepOrNull = z
+    .array(z.number().nullable())
+    .describe('one value per entry of times; null where there was nothing to measure');
+  const statsSeries = z
+    .object({
+      from: z.int().describe('start of the first step (epoch ms; from aligned down to a step)'),
+      to: z.int().describe('end of the range, exclusive (epoch ms)'),
+      step: z.int().describe('seconds per point'),
+      resolution: z
+        .enum(['minute', 'hour'])
+        .describe('the buckets summed: minutes (kept 48 h) or hours (kept 30 days)'),
+      times: z.array(z.int()).describe('start of each step (epoch ms)'),
+      queues: z
+        .record(
+          z.string(),
+          z.object({
+            completed: perStep,
+            dead: perStep.describe('dead-lettered'),
+            retried: perStep.describe('attempts that failed and were retried'),
+            latencyMs: z
+              .object({ p50: perStepOrNull, p95: perStepOrNull, p99: perStepOrNull })
+              .describe('enqueue to completion, from a fixed histogram (ms)'),
+          }),
+        )
+        .describe('every job queue (drawing, cme)'),
+      pollsPerTask: z
+        .record(z.string(), perStepOrNull)
+        .describe('mean polls per finished drawing task, by queue'),
+      providerCodes: z
+        .record(z.string(), z.record(z.string(), perStep))
+        .describe('provider answers by provider and code (codes the specs do not name: other)'),
+      cmeLogins: z.record(z.string(), perStep).describe('CME logins by outcome (ok, auth, …)'),
+      images: z.record(z.string(), perStep).describe('images of completed drawings by tenant'),
+    })
+    .describe('Atelier time series over [from, to) in steps of step seconds');
   const error = z.object({
     error: z.object({
       code: z.enum(Object.keys(ERROR_STATUS) as [string, ...string[]]),
@@ -192,6 +279,10 @@ export function apiSchemas(limits: DrawingLimits) {
     batchResultLine,
     deadLetter,
     deadLetterPage,
+    usageQuery,
+    usageReport,
+    quotaExceededError,
+    statsSeries,
     error,
     outcomeUnknownError,
   };

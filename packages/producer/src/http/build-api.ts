@@ -1,4 +1,4 @@
-import type { AtelierConfig, Logger } from '@atelier/shared';
+import { type AtelierConfig, configuredTenants, type Logger, usageDay } from '@atelier/shared';
 import type { ImageStore } from '@atelier/store';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type AdminOptions, adminPlugin } from '../admin/index.ts';
@@ -9,6 +9,7 @@ import { ApiMetrics } from './api-metrics.ts';
 import { apiSchemas } from './api-schemas.ts';
 import { apiError, errorResponse } from './error-response.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { setCaller } from './request-caller.ts';
 import { RequestLogController } from './request-log-controller.ts';
 import type { RouteContext } from './route-context.ts';
 import { batchRoutes } from './routes/batch-routes.ts';
@@ -17,6 +18,8 @@ import { enqueueRoutes } from './routes/enqueue-routes.ts';
 import { imageRoutes } from './routes/image-routes.ts';
 import { jobRoutes } from './routes/job-routes.ts';
 import { opsRoutes } from './routes/ops-routes.ts';
+import { statsRoutes } from './routes/stats-routes.ts';
+import { usageRoutes } from './routes/usage-routes.ts';
 
 export interface ApiOptions {
   readonly producer: Producer;
@@ -37,7 +40,8 @@ export interface ApiOptions {
     | false;
   /**
    * How often the API closes batches without an idempotency key whose enqueue was cut off
-   * (`producer.closeAbandonedBatches`); `false`: never. Default every 15 s.
+   * (`producer.closeAbandonedBatches`) and gives back usage reservations whose enqueue never
+   * finished (`producer.settleReservations`); `false`: never. Default every 15 s.
    */
   readonly batchSweep?: { intervalMs: number } | false;
 }
@@ -95,7 +99,15 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   }) as unknown as FastifyInstance;
   app.removeContentTypeParser('text/plain');
 
-  const metrics = new ApiMetrics(() => producer.stats());
+  const tenants = configuredTenants(config);
+  const metrics = new ApiMetrics({
+    stats: () => producer.stats(),
+    tenants,
+    imagesToday: async (tenant) => {
+      const { days } = await producer.usage({ tenant, from: today(), to: today() });
+      return days[0]?.images ?? 0;
+    },
+  });
   const ctx: RouteContext = {
     producer,
     images: options.images,
@@ -104,7 +116,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     metrics,
     logger,
   };
-  const auth = new ApiKeyAuth(config.apiKeys);
+  const auth = new ApiKeyAuth({ api: config.apiKeys, admin: config.adminKeys });
   const limiter = new RateLimiter({
     redis: producer.redis,
     guard: new RedisGuard(producer.redis),
@@ -155,14 +167,20 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   opsRoutes(app, ctx);
   app.register(
     async (v1) => {
-      v1.addHook('onRequest', async (request) => {
-        const key = auth.authenticate(request.headers.authorization);
-        await limiter.hit(key);
+      v1.addHook('onRequest', async (request, reply) => {
+        const caller = auth.authenticate(request.headers.authorization);
+        // Every line logged for the request names the tenant (never the key).
+        request.log = request.log.child({ tenant: caller.tenant });
+        reply.log = request.log;
+        setCaller(request, caller, producer);
+        await limiter.hit(caller.fingerprint);
       });
       enqueueRoutes(v1, ctx);
       jobRoutes(v1, ctx);
       deadLetterRoutes(v1, ctx);
       imageRoutes(v1, ctx);
+      usageRoutes(v1, ctx);
+      statsRoutes(v1, ctx);
       await v1.register(async (scope) => batchRoutes(scope, ctx));
     },
     { prefix: '/v1' },
@@ -177,6 +195,10 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   return app;
 }
 
+function today(): string {
+  return usageDay(Date.now());
+}
+
 /** Runs the batch sweep every `intervalMs` while the server is up (from ready to close). */
 function sweepBatches(
   app: FastifyInstance,
@@ -189,8 +211,10 @@ function sweepBatches(
   const tick = () => {
     running = producer
       .closeAbandonedBatches()
-      .then((closed) => {
+      .then(async (closed) => {
         if (closed.length > 0) logger.info({ batchIds: closed }, 'cut-off batches closed');
+        const givenBack = await producer.settleReservations();
+        if (givenBack > 0) logger.info({ givenBack }, 'unfinished enqueues gave their usage back');
       })
       .catch((err: unknown) => logger.warn({ err }, 'batch sweep failed; trying again later'))
       .finally(() => {

@@ -21,6 +21,7 @@ const ENQUEUE_ERRORS: readonly ApiErrorCode[] = [
   'UNSUPPORTED_MEDIA_TYPE',
   'CALLBACKS_DISABLED',
   'CALLBACK_URL_REFUSED',
+  'QUOTA_EXCEEDED',
 ];
 
 function schema(zodSchema: z.ZodType, io: 'input' | 'output' = 'output'): Schema {
@@ -99,10 +100,31 @@ function enqueuing(operation: Schema): Schema {
   return operation;
 }
 
+/** What a `429` of a request that enqueues may add: its tenant's quota. */
+const QUOTA =
+  '; QUOTA_EXCEEDED (details {limit, used, requested, resetAt}, Retry-After until the next UTC ' +
+  'midnight) when the request would take its tenant past its images per day: nothing was queued';
+
+/** An operation that enqueues: its `429` describes a refused quota (`QuotaExceededError`). */
+function quotaLimited(operation: Schema): Schema {
+  const responses = operation.responses as Responses;
+  const limited = responses[429] as Schema;
+  responses[429] = {
+    ...limited,
+    description: `${limited.description}${QUOTA}`,
+    content: {
+      'application/json': { schema: { oneOf: [ref('Error'), ref('QuotaExceededError')] } },
+    },
+  };
+  return operation;
+}
+
 /** Enqueueing one job: the request as a JSON body, `202` with the job's id. */
 function enqueue(summary: string, body: string, description: string): Schema {
   const success = { 202: ok(description, ref('Accepted')) };
-  return enqueuing(v1(summary, { requestBody: jsonBody(body) }, success, ENQUEUE_ERRORS));
+  return quotaLimited(
+    enqueuing(v1(summary, { requestBody: jsonBody(body) }, success, ENQUEUE_ERRORS)),
+  );
 }
 
 /** A `/v1/…/{id}` operation: unknown ids answer `NOT_FOUND`. */
@@ -116,6 +138,7 @@ function bulk(summary: string, status: number, description: string, field: strin
   return v1(summary, { requestBody: jsonBody('DeadLetterFilter') }, success, [
     'VALIDATION_FAILED',
     'MALFORMED_JSON',
+    'FORBIDDEN',
   ]);
 }
 
@@ -140,7 +163,12 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
       description:
         'Enqueue AI drawings and Tencent CME material operations, follow jobs and batches, repair dead letters. ' +
         'Errors are {error: {code, message, details?}} with a stable code. A repeated idempotencyKey answers ' +
-        '202 with the same id and the header Idempotent-Replayed: true.',
+        '202 with the same id and the header Idempotent-Replayed: true. Each key acts for its tenant ' +
+        '(ATELIER_API_KEYS name:token; a bare token is tenant default): idempotency keys are per tenant, ' +
+        "and another tenant's job, batch, dead letter or image answers 404 NOT_FOUND exactly as one that " +
+        'does not exist. Admin keys (ATELIER_ADMIN_KEYS) act on every tenant and may filter by tenant; a ' +
+        "tenant's key naming another tenant gets 403 FORBIDDEN. Enqueues count images on their tenant's " +
+        'UTC day against its quota (ATELIER_QUOTAS; GET /v1/usage).',
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -158,8 +186,11 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
         DeadLetter: schema(s.deadLetter),
         DeadLetterPage: schema(s.deadLetterPage),
         DeadLetterFilter: schema(s.deadLetterBulkBody, 'input'),
+        UsageReport: schema(s.usageReport),
+        StatsSeries: schema(s.statsSeries),
         Error: schema(s.error),
         OutcomeUnknownError: schema(s.outcomeUnknownError),
+        QuotaExceededError: schema(s.quotaExceededError),
       },
     },
     paths: {
@@ -197,6 +228,20 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
           'ALREADY_FINISHED',
         ),
       },
+      '/v1/usage': {
+        get: v1(
+          "The caller's tenant's images and jobs per UTC day, and its quota (an admin key may name any tenant)",
+          {
+            parameters: [
+              query('from', 'first UTC day, YYYY-MM-DD (default: 29 days before to)'),
+              query('to', 'last UTC day, YYYY-MM-DD (default: today); at most 366 days'),
+              query('tenant', "another tenant's usage (admin keys only)"),
+            ],
+          },
+          { 200: ok('one line per day, oldest first', ref('UsageReport')) },
+          ['VALIDATION_FAILED', 'FORBIDDEN'],
+        ),
+      },
       '/v1/images/{key}': {
         get: v1(
           "An archived image (a drawing result's archived[].url), streamed from the image store",
@@ -212,34 +257,36 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
         ),
       },
       '/v1/batches': {
-        post: enqueuing(
-          v1(
-            'Create a batch of drawings (JSON body, options before or after items, or NDJSON with ' +
-              'options in the query string; both streamed). Large bodies (over 1 MiB, or without a ' +
-              'Content-Length) are read ATELIER_MAX_CONCURRENT_BATCH_UPLOADS at a time per API ' +
-              'process: 429 TOO_MANY_BATCH_UPLOADS with Retry-After beyond that',
-            {
-              parameters: [
-                query('callbackUrl', 'NDJSON only: receives batch.completed'),
-                query('idempotencyKey', 'NDJSON only: the same key returns the same batch'),
-                query(
-                  'priority',
-                  'NDJSON only: priority of the items (1..1000, default 500)',
-                  'integer',
-                ),
-              ],
-              requestBody: {
-                required: true,
-                content: {
-                  'application/json': { schema: ref('BatchRequest') },
-                  'application/x-ndjson': {
-                    schema: { type: 'string', description: 'one BatchItem JSON object per line' },
+        post: quotaLimited(
+          enqueuing(
+            v1(
+              'Create a batch of drawings (JSON body, options before or after items, or NDJSON with ' +
+                'options in the query string; both streamed). Large bodies (over 1 MiB, or without a ' +
+                'Content-Length) are read ATELIER_MAX_CONCURRENT_BATCH_UPLOADS at a time per API ' +
+                'process: 429 TOO_MANY_BATCH_UPLOADS with Retry-After beyond that',
+              {
+                parameters: [
+                  query('callbackUrl', 'NDJSON only: receives batch.completed'),
+                  query('idempotencyKey', 'NDJSON only: the same key returns the same batch'),
+                  query(
+                    'priority',
+                    'NDJSON only: priority of the items (1..1000, default 500)',
+                    'integer',
+                  ),
+                ],
+                requestBody: {
+                  required: true,
+                  content: {
+                    'application/json': { schema: ref('BatchRequest') },
+                    'application/x-ndjson': {
+                      schema: { type: 'string', description: 'one BatchItem JSON object per line' },
+                    },
                   },
                 },
               },
-            },
-            { 202: ok('every item validated and queued', ref('BatchCreated')) },
-            [...ENQUEUE_ERRORS, 'IDEMPOTENCY_CONFLICT', 'TOO_MANY_BATCH_UPLOADS'],
+              { 202: ok('every item validated and queued', ref('BatchCreated')) },
+              [...ENQUEUE_ERRORS, 'IDEMPOTENCY_CONFLICT', 'TOO_MANY_BATCH_UPLOADS'],
+            ),
           ),
         ),
       },
@@ -287,6 +334,10 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
               query('queue', 'drawing | cme'),
               query('code', 'provider or Atelier code, e.g. POLL_TIMEOUT'),
               query('batchId', 'entries of one batch'),
+              query(
+                'tenant',
+                "one tenant's entries (admin keys; a tenant's key always gets its own)",
+              ),
               query('since', 'failedAt ≥ this (epoch ms or ISO-8601)'),
               query('until', 'failedAt ≤ this (epoch ms or ISO-8601)'),
               query('offset', 'default 0', 'integer'),
@@ -294,7 +345,7 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
             ],
           },
           { 200: ok('a page', ref('DeadLetterPage')) },
-          ['VALIDATION_FAILED'],
+          ['VALIDATION_FAILED', 'FORBIDDEN'],
         ),
       },
       '/v1/dead-letters/{id}': {
@@ -326,6 +377,24 @@ export function openApiDocument(s: ApiSchemas, version: string): Schema {
           200,
           'how many were deleted',
           'purged',
+        ),
+      },
+      '/v1/stats': {
+        get: v1(
+          "Atelier's time series (admin keys): completed, dead and retried jobs per queue, latency p50/p95/p99, polls per task, provider codes, CME logins, images per tenant",
+          {
+            parameters: [
+              query('from', 'start, epoch ms or ISO-8601 (default: an hour before to)'),
+              query('to', 'end, exclusive, epoch ms or ISO-8601 (default: now)'),
+              query(
+                'step',
+                'seconds per point: whole minutes below 3600 (minute buckets, kept 48 h), whole hours from 3600 (hour buckets, kept 30 days); at most 1500 points (default: 60 up to 6 h, 600 up to 48 h, else 3600)',
+                'integer',
+              ),
+            ],
+          },
+          { 200: ok('the series', ref('StatsSeries')) },
+          ['VALIDATION_FAILED'],
         ),
       },
       '/healthz': { get: unauthenticated('The process is up', ok('up')) },

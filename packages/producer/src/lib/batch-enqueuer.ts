@@ -1,6 +1,7 @@
 import {
   atelierKeys,
   DEFAULT_PRIORITY,
+  DEFAULT_TENANT,
   type DrawingJobData,
   type DrawingLimits,
   drawingRequestSchema,
@@ -16,18 +17,21 @@ import {
   isBatchFinished,
   type RedisClient,
   RedisLease,
+  type Reservation,
 } from '@atelier/store';
 import type { BatchCloser } from './batch-closer.ts';
 import { BatchFingerprint } from './batch-fingerprint.ts';
-import { batchIdFor, batchItemJobId } from './batch-id.ts';
+import { batchIdFor, batchItemIdPrefix, batchItemJobId } from './batch-id.ts';
 import { type BatchItem, BatchItemParser, type ItemLabel } from './batch-item-parser.ts';
 import type { CallbackPolicy } from './callback-policy.ts';
 import { IdempotencyConflictError } from './errors/idempotency-conflict-error.ts';
 import { RedisUnavailableError } from './errors/redis-unavailable-error.ts';
+import type { FairAdmission } from './fair-admission.ts';
 import { ItemSpool } from './item-spool.ts';
 import { drawingJobData, jobMeta } from './job-data.ts';
 import type { ProducerQueues } from './producer-queues.ts';
 import type { RedisGuard } from './redis-guard.ts';
+import type { UsageReservations } from './usage-reservations.ts';
 
 /** Items of a batch: an array (validated in place) or any (async) iterable (spooled). */
 export type BatchItems = readonly unknown[] | Iterable<unknown> | AsyncIterable<unknown>;
@@ -50,6 +54,8 @@ export interface BatchCreated {
   total: number;
   /** False when the idempotency key named an existing batch. */
   created: boolean;
+  /** Images this call counted on its tenant's day (all its items' `num`; 0 when not created). */
+  images: number;
 }
 
 export interface BatchEnqueuerOptions {
@@ -71,6 +77,14 @@ export interface BatchEnqueuerOptions {
   readonly leaseMs: number;
   /** Closes an unkeyed batch whose enqueue failed part-way. */
   readonly closer: BatchCloser;
+  readonly reservations: UsageReservations;
+  readonly fair: FairAdmission;
+}
+
+/** What a batch is enqueued as: its tenant, and what its items draw in all. */
+interface BatchOwner {
+  tenant: string;
+  images: number;
 }
 
 /** One chunk of a batch (`addBulk` of `chunkSize` jobs) fails with `REDIS_UNAVAILABLE` after this. */
@@ -90,6 +104,12 @@ const BULK_TIMEOUT_MS = 15_000;
  * when its enqueue failed, or by the API's sweep once its enqueuer died, and ends `incomplete`
  * with the items not queued listed. A failure once the record may exist is `REDIS_UNAVAILABLE`
  * naming the batch (`details: {outcome: 'unknown', id}`).
+ *
+ * A new batch reserves all its items' images on its tenant's UTC day before its record is
+ * created (`QUOTA_EXCEEDED` past the quota: nothing written); the reservation stands once every
+ * item is queued, and what a batch cut off part-way never queued is given back (the API's
+ * sweep). With fair share, each chunk's items may be added parked, to wait for their tenant's
+ * turn (`FairAdmission`).
  */
 export class BatchEnqueuer {
   readonly #o: BatchEnqueuerOptions;
@@ -112,6 +132,7 @@ export class BatchEnqueuer {
   async create(
     items: BatchItems,
     options: BatchOptions | (() => BatchOptions) = {},
+    tenant = DEFAULT_TENANT,
   ): Promise<BatchCreated> {
     const checkCallback = this.#o.callbacks.checker();
     const resolve = async (given: BatchOptions) => {
@@ -127,9 +148,11 @@ export class BatchEnqueuer {
       late ? undefined : (options as BatchOptions).itemLabel,
     );
     const fingerprint = new BatchFingerprint();
+    let images = 0;
     const parse = async (item: unknown, index: number): Promise<BatchItem | undefined> => {
       const parsed = parser.parse(item, index);
       if (parsed === undefined) return undefined;
+      images += parsed.num;
       if (parsed.callbackUrl !== undefined) {
         await checkCallback(parsed.callbackUrl, `items.${index}.callbackUrl`);
       }
@@ -160,7 +183,7 @@ export class BatchEnqueuer {
       const options = batch as NonNullable<typeof batch>;
       const priority = options.priority ?? DEFAULT_PRIORITY.batchItem;
       const contentHash = fingerprint.digest({ callbackUrl: options.callbackUrl, priority });
-      return await this.#enqueue(source, contentHash, options);
+      return await this.#enqueue(source, contentHash, options, { tenant, images });
     } finally {
       await source.dispose();
     }
@@ -227,11 +250,12 @@ export class BatchEnqueuer {
     source: ItemSource,
     contentHash: string,
     batch: Omit<BatchOptions, 'itemLabel'>,
+    owner: BatchOwner,
   ): Promise<BatchCreated> {
-    const id = batchIdFor(batch.idempotencyKey);
+    const id = batchIdFor(batch.idempotencyKey, owner.tenant);
     let sent = false;
     try {
-      return await this.#enqueueAs(id, source, contentHash, batch, () => {
+      return await this.#enqueueAs(id, source, contentHash, batch, owner, () => {
         sent = true;
       });
     } catch (error) {
@@ -248,20 +272,89 @@ export class BatchEnqueuer {
     source: ItemSource,
     contentHash: string,
     batch: Omit<BatchOptions, 'itemLabel'>,
+    owner: BatchOwner,
     onSent: () => void,
   ): Promise<BatchCreated> {
-    const { guard, ledger } = this.#o;
+    const { guard, ledger, reservations } = this.#o;
     const total = source.total;
     const keyed = batch.idempotencyKey !== undefined;
+    // A batch its key names already (sent again) reserves nothing: look first.
+    const known = keyed && (await guard.run(() => ledger.get(id))) !== undefined;
+    const reservation = known
+      ? undefined
+      : await reservations.reserve({
+          kind: 'batch',
+          queue: 'drawing',
+          id,
+          tenant: owner.tenant,
+          images: owner.images,
+          jobs: total,
+        });
     let created = false;
+    try {
+      created = await this.#record(id, total, contentHash, batch, owner, reservation, onSent);
+    } catch (error) {
+      if (reservation && !(error instanceof RedisUnavailableError && error.sent)) {
+        await reservations.cancel(reservation);
+      }
+      throw error;
+    }
+    if (!created) {
+      if (reservation) await reservations.cancel(reservation);
+      const existing = await guard.run(() => ledger.get(id));
+      if (existing && existing.enqueued >= total) {
+        // Announced again in case the submission that finished it died before announcing
+        // (the delivery id is the same, so a callback already queued is not doubled).
+        if (isBatchFinished(existing.state)) await this.#announce(id);
+        return { id, total, created: false, images: 0 };
+      }
+    }
+    const images = created ? owner.images : 0;
+
+    const lease = await this.#lease(id);
+    if (!lease) return { id, total, created, images };
+    // Every addBulk sent and not answered yet, as ioredis runs it (the guard may give up on
+    // one that still lands). Settled ones leave the set: it never holds a batch's jobs.
+    const sends = new Set<Promise<void>>();
+    try {
+      await this.#send(id, source, batch, owner.tenant, lease, sends);
+    } catch (error) {
+      // Without a key nobody can resume this batch: close it now rather than leave it open
+      // (or, when Redis is away, leave it to the sweep once the lease has expired).
+      if (!keyed) await this.#closeAfterFailure(id, lease, sends);
+      throw error;
+    } finally {
+      await lease.release().catch(() => undefined);
+    }
+    if (reservation) await reservations.confirm(reservation);
+    return { id, total, created, images };
+  }
+
+  /**
+   * Creates the batch record (with its reservation, when it made one): true when this call
+   * created it, false when it exists (the same batch sent again; refused if its items or
+   * options differ, or if it expired recently).
+   */
+  async #record(
+    id: string,
+    total: number,
+    contentHash: string,
+    batch: Omit<BatchOptions, 'itemLabel'>,
+    owner: BatchOwner,
+    reservation: Reservation | undefined,
+    onSent: () => void,
+  ): Promise<boolean> {
+    const { guard, ledger } = this.#o;
     // Twice at most: a batch that expires between `create` and `get` is created anew.
     for (let tries = 0; tries < 2; tries++) {
       const outcome = await guard.run(() => {
         onSent();
         return ledger.create(id, total, {
           ...(batch.callbackUrl ? { callbackUrl: batch.callbackUrl } : {}),
-          keyed,
+          keyed: batch.idempotencyKey !== undefined,
           contentHash,
+          tenant: owner.tenant,
+          ...(reservation ? { usage: { day: reservation.day, reserved: owner.images } } : {}),
         });
       });
       if (outcome === 'conflict') {
@@ -273,39 +366,16 @@ export class BatchEnqueuer {
           { field: 'idempotencyKey', idempotencyKey: batch.idempotencyKey, id },
         );
       }
-      created = outcome === 'created';
-      if (created) break;
+      if (outcome === 'created') return true;
       const existing = await guard.run(() => ledger.get(id));
       if (!existing) continue;
       // A batch recorded before content hashes were kept can only be told apart by its size.
       if (existing.total !== total) {
         throw this.#conflict(id, batch.idempotencyKey, `${existing.total} items, not ${total}`);
       }
-      if (existing.enqueued >= total) {
-        // Announced again in case the submission that finished it died before announcing
-        // (the delivery id is the same, so a callback already queued is not doubled).
-        if (isBatchFinished(existing.state)) await this.#announce(id);
-        return { id, total, created: false };
-      }
-      break;
+      return false;
     }
-
-    const lease = await this.#lease(id);
-    if (!lease) return { id, total, created };
-    // Every addBulk sent and not answered yet, as ioredis runs it (the guard may give up on
-    // one that still lands). Settled ones leave the set: it never holds a batch's jobs.
-    const sends = new Set<Promise<void>>();
-    try {
-      await this.#send(id, source, batch, lease, sends);
-    } catch (error) {
-      // Without a key nobody can resume this batch: close it now rather than leave it open
-      // (or, when Redis is away, leave it to the sweep once the lease has expired).
-      if (!keyed) await this.#closeAfterFailure(id, lease, sends);
-      throw error;
-    } finally {
-      await lease.release().catch(() => undefined);
-    }
-    return { id, total, created };
+    return false;
   }
 
   /** Queues the items not queued yet, chunk by chunk, under the enqueue lease. */
@@ -313,36 +383,46 @@ export class BatchEnqueuer {
     id: string,
     source: ItemSource,
     batch: Omit<BatchOptions, 'itemLabel'>,
+    tenant: string,
     lease: Lease,
     sends: Set<Promise<void>>,
   ): Promise<void> {
     const { guard, ledger } = this.#o;
     const total = source.total;
     // Read under the lease: another submission may have queued items meanwhile.
-    const from = (await guard.run(() => ledger.get(id)))?.enqueued ?? 0;
-    const priority = batch.priority ?? DEFAULT_PRIORITY.batchItem;
-    const enqueuedAt = Date.now();
+    const recorded = await guard.run(() => ledger.withUsage(id));
+    const from = recorded?.batch.enqueued ?? 0;
+    const item = {
+      tenant,
+      priority: batch.priority ?? DEFAULT_PRIORITY.batchItem,
+      enqueuedAt: Date.now(),
+      ...(recorded?.usage ? { usageDay: recorded.usage.day } : {}),
+    };
     let index = from;
     // Up to `chunksInFlight` addBulk calls overlap (building one while Redis runs another);
     // chunks are counted strictly in order, so items [0, enqueued) are always in the queue.
-    const inFlight: Array<{ added: Promise<unknown>; count: number; end: number }> = [];
+    const inFlight: Array<{ added: Promise<unknown>; count: number; images: number; end: number }> =
+      [];
     const countOldest = async () => {
       const oldest = inFlight.shift();
       if (!oldest) return;
       await oldest.added;
       await guard.run(() => lease.renew()); // still ours? (else counting would double up)
-      const counted = await guard.run(() => ledger.markEnqueued(id, oldest.count));
+      const counted = await guard.run(() => ledger.markEnqueued(id, oldest.count, oldest.images));
       if (counted.closed) throw lostLease(id);
       batch.onEnqueued?.(oldest.end, total);
       // Every item settled before this chunk was counted: the batch finished here, not in a worker.
       if (counted.finishedAt !== undefined) await this.#announce(id, counted.finishedAt);
     };
     for await (const chunk of source.chunks(from, this.#o.chunkSize)) {
-      const jobs = chunk.map((item) => this.#job(id, index++, item, priority, enqueuedAt));
+      const first = index;
+      index += chunk.length;
       // Noted before sending (and the lease checked): whoever closes a cut-off batch knows
       // which items may have been sent.
       const mine = await guard.run(() => ledger.sending(id, lease.token, index, this.#o.leaseMs));
       if (!mine) throw lostLease(id);
+      const jobs = await this.#jobs(id, first, chunk, item);
+      const images = chunk.reduce((sum, each) => sum + each.num, 0);
       const added = guard.run(() => {
         const send = this.#o.queues.drawing.addBulk(jobs);
         const answered = send.then(noop, noop);
@@ -351,7 +431,7 @@ export class BatchEnqueuer {
         return send;
       }, BULK_TIMEOUT_MS);
       added.catch(() => undefined); // awaited (and its error thrown) by countOldest
-      inFlight.push({ added, count: jobs.length, end: index });
+      inFlight.push({ added, count: jobs.length, images, end: index });
       if (inFlight.length >= this.#o.chunksInFlight) await countOldest();
     }
     while (inFlight.length > 0) await countOldest();
@@ -393,16 +473,50 @@ export class BatchEnqueuer {
     return this.#o.guard.run(() => announceBatchCompleted(batchId, deps, finishedAt));
   }
 
-  #job(batchId: string, index: number, item: BatchItem, priority: number, enqueuedAt: number) {
-    const jobId = batchItemJobId(batchId, index);
-    const meta = jobMeta({ callbackUrl: item.callbackUrl, batchId, batchIndex: index }, enqueuedAt);
-    const data: DrawingJobData = drawingJobData(item, meta);
-    const bullmqPriority = toBullmqPriority(item.priority ?? priority);
-    return {
-      name: 'drawing',
-      data,
-      opts: this.#o.queues.jobOptions('drawing', jobId, bullmqPriority),
-    };
+  /**
+   * The jobs of a chunk's items (from index `first`). With fair share, each run of items of
+   * one priority asks for its turn: the first ones may go to the queue as usual, the rest are
+   * added parked (listed in the tenant's backlog before they are added).
+   */
+  async #jobs(batchId: string, first: number, chunk: BatchItem[], item: ItemDefaults) {
+    const jobs = [];
+    for (let start = 0; start < chunk.length; ) {
+      const priority = toBullmqPriority(chunk[start]?.priority ?? item.priority);
+      let end = start + 1;
+      while (
+        end < chunk.length &&
+        toBullmqPriority(chunk[end]?.priority ?? item.priority) === priority
+      )
+        end++;
+      const from = first + start;
+      const direct = await this.#o.fair.route('drawing', item.tenant, priority, end - start, {
+        kind: 'range',
+        batchId,
+        idPrefix: batchItemIdPrefix(batchId),
+        from,
+        to: first + end,
+      });
+      for (let i = start; i < end; i++) {
+        const index = first + i;
+        const meta = jobMeta(
+          {
+            callbackUrl: chunk[i]?.callbackUrl,
+            batchId,
+            batchIndex: index,
+            tenant: item.tenant,
+            usageDay: item.usageDay,
+          },
+          item.enqueuedAt,
+        );
+        const data: DrawingJobData = drawingJobData(chunk[i] as BatchItem, meta);
+        const jobId = batchItemJobId(batchId, index);
+        const parked = index - from >= direct;
+        const opts = this.#o.queues.jobOptions('drawing', jobId, priority, parked);
+        jobs.push({ name: 'drawing', data, opts });
+      }
+      start = end;
+    }
+    return jobs;
   }
 
   /** One enqueuer per batch at a time (a concurrent duplicate submission returns at once). */
@@ -430,6 +544,14 @@ function lostLease(id: string): Error {
 }
 
 const noop = (): void => undefined;
+
+/** What every item of a batch shares (its own fields come on top). */
+interface ItemDefaults {
+  tenant: string;
+  priority: number;
+  enqueuedAt: number;
+  usageDay?: string;
+}
 
 interface ItemSource {
   total: number;

@@ -3,10 +3,12 @@ import {
   DEFAULT_PRIORITY,
   type DeadLetter,
   type JobKind,
+  jobTenant,
   kindOfJobId,
   type Logger,
   redactCallbackUrl,
   toBullmqPriority,
+  unpaidImages,
 } from '@atelier/shared';
 import {
   type DeadLetterFilter,
@@ -17,6 +19,7 @@ import {
   type JobSnapshotView,
   type RedisClient,
   RedisLease,
+  type TenantUsage,
 } from '@atelier/store';
 import { NotFoundError } from './errors/not-found-error.ts';
 import { ReplayConflictError } from './errors/replay-conflict-error.ts';
@@ -33,6 +36,8 @@ export interface DeadLetterOperationsOptions {
   /** For the per-entry replay lease. */
   readonly redis: RedisClient;
   readonly prefix: string;
+  /** A replay of a drawing whose images were given back (never paid for) counts them again. */
+  readonly usage: TenantUsage;
 }
 
 export interface PageRequest {
@@ -141,6 +146,7 @@ export class DeadLetterOperations {
     } else {
       await this.#addAgain(entry);
     }
+    await this.#recount(entry);
     const finish = await guard.run(() => finishReplay(redis, prefix, entry, lease.token));
     if (finish === 'lease-lost') {
       // Queued again all the same: the replayed run removes the filing and settles its item.
@@ -214,6 +220,23 @@ export class DeadLetterOperations {
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, ids.length) }, lane));
     return done;
+  }
+
+  /**
+   * Queued again: a drawing whose images were given back when it died unpaid will pay when it
+   * runs, so they count again on the day they were counted on (once: `TenantUsage.recount`).
+   * The replay is queued already, so a failure here is only logged.
+   */
+  async #recount(entry: DeadLetter): Promise<void> {
+    const images = unpaidImages(entry);
+    const day = entry.meta.usageDay;
+    if (images === 0 || day === undefined) return;
+    const job = { id: entry.id, tenant: jobTenant(entry.meta), day, images };
+    await this.#o.guard
+      .run(() => this.#o.usage.recount(job))
+      .catch((err: unknown) =>
+        this.#o.logger.warn({ err, jobId: entry.id }, 'a replay could not count its images again'),
+      );
   }
 
   async #addAgain(entry: DeadLetter): Promise<void> {

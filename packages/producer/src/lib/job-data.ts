@@ -25,6 +25,8 @@ export function jobMeta(fields: Omit<JobMeta, 'enqueuedAt'>, enqueuedAt = Date.n
   if (fields.batchId !== undefined) meta.batchId = fields.batchId;
   if (fields.batchIndex !== undefined) meta.batchIndex = fields.batchIndex;
   if (fields.replays !== undefined) meta.replays = fields.replays;
+  if (fields.tenant !== undefined) meta.tenant = fields.tenant;
+  if (fields.usageDay !== undefined) meta.usageDay = fields.usageDay;
   return meta;
 }
 

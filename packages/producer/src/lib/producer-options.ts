@@ -1,12 +1,16 @@
 import {
   type AtelierConfig,
+  configuredTenants,
   createLogger,
   DEFAULT_DRAWING_LIMITS,
   DEFAULT_RETENTION,
+  DEFAULT_TENANT,
   type DrawingLimits,
   type HostResolver,
+  isTenantName,
   type Logger,
   type RetentionOptions,
+  type TenantsConfig,
 } from '@atelier/shared';
 import type { RedisClient } from '@atelier/store';
 
@@ -41,6 +45,21 @@ export interface ProducerOptions {
    * (a resubmission with its key) or close it (no key: `closeAbandonedBatches`). Default 60 s.
    */
   batchLeaseMs?: number;
+  /**
+   * The tenant this producer enqueues for (its jobs and batches record it; `forTenant` gives
+   * producers for others). Default `default`.
+   */
+  tenant?: string;
+  /** Images per UTC day per tenant (`ATELIER_QUOTAS`); unset: no quota. */
+  quotas?: TenantsConfig['quotas'];
+  /**
+   * Within a priority, serve tenants in turn: jobs that must wait for their turn are queued
+   * parked and admitted by the workers in weighted fair order (`ATELIER_FAIR_SHARE`; worth it
+   * only with more than one tenant). Default false: first in, first out.
+   */
+  fairShare?: boolean;
+  /** The clock usage days are read from (tests move it). Default `Date.now`. */
+  clock?: () => number;
 }
 
 export interface ResolvedProducerOptions {
@@ -53,6 +72,10 @@ export interface ResolvedProducerOptions {
   readonly batchChunkSize: number;
   readonly batchChunksInFlight: number;
   readonly batchLeaseMs: number;
+  readonly tenant: string;
+  readonly quotas: TenantsConfig['quotas'];
+  readonly fairShare: boolean;
+  readonly clock: () => number;
 }
 
 /** Every default of the producer, merged in one place; bad values name the option. */
@@ -70,6 +93,10 @@ export function resolveProducerOptions(options: ProducerOptions): ResolvedProduc
     batchChunkSize: options.batchChunkSize ?? 1000,
     batchChunksInFlight: options.batchChunksInFlight ?? 2,
     batchLeaseMs: options.batchLeaseMs ?? 60_000,
+    tenant: options.tenant ?? DEFAULT_TENANT,
+    quotas: options.quotas ?? { byTenant: {}, fallback: undefined },
+    fairShare: options.fairShare ?? false,
+    clock: options.clock ?? Date.now,
   };
   const positive = [
     'batchMaxItems',
@@ -85,6 +112,11 @@ export function resolveProducerOptions(options: ProducerOptions): ResolvedProduc
   }
   if (resolved.prefix.includes(':'))
     throw new TypeError('createProducer: prefix must not contain ":"');
+  if (!isTenantName(resolved.tenant)) {
+    throw new TypeError(
+      `createProducer: tenant must be 1 to 40 of a-z, 0-9, "_" and "-", got "${resolved.tenant}"`,
+    );
+  }
   return resolved;
 }
 
@@ -106,5 +138,8 @@ export function producerOptionsFromConfig(
       allowPrivateUrls: config.callbacks.allowPrivateUrls,
     },
     batchMaxItems: config.api.batchMaxItems,
+    quotas: config.tenants.quotas,
+    // Parking waiting work costs a little: engaged only when the keys name several tenants.
+    fairShare: config.tenants.fairShare && configuredTenants(config).length > 1,
   };
 }

@@ -12,7 +12,7 @@ import {
   QUEUE_NAMES,
   type RetentionOptions,
 } from '@atelier/shared';
-import type { RedisClient } from '@atelier/store';
+import { PARK_DELAY_MS, type RedisClient } from '@atelier/store';
 import { type Job, type JobsOptions, Queue } from 'bullmq';
 
 export type DrawingQueue = Queue<DrawingJobData, DrawingResult>;
@@ -75,12 +75,16 @@ export class ProducerQueues {
     else await this.cme.add(data.operation.action, data, options);
   }
 
-  /** Default options of the kind's queue plus the job's own id and priority. */
-  jobOptions(kind: JobKind, jobId: string, bullmqPriority: number): JobsOptions {
+  /**
+   * Default options of the kind's queue plus the job's own id and priority; `parked`: added
+   * delayed far out, to wait for its tenant's turn (fair share: a dispatcher promotes it).
+   */
+  jobOptions(kind: JobKind, jobId: string, bullmqPriority: number, parked = false): JobsOptions {
     return {
       ...defaultJobOptions(QUEUE_NAMES[kind], this.#retention),
       jobId,
       priority: bullmqPriority,
+      ...(parked ? { delay: PARK_DELAY_MS } : {}),
     };
   }
 

@@ -2,7 +2,7 @@ import { ConfigError } from '../errors/config-error.ts';
 import { ALL_QUEUES, DEFAULT_RETENTION, type QueueName, type RetentionOptions } from '../queues.ts';
 import { DEFAULT_DRAWING_LIMITS, type DrawingLimits } from '../schemas/drawing-request.ts';
 import type { Secret } from '../secret.ts';
-import { type Env, EnvReader } from './env-reader.ts';
+import { type Env, EnvReader, type TenantKey } from './env-reader.ts';
 
 export const DRAWING_AUTH_MODES = ['apig', 'huawei-appcode', 'aliyun-appcode', 'none'] as const;
 export type DrawingAuthMode = (typeof DRAWING_AUTH_MODES)[number];
@@ -114,6 +114,22 @@ export interface ImagesConfig {
   timeoutMs: number;
 }
 
+/** Named keys' tenants: spend quotas and fair share (`ATELIER_QUOTAS`, `ATELIER_TENANT_WEIGHTS`). */
+export interface TenantsConfig {
+  /**
+   * Images per UTC day: per tenant, and `fallback` (`*:n`) for tenants not listed. A tenant
+   * neither listed nor covered by a fallback has no quota.
+   */
+  quotas: { byTenant: Readonly<Record<string, number>>; fallback: number | undefined };
+  /** Fair-share weights (default 1): a tenant of weight 2 is served twice as often as one of 1. */
+  weights: Readonly<Record<string, number>>;
+  /**
+   * Within a priority, serve the work of different tenants in turn (`ATELIER_FAIR_SHARE`, on by
+   * default; the API engages it only when its keys name more than one tenant). Off: FIFO.
+   */
+  fairShare: boolean;
+}
+
 export interface AtelierConfig {
   redisUrl: string | undefined;
   queuePrefix: string;
@@ -122,7 +138,11 @@ export interface AtelierConfig {
   logLevel: LogLevel;
   /** Providers answered by the simulator (`ATELIER_SIMULATOR`, set by the embedded stack). */
   simulated: SimulatedProvider[];
-  apiKeys: Secret[];
+  /** `ATELIER_API_KEYS`: each key acts for its tenant only. */
+  apiKeys: TenantKey[];
+  /** `ATELIER_ADMIN_KEYS`: each key acts for its tenant and may act on every tenant's work. */
+  adminKeys: TenantKey[];
+  tenants: TenantsConfig;
   admin: { user: string | undefined; password: Secret | undefined };
   drawing: DrawingConfig;
   cme: CmeConfig;
@@ -269,7 +289,8 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
     host: e.string('HOST', '0.0.0.0'),
     logLevel: e.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     simulated: e.members('ATELIER_SIMULATOR', SIMULATED_PROVIDERS),
-    apiKeys: e.secretList('ATELIER_API_KEYS'),
+    ...tenantKeys(e),
+    tenants: tenants(e),
     admin: { user: e.string('ATELIER_ADMIN_USER'), password: e.secret('ATELIER_ADMIN_PASSWORD') },
     drawing,
     cme,
@@ -326,6 +347,37 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'any'): At
 
   requireForRole(config, role);
   return config;
+}
+
+/** `ATELIER_API_KEYS` and `ATELIER_ADMIN_KEYS`: every token differs across both. */
+function tenantKeys(e: EnvReader): Pick<AtelierConfig, 'apiKeys' | 'adminKeys'> {
+  const tokens = new Map<string, string>();
+  return {
+    apiKeys: e.tenantKeys('ATELIER_API_KEYS', tokens),
+    adminKeys: e.tenantKeys('ATELIER_ADMIN_KEYS', tokens),
+  };
+}
+
+function tenants(e: EnvReader): TenantsConfig {
+  const quotas = e.namedNumbers('ATELIER_QUOTAS', { star: true, min: 0 });
+  const fallback = quotas.get('*');
+  quotas.delete('*');
+  const weights = e.namedNumbers('ATELIER_TENANT_WEIGHTS', { decimal: true, min: 0.01, max: 1000 });
+  return {
+    quotas: { byTenant: Object.fromEntries(quotas), fallback },
+    weights: Object.fromEntries(weights),
+    fairShare: e.bool('ATELIER_FAIR_SHARE', true),
+  };
+}
+
+/** The images per UTC day `tenant` may enqueue, or undefined (no quota). */
+export function quotaOf(quotas: TenantsConfig['quotas'], tenant: string): number | undefined {
+  return quotas.byTenant[tenant] ?? quotas.fallback;
+}
+
+/** Every tenant the API's keys name (API and admin keys), each once, in order. */
+export function configuredTenants(config: Pick<AtelierConfig, 'apiKeys' | 'adminKeys'>): string[] {
+  return [...new Set([...config.apiKeys, ...config.adminKeys].map((key) => key.tenant))];
 }
 
 const IMAGE_STORE_FORMS = 'none, fs:<dir> or s3://<bucket>/<prefix>';
@@ -395,10 +447,10 @@ function requireForRole(config: AtelierConfig, role: ConfigRole): void {
     if (config.worker.queues.includes('drawing')) requireDrawingProvider(config.drawing);
     if (config.worker.queues.includes('cme')) requireCmeProvider(config.cme);
   }
-  if (role === 'api' && config.apiKeys.length === 0) {
+  if (role === 'api' && config.apiKeys.length === 0 && config.adminKeys.length === 0) {
     throw new ConfigError(
       'ATELIER_API_KEYS',
-      'is required: comma-separated bearer tokens the HTTP API accepts',
+      'is required (or ATELIER_ADMIN_KEYS): comma-separated bearer tokens the HTTP API accepts, each name:token or a bare token (tenant default)',
     );
   }
   if (

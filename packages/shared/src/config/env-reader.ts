@@ -1,5 +1,12 @@
 import { ConfigError } from '../errors/config-error.ts';
 import { Secret } from '../secret.ts';
+import { DEFAULT_TENANT, isTenantName } from '../tenant.ts';
+
+/** A bearer token and the tenant it acts for (`name:token`; a bare token is `default`). */
+export interface TenantKey {
+  tenant: string;
+  token: Secret;
+}
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -110,23 +117,74 @@ export class EnvReader {
   }
 
   /**
-   * A comma-separated list of secrets (bearer tokens): each without whitespace (a header could
-   * never carry it) and listed once. Errors name a key by its position, never by its value.
+   * A comma-separated list of bearer tokens, each `name:token` (a tenant name, `[a-z0-9_-]`,
+   * 1 to 40 characters) or a bare token (tenant `default`). Errors name a key by its position,
+   * never by its value. Tokens must differ (`seen`: tokens of lists read before, which must
+   * differ too); one tenant may have several (rotating its key).
    */
-  secretList(name: string): Secret[] {
+  tenantKeys(name: string, seen: Map<string, string> = new Map()): TenantKey[] {
     const items = this.#items(name) ?? [];
-    const seen = new Set<string>();
-    for (const [i, item] of items.entries()) {
+    return items.map((item, i) => {
+      const where = `key ${i + 1}`;
       if (/\s/.test(item)) {
         throw new ConfigError(
           name,
-          `key ${i + 1} contains whitespace, which a Bearer header cannot carry`,
+          `${where} contains whitespace, which a Bearer header cannot carry`,
         );
       }
-      if (seen.has(item)) throw new ConfigError(name, `key ${i + 1} repeats an earlier key`);
-      seen.add(item);
+      const colon = item.indexOf(':');
+      const tenant = colon < 0 ? DEFAULT_TENANT : item.slice(0, colon);
+      const token = colon < 0 ? item : item.slice(colon + 1);
+      if (!isTenantName(tenant)) {
+        throw new ConfigError(
+          name,
+          `${where}: the tenant name before ":" must be 1 to 40 of a-z, 0-9, "_" and "-" (name:token, or a bare token for tenant default)`,
+        );
+      }
+      if (token === '')
+        throw new ConfigError(name, `${where} (tenant ${tenant}) has no token after ":"`);
+      const earlier = seen.get(token);
+      if (earlier !== undefined) {
+        throw new ConfigError(name, `${where} repeats ${earlier}: every token must differ`);
+      }
+      seen.set(token, `${name} key ${i + 1}`);
+      return { tenant, token: new Secret(token) };
+    });
+  }
+
+  /**
+   * A comma-separated list of `name:number` (a tenant name, or `*` with `star`), each name
+   * once; numbers within `bounds`, whole unless `decimal`.
+   */
+  namedNumbers(
+    name: string,
+    options: { star?: boolean; decimal?: boolean; min: number; max?: number },
+  ): Map<string, number> {
+    const entries = new Map<string, number>();
+    for (const item of this.#items(name) ?? []) {
+      const colon = item.indexOf(':');
+      const key = item.slice(0, colon).trim();
+      const raw = item.slice(colon + 1).trim();
+      const form = options.star ? 'name:n (or *:n for every other tenant)' : 'name:n';
+      if (colon < 0) throw new ConfigError(name, `must list ${form}, got "${item}"`);
+      if (!(isTenantName(key) || (options.star && key === '*'))) {
+        throw new ConfigError(
+          name,
+          `"${key}" is not a tenant name (1 to 40 of a-z, 0-9, "_" and "-")${options.star ? ' or *' : ''}`,
+        );
+      }
+      const number = options.decimal ? /^\d+(\.\d+)?$/ : /^\d+$/;
+      const value = Number(raw);
+      const { min, max } = options;
+      if (!number.test(raw) || value < min || (max !== undefined && value > max)) {
+        const kind = options.decimal ? 'a number' : 'a whole number';
+        const range = max === undefined ? `at least ${min}` : `${min} to ${max}`;
+        throw new ConfigError(name, `${key}: must be ${kind}, ${range}, got "${raw}"`);
+      }
+      if (entries.has(key)) throw new ConfigError(name, `lists "${key}" twice`);
+      entries.set(key, value);
     }
-    return items.map((item) => new Secret(item));
+    return entries;
   }
 
   #items(name: string): string[] | undefined {

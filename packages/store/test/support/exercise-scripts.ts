@@ -1,15 +1,20 @@
-import { atelierKeys, batchItemJobId, createLogger } from '@atelier/shared';
+import { atelierKeys, batchItemJobId, createLogger, usageDay } from '@atelier/shared';
 import {
   BatchLedger,
   BatchSteering,
   CallbackScheduler,
   DeadLetterStore,
+  FairQueue,
   finishReplay,
   JobCancellation,
   JobFence,
   JobSnapshot,
   type RedisClient,
   RedisLease,
+  type Reservation,
+  STATS_FIELD,
+  TenantUsage,
+  TimeSeries,
 } from '@atelier/store';
 import { Queue, QueueKeys } from 'bullmq';
 import { expect } from 'vitest';
@@ -18,10 +23,11 @@ import { dead, deadLetter, done, T0 } from './store-fixtures.ts';
 const HOUR_SEC = 3600;
 
 /**
- * How many Lua scripts the store has (ledger 11, dead-letter store 6, lease 2, job snapshot 1,
- * replay finish 1, job fence 3, job cancellation 3, batch steering 5): all run below.
+ * How many Lua scripts the store has (ledger 11, dead-letter store 7, lease 2, job snapshot 1,
+ * replay finish 1, job fence 3, job cancellation 3, batch steering 5, tenant usage 7, fair
+ * queue 3, time series 1): all run below.
  */
-export const STORE_SCRIPT_COUNT = 32;
+export const STORE_SCRIPT_COUNT = 44;
 
 /**
  * BullMQ's own scripts the store runs: `promote` (a resume releases parked items through it; in
@@ -97,6 +103,20 @@ export const EXERCISED = {
     single: 'cancelled',
     granted: 'granted',
   },
+  tenants: {
+    reserved: [true, false],
+    cancelled: true,
+    due: ['dr_u1@acme', 'b-u@acme'],
+    settled: ['given-back', 'confirmed'],
+    givenBack: [true, false],
+    recounted: [true, false],
+    usage: [{ day: expect.any(String), images: 4, jobs: 4 }],
+    indexed: ['dl-t1@acme'],
+    routed: [1, 0],
+    picked: ['dr_p2@acme'],
+    state: ['settled', 'missing'],
+  },
+  imagesCounted: [2],
 };
 
 /**
@@ -222,7 +242,7 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
   await ledger.create('b2', 1);
   await ledger.markEnqueued('b2', 1);
   const completion = { replays: 0, result: { images: ['f.png'] } };
-  const settled = await ledger.settle('b2', done(0), { lock, completion });
+  const fencedSettled = await ledger.settle('b2', done(0), { lock, completion });
   const filed = await deadLetters.insert(deadLetter('dr_r1'), lock);
   const refusal = (p: Promise<unknown>) =>
     p.then(
@@ -241,6 +261,65 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
   ];
   const { deadLetter: _, ...ending } = await fence.ending(running, 'dr_r1');
   const steering = await exerciseSteering(redis, prefix, ledger, fence, drawing);
+  const series = new TimeSeries(redis, prefix);
+  const minute = Math.floor(Date.now() / 60_000) * 60_000;
+  await series.add(new Map([[minute, new Map([[STATS_FIELD.images('default'), 2]])]]));
+  const imagesCounted = (await series.series({ from: minute, to: minute + 60_000, stepMs: 60_000 }))
+    .images.default;
+
+  // Tenants: usage reserved (and refused past the limit), counted, cancelled, settled past its
+  // deadline (a job that never came: given back; a batch fully queued: confirmed), images
+  // given back and counted again once; dead letters entered into the tenant index; fair share
+  // routed, taken in turn, and a taken id looked up.
+  const usage = new TenantUsage(redis, prefix);
+  const day = usageDay(Date.now());
+  const job: Reservation = {
+    kind: 'job',
+    queue: 'drawing',
+    id: 'dr_u1@acme',
+    tenant: 'acme',
+    day,
+    images: 2,
+    jobs: 1,
+  };
+  const reserved = [
+    (await usage.reserve(job, 3, 0)).reserved,
+    (await usage.reserve({ ...job, id: 'dr_u2@acme' }, 3, 0)).reserved,
+  ];
+  const cancel = { ...job, id: 'dr_u3@acme' };
+  await usage.reserve(cancel, undefined, 0);
+  const cancelled = await usage.cancel(cancel);
+  await usage.count({ tenant: 'acme', day, images: 1, jobs: 1 });
+  const batchUsage: Reservation = { ...job, kind: 'batch', id: 'b-u@acme', images: 3, jobs: 2 };
+  await usage.reserve(batchUsage, undefined, 1);
+  await ledger.create('b-u@acme', 2, { tenant: 'acme', usage: { day, reserved: 3 } });
+  await ledger.markEnqueued('b-u@acme', 2, 3);
+  const due = (await usage.due(Date.now())).map((r) => r.id);
+  const settled = [
+    await usage.settleDue(job, { jobKey: drawing.toKey(job.id), nextDeadline: 0 }),
+    await usage.settleDue(batchUsage, { nextDeadline: 0 }),
+  ];
+  const unpaid = { id: 'dr_u5@acme', tenant: 'acme', day, images: 2 };
+  await usage.count({ tenant: 'acme', day, images: 2, jobs: 1 });
+  const givenBack = [await usage.giveBack(unpaid), await usage.giveBack(unpaid)];
+  const recounted = [await usage.recount(unpaid), await usage.recount(unpaid)];
+  await usage.giveBack(unpaid);
+
+  await deadLetters.insert(deadLetter('dl-t1@acme', { meta: { enqueuedAt: T0, tenant: 'acme' } }));
+  await redis.zrem(keys.deadLetters.byTenant('acme'), 'dl-t1@acme');
+  await redis.del(keys.deadLetters.tenantsIndexed);
+  await deadLetters.indexTenants();
+  const indexed = await redis.zrange(keys.deadLetters.byTenant('acme'), '0', '-1');
+
+  const fair = new FairQueue(redis, prefix, { name: 'drawing', toKey: drawing.toKey });
+  await fair.register('w1', 1, 60_000);
+  const first = await fair.route('acme', 501, 1, { kind: 'job', id: 'dr_p1@acme' });
+  await redis.zadd(drawing.toKey('prioritized'), 501, 'dr_p1@acme'); // added, not started
+  const routed = [first, await fair.route('acme', 501, 1, { kind: 'job', id: 'dr_p2@acme' })];
+  await fair.register('w1', 5, 60_000);
+  const picked = (await fair.pick({ acme: 2 }, 5)).ids;
+  await redis.hset(drawing.toKey('dr_p3'), 'data', '{}');
+  const state = [await fair.state('dr_p3'), await fair.state('dr_p4')];
 
   return {
     created,
@@ -269,8 +348,22 @@ export async function exerciseEveryScript(redis: RedisClient, prefix: string) {
     snapshotOfNone,
     known,
     filedIfFailed,
-    fenced: { data, settled, ending, filed, refused, replaced },
+    fenced: { data, settled: fencedSettled, ending, filed, refused, replaced },
     steering,
+    tenants: {
+      reserved,
+      cancelled,
+      due,
+      settled,
+      givenBack,
+      recounted,
+      usage: await usage.read('acme', [day]),
+      indexed,
+      routed,
+      picked,
+      state,
+    },
+    imagesCounted,
   };
 }
 

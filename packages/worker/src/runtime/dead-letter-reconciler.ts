@@ -92,6 +92,12 @@ export class DeadLetterReconciler {
   async #runAll(): Promise<number> {
     const { logger } = this.#o;
     let added = 0;
+    try {
+      // Once per deployment: letters filed before they were indexed by tenant.
+      await this.#o.deadLetters.indexTenants();
+    } catch (err) {
+      logger.error({ err }, 'could not index dead letters by tenant; carrying on');
+    }
     for (const queue of this.#o.queues) {
       try {
         added += await this.#reconcile(queue);

@@ -8,7 +8,9 @@ import {
   isProviderError,
   type JobCancelled,
   type JobKind,
+  jobTenant,
   type Logger,
+  unpaidImages,
 } from '@atelier/shared';
 import {
   announceBatchCompleted,
@@ -22,6 +24,7 @@ import {
   type JobLock,
   jobLock,
   type RecordedEnding,
+  type TenantUsage,
 } from '@atelier/store';
 import type { Job } from 'bullmq';
 
@@ -34,14 +37,17 @@ export interface JobSettlementOptions {
   /** Ends jobs a cancel stopped at their submit, unpaid. */
   cancellation: JobCancellation;
   logger: Logger;
+  /** Where a dead drawing that was never paid for gives its images back (its tenant's day). */
+  usage: TenantUsage;
   /** Called once per dead letter actually inserted (metrics). */
   onDeadLetter?: (entry: DeadLetter) => void;
 }
 
 /**
  * Everything that must happen when a job reaches its end, before BullMQ records it: the batch
- * ledger, the dead-letter queue and the callback. Every step is idempotent, so a worker that
- * dies half-way and a job that runs again settle it exactly once.
+ * ledger, the dead-letter queue, the tenant's usage (images never paid for go back) and the
+ * callback. Every step is idempotent, so a worker that dies half-way and a job that runs again
+ * settle it exactly once. Callbacks name the job's tenant.
  *
  * Fencing: given the job's `lock` (a worker running the job), the write that decides the end
  * — the dead letter, or the batch item and completion record of a completed job — is made only
@@ -92,6 +98,7 @@ export class JobSettlement {
       const body = {
         event: 'job.completed',
         id,
+        tenant: jobTenant(data.meta),
         kind: data.kind,
         state: 'completed',
         // As GET /v1/jobs/{id} will say: BullMQ counts this attempt when it records the completion.
@@ -146,6 +153,13 @@ export class JobSettlement {
       entry.taskId = data.state.taskId;
       if (data.state.submittedAt !== undefined) entry.submittedAt = data.state.submittedAt;
     }
+    if (data.kind === 'drawing' && data.state) {
+      // An intent without a taskId is one more submit whose outcome nobody saw.
+      const unconfirmed =
+        (data.state.unconfirmedSubmits ?? 0) +
+        (data.state.submitIntentAt !== undefined && !data.state.taskId ? 1 : 0);
+      if (unconfirmed > 0) entry.unconfirmedSubmits = unconfirmed;
+    }
 
     const filing =
       guard && 'failedKey' in guard
@@ -165,14 +179,22 @@ export class JobSettlement {
   }
 
   /**
-   * What follows filing a dead letter, from the filed entry: the batch item (dead, with the
-   * entry's code and message) and the `job.dead` callback (delivery id `<id>.dead.<replays>`).
-   * Idempotent, so a run that finds the entry filed (a worker died or threw after filing it)
-   * or a reconciler pass can call it again.
+   * What follows filing a dead letter, from the filed entry: the images of a drawing never paid
+   * for go back to its tenant's usage (`unpaidImages`, once per job), the batch item (dead,
+   * with the entry's code and message) and the `job.dead` callback (delivery id
+   * `<id>.dead.<replays>`). Idempotent, so a run that finds the entry filed (a worker died or
+   * threw after filing it) or a reconciler pass can call it again.
    */
   async finishDead(entry: DeadLetter, lock?: JobLock): Promise<void> {
     const id = entry.id;
-    const { batchId, batchIndex, callbackUrl, replays = 0 } = entry.meta;
+    const { batchId, batchIndex, callbackUrl, replays = 0, usageDay } = entry.meta;
+    const images = unpaidImages(entry);
+    if (images > 0 && usageDay !== undefined) {
+      const tenant = jobTenant(entry.meta);
+      if (await this.#o.usage.giveBack({ id, tenant, day: usageDay, images })) {
+        this.#o.logger.info({ jobId: id, tenant, images }, 'images never paid for given back');
+      }
+    }
     if (batchId !== undefined && batchIndex !== undefined) {
       await this.#settleBatch(
         batchId,
@@ -191,6 +213,7 @@ export class JobSettlement {
       const body = {
         event: 'job.dead',
         id,
+        tenant: jobTenant(entry.meta),
         kind: entry.kind,
         state: 'dead',
         attempts: entry.attempts,

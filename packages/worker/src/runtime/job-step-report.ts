@@ -1,3 +1,4 @@
+import { type JobMeta, jobTenant } from '@atelier/shared';
 import type { StepEvent } from '../worker-observer.ts';
 import { failureKind } from './step-decision.ts';
 import type { StepRun } from './step-runner.ts';
@@ -11,18 +12,35 @@ export function reportJobStep(
   onStep: ((event: StepEvent) => void) | undefined,
 ): (run: StepRun<unknown, unknown>) => void {
   return ({ job, logger, step, decision }) => {
+    const { action } = decision;
     switch (step.type) {
-      case 'complete':
-        onStep?.({ queue, step: 'done', ageMs: Date.now() - job.timestamp });
+      case 'complete': {
+        const meta = (job.data as { meta?: JobMeta } | undefined)?.meta;
+        const images = (step.result as { images?: unknown } | undefined)?.images;
+        onStep?.({
+          queue,
+          step: 'done',
+          action,
+          ageMs: Date.now() - job.timestamp,
+          tenant: jobTenant(meta ?? {}),
+          ...(Array.isArray(images) ? { images: images.length } : {}),
+        });
         break;
+      }
       case 'wait':
-        onStep?.({ queue, step: 'wait' });
+        onStep?.({ queue, step: 'wait', action });
         break;
       case 'cancelled':
-        onStep?.({ queue, step: 'cancelled' });
+        onStep?.({ queue, step: 'cancelled', action });
         break;
       default:
-        onStep?.({ queue, step: 'fail', kind: failureKind(step.error), code: step.error.code });
+        onStep?.({
+          queue,
+          step: 'fail',
+          action,
+          kind: failureKind(step.error),
+          code: step.error.code,
+        });
     }
     if (decision.action === 'slow-queue') {
       logger.warn({ code: decision.error.code }, 'provider throttled us: queue slowed down');

@@ -10,6 +10,7 @@ import {
 } from '@atelier/shared';
 import {
   type DeadLetterStore,
+  FairQueue,
   JobFence,
   LIMITER_MAX,
   QueueHalt,
@@ -18,6 +19,7 @@ import {
 } from '@atelier/store';
 import { type BackoffStrategy, Queue, Worker, type WorkerOptions } from 'bullmq';
 import type { WorkerObserver } from '../worker-observer.ts';
+import { FairDispatcher, type FairDispatcherTimings } from './fair-dispatcher.ts';
 import type { JobSettlement } from './job-settlement.ts';
 import { reportJobStep } from './job-step-report.ts';
 import { abortOnLockLoss } from './lock-loss.ts';
@@ -37,6 +39,14 @@ export interface JobQueueDeps {
   observer: WorkerObserver;
   /** Tests shorten lock and stall timings. */
   workerOptions?: Partial<WorkerOptions>;
+  /**
+   * Fair share between tenants: the weights (`ATELIER_TENANT_WEIGHTS`) this process's
+   * dispatchers admit parked jobs by (tests shorten their timings).
+   */
+  fairShare: {
+    weights: Readonly<Record<string, number>>;
+    timings?: Partial<FairDispatcherTimings>;
+  };
 }
 
 export interface QueueWorkerOptions<D extends AnyJobData, R extends DrawingResult | CmeResult> {
@@ -56,6 +66,8 @@ export interface QueueWorker {
   readonly name: QueueName;
   readonly queue: Queue;
   readonly worker: Worker;
+  /** Admits the queue's parked jobs in fair order (stopped before the worker closes). */
+  readonly dispatcher: FairDispatcher;
 }
 
 /** A started job queue and what else it owns (provider clients), closed after its worker. */
@@ -137,5 +149,17 @@ async function startWorker<D extends AnyJobData, R extends DrawingResult | CmeRe
   worker.on('error', redisErrorListener(logger, 'worker error', 'error'));
   abortOnLockLoss(worker as unknown as Worker);
   await worker.waitUntilReady();
-  return { name, queue, worker: worker as unknown as Worker };
+  const dispatcher = new FairDispatcher({
+    fair: new FairQueue(connection, prefix, queue),
+    queue,
+    worker: worker as unknown as Worker,
+    redis: connection,
+    prefix,
+    concurrency: options.concurrency,
+    weights: deps.fairShare.weights,
+    logger,
+    ...(deps.fairShare.timings ? { timings: deps.fairShare.timings } : {}),
+  });
+  dispatcher.start();
+  return { name, queue, worker: worker as unknown as Worker, dispatcher };
 }

@@ -3,6 +3,7 @@ import {
   AtelierError,
   hasCode,
   type JobCancelled,
+  jobTenant,
   type Logger,
   lazyChild,
 } from '@atelier/shared';
@@ -303,8 +304,14 @@ export class StepRunner<D, R> {
   }
 }
 
+/** `{jobId, attempt}`, and the tenant of drawing and CME jobs (its name, never a key). */
 function defaultBindings(job: Job<unknown>): Record<string, unknown> {
-  return { jobId: job.id, attempt: job.attemptsMade + 1 };
+  const meta = (job.data as Partial<AnyJobData> | undefined)?.meta;
+  return {
+    jobId: job.id,
+    attempt: job.attemptsMade + 1,
+    ...(meta ? { tenant: jobTenant(meta) } : {}),
+  };
 }
 
 /** The `[CODE] message` form `parseFailedReason` reads back. */

@@ -24,6 +24,7 @@ export function batchPage(ctx: PageContext, g: GalleryPage, refreshSec: number):
     html`<section id="batch" data-batch-state="${batch.state}">
 <dl class="facts">
   <dt>state</dt><dd><span class="badge ${stateBadge(batch.state)}" id="batch-state">${batch.state}</span></dd>
+  <dt>tenant</dt><dd id="batch-tenant">${batch.tenant}</dd>
   <dt>items</dt><dd id="batch-counts">${batch.total} total · ${batch.completed} completed · ${batch.dead} dead · ${batch.cancelled} cancelled · ${batch.pending} pending${notQueued > 0 ? ` · ${notQueued} never queued` : ''}</dd>
   <dt>created</dt><dd>${formatTime(batch.createdAt)}</dd>
   ${batch.cancelledAt !== undefined ? html`<dt>cancel asked</dt><dd>${formatTime(batch.cancelledAt)}</dd>` : ''}

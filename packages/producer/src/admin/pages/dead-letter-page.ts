@@ -1,4 +1,4 @@
-import type { DeadLetter } from '@atelier/shared';
+import { type DeadLetter, jobTenant } from '@atelier/shared';
 import { ADMIN_PATHS } from '../admin-paths.ts';
 import { maskString } from '../mask-secrets.ts';
 import { html } from '../safe-html.ts';
@@ -23,6 +23,7 @@ export function deadLetterPage(ctx: PageContext, d: DeadLetter): string {
     html`<section id="dead-letter" data-id="${d.id}">
 <dl class="facts">
   <dt>job</dt><dd><code>${d.id}</code> (${d.kind}, queue <a href="${ADMIN_PATHS.queues}/queue/${encodeURIComponent(d.queue)}/${encodeURIComponent(d.id)}">${d.queue}</a>)</dd>
+  <dt>tenant</dt><dd id="dead-tenant">${jobTenant(d.meta)}</dd>
   <dt>code</dt><dd><code id="dead-code">${d.code}</code></dd>
   <dt>message</dt><dd>${maskString(d.message)}</dd>
   <dt>provider message</dt><dd>${d.providerMessage !== undefined ? maskString(d.providerMessage) : '—'}</dd>

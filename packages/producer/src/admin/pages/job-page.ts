@@ -1,3 +1,4 @@
+import { tenantOfId } from '@atelier/shared';
 import { isTerminalState, type JobStatus } from '../../lib/job-status.ts';
 import { ADMIN_PATHS } from '../admin-paths.ts';
 import { maskString } from '../mask-secrets.ts';
@@ -26,6 +27,7 @@ export function jobPage(ctx: PageContext, job: JobStatus, submit?: DrawingSubmit
 <dl class="facts">
   <dt>state</dt><dd><span class="badge ${badge}" id="job-state">${job.state}</span>${final ? '' : html` <span class="muted">(this page reloads until the job ends)</span>`}</dd>
   <dt>kind</dt><dd>${job.kind}</dd>
+  <dt>tenant</dt><dd id="job-tenant">${tenantOfId(job.id) ?? '—'}</dd>
   <dt>attempts</dt><dd>${job.attempts}</dd>
   ${job.error ? html`<dt>error</dt><dd><code>${job.error.code}</code> ${maskString(job.error.message)}</dd>` : ''}
   ${submit ? submitFacts(submit) : ''}

@@ -25,8 +25,11 @@ export function postButton(
   return html`<form class="inline" method="post" action="${action}">${csrfField(ctx)}${fields}${confirm}<button type="submit" class="${options.danger ? 'danger' : ''}">${label}</button></form>`;
 }
 
-/** The page around every dashboard view: navigation, SIMULATOR banner, notice, logout. */
-export function layout(ctx: PageContext, title: string, body: SafeHtml): string {
+/**
+ * The page around every dashboard view: navigation, SIMULATOR banner, notice, logout; `head`
+ * adds stylesheets and scripts (files only: the CSP allows no inline script).
+ */
+export function layout(ctx: PageContext, title: string, body: SafeHtml, head?: SafeHtml): string {
   const refresh =
     ctx.refreshSec && ctx.refreshSec > 0
       ? html`<meta http-equiv="refresh" content="${ctx.refreshSec}">`
@@ -51,6 +54,7 @@ export function layout(ctx: PageContext, title: string, body: SafeHtml): string 
 ${refresh}
 <title>${title} · Atelier</title>
 <style>${STYLES}</style>
+${head ?? ''}
 </head>
 <body>
 <header class="top"><a class="brand" href="${ADMIN_PATHS.base}">Atelier</a>${nav}</header>

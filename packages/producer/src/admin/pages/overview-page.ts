@@ -1,19 +1,41 @@
 import type { BatchInfo } from '@atelier/store';
 import { ADMIN_PATHS } from '../admin-paths.ts';
+import type { DashboardAsset } from '../dashboard-assets.ts';
 import { maskString } from '../mask-secrets.ts';
 import type { Overview, QueueOverview } from '../overview-reader.ts';
 import { html, type SafeHtml } from '../safe-html.ts';
+import { type ChartRange, chartsHead, chartsSection } from './charts-section.ts';
 import { formatAgo, formatDuration, formatRate, formatTime } from './formatting.ts';
 import { layout, postButton } from './layout.ts';
 import type { PageContext } from './page-context.ts';
+import { tenantFilter } from './tenant-filter.ts';
 
-/** `/admin`: queues, provider health, batches, dead letters, CME tickets, recent errors. */
-export function overviewPage(ctx: PageContext, o: Overview): string {
+/** What the overview's charts need: the range shown and the files that draw them. */
+export interface OverviewCharts {
+  range: ChartRange;
+  assets: ReadonlyMap<string, DashboardAsset>;
+}
+
+/**
+ * `/admin`: queues, charts of the time series, provider health, batches, dead letters, CME
+ * tickets, recent errors; with `?tenant=` the batches are that tenant's and its dead letters
+ * are counted.
+ */
+export function overviewPage(
+  ctx: PageContext,
+  o: Overview,
+  tenants: readonly string[],
+  charts: OverviewCharts,
+): string {
+  const filter = tenantFilter(tenants, o.tenant, (t) =>
+    t === undefined ? ADMIN_PATHS.base : `${ADMIN_PATHS.base}?tenant=${encodeURIComponent(t)}`,
+  );
   return layout(
     ctx,
     'Overview',
-    html`${queuesSection(ctx, o)}${healthSection(ctx, o)}${deadLetterSection(ctx, o)}${batchSection(o)}${ticketSection(o)}${errorSection(o)}
+    html`${filter}${queuesSection(ctx, o)}${chartsSection(charts.range)}${healthSection(ctx, o)}${deadLetterSection(ctx, o)}${batchSection(o)}${ticketSection(o)}${errorSection(o)}
 <p class="muted">Read at ${formatTime(o.at)}${ctx.refreshSec ? ` · reloads every ${ctx.refreshSec} s` : ''}</p>`,
+    chartsHead(charts.assets),
   );
 }
 
@@ -108,7 +130,11 @@ function deadLetterSection(ctx: PageContext, o: Overview): SafeHtml {
     unconfirmed > 0
       ? html`<p id="unconfirmed-submits"><span class="badge bad">${unconfirmed} SUBMIT_UNCONFIRMED</span> a drawing's submit outcome was lost: the provider may have billed a task. Check the provider before replaying — a replay submits once more.</p>`
       : '';
-  return html`<section id="dead-letters"><h2>Dead letters (${o.deadLetters.total})</h2>${warning}${body}
+  const mine =
+    o.tenant !== undefined
+      ? html`<p id="tenant-dead-letters">Tenant <strong>${o.tenant}</strong>: <a href="${ADMIN_PATHS.deadLetters}?tenant=${encodeURIComponent(o.tenant)}">${o.deadLetters.tenantTotal ?? 0} dead letters</a> (the counts by code below are every tenant's).</p>`
+      : '';
+  return html`<section id="dead-letters"><h2>Dead letters (${o.deadLetters.total})</h2>${mine}${warning}${body}
 <p><a href="${ADMIN_PATHS.deadLetters}">All dead letters</a></p></section>`;
 }
 
@@ -124,12 +150,14 @@ function batchBadge(state: BatchInfo['state']): string {
 }
 
 function batchSection(o: Overview): SafeHtml {
+  const of = o.tenant !== undefined ? html` of ${o.tenant}` : '';
   if (o.batches.length === 0) {
-    return html`<section id="batches"><h2>Batches</h2><p class="muted">No batches yet.</p></section>`;
+    return html`<section id="batches"><h2>Batches${of}</h2><p class="muted">No batches yet.</p></section>`;
   }
   const rows = o.batches.map(
     (b) => html`<tr data-batch="${b.id}">
   <td><a href="${ADMIN_PATHS.batches}/${encodeURIComponent(b.id)}"><code>${b.id}</code></a></td>
+  <td data-tenant="${b.tenant}">${b.tenant}</td>
   <td>${progressBar(b)}</td>
   <td class="num">${b.total}</td><td class="num">${b.completed}</td><td class="num">${b.dead}</td><td class="num">${b.cancelled}</td><td class="num">${b.pending}</td>
   <td><span class="badge ${batchBadge(b.state)}">${b.state}</span></td>
@@ -137,8 +165,8 @@ function batchSection(o: Overview): SafeHtml {
   <td><a href="${ADMIN_PATHS.batches}/${encodeURIComponent(b.id)}/results">results</a>${b.dead > 0 ? html` · <a href="${ADMIN_PATHS.deadLetters}?batchId=${encodeURIComponent(b.id)}">dead letters</a>` : ''}</td>
 </tr>`,
   );
-  return html`<section id="batches"><h2>Batches</h2>
-<table><thead><tr><th>batch</th><th>progress</th><th class="num">total</th><th class="num">completed</th><th class="num">dead</th><th class="num">cancelled</th><th class="num">pending</th><th>state</th><th>created</th><th></th></tr></thead>
+  return html`<section id="batches"><h2>Batches${of}</h2>
+<table><thead><tr><th>batch</th><th>tenant</th><th>progress</th><th class="num">total</th><th class="num">completed</th><th class="num">dead</th><th class="num">cancelled</th><th class="num">pending</th><th>state</th><th>created</th><th></th></tr></thead>
 <tbody>${rows}</tbody></table></section>`;
 }
 

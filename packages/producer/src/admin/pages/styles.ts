@@ -54,4 +54,11 @@ dl.facts dd { margin: 0; }
 .login button { margin-top: 1rem; width: 100%; padding: .45rem; }
 .actions { display: flex; gap: 1.5rem; margin: .8rem 0; align-items: center; }
 label.confirm { font-size: .85rem; color: var(--muted); }
+nav.ranges { display: flex; gap: .8rem; margin: .2rem 0 .6rem; }
+nav.ranges a { color: var(--accent); text-decoration: none; padding: 0 .3rem; }
+nav.ranges a[aria-current] { font-weight: 700; border-bottom: 2px solid var(--accent); }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(400px, 1fr)); gap: 1rem; }
+figure.chart { margin: 0; min-width: 0; }
+figure.chart figcaption { font-weight: 600; color: var(--muted); font-size: .85rem; margin-bottom: .2rem; }
+figure.chart .plot { min-height: 220px; }
 `);

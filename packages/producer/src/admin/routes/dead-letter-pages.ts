@@ -1,3 +1,4 @@
+import { configuredTenants } from '@atelier/shared';
 import type { DeadLetterFilter } from '@atelier/store';
 import type { FastifyInstance } from 'fastify';
 import { type AdminContext, pageContext } from '../admin-context.ts';
@@ -6,6 +7,7 @@ import { noticeFor, withNotice } from '../notice.ts';
 import { deadLetterPage } from '../pages/dead-letter-page.ts';
 import { deadLettersPage } from '../pages/dead-letters-page.ts';
 import { sendProblem } from '../problem-reply.ts';
+import { tenantParam } from './overview-routes.ts';
 
 type IdParams = { Params: { id: string } };
 type ListQuery = { Querystring: Record<string, string | undefined> };
@@ -33,6 +35,7 @@ export function deadLetterPages(scope: FastifyInstance, ctx: AdminContext): void
       page,
       filter,
       { offset, limit: PAGE_SIZE },
+      configuredTenants(ctx.options.config),
     );
     return reply.type('text/html; charset=utf-8').send(html);
   });
@@ -80,5 +83,7 @@ function filterFrom(query: Record<string, string | undefined>): DeadLetterFilter
   if (query.queue) filter.queue = query.queue;
   if (query.code) filter.code = query.code;
   if (query.batchId) filter.batchId = query.batchId;
+  const tenant = tenantParam(query.tenant);
+  if (tenant) filter.tenant = tenant;
   return filter;
 }

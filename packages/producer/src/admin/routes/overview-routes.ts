@@ -1,9 +1,11 @@
 import { Readable } from 'node:stream';
+import { configuredTenants, isTenantName } from '@atelier/shared';
 import type { BatchItemResult } from '@atelier/store';
 import type { FastifyInstance } from 'fastify';
 import { type AdminContext, pageContext } from '../admin-context.ts';
 import { maskSecrets } from '../mask-secrets.ts';
 import { noticeFor } from '../notice.ts';
+import { chartRange } from '../pages/charts-section.ts';
 import { overviewPage } from '../pages/overview-page.ts';
 
 const LINES_PER_CHUNK = 500;
@@ -12,12 +14,15 @@ const LINES_PER_CHUNK = 500;
 export function overviewRoutes(scope: FastifyInstance, ctx: AdminContext): void {
   const { options, overview, guard } = ctx;
 
-  scope.get('/', async (request, reply) => {
-    const data = await guard.run(() => overview.read(options.now()));
+  scope.get<{ Querystring: Record<string, string | undefined> }>('/', async (request, reply) => {
+    const tenant = tenantParam(request.query.tenant);
+    const data = await guard.run(() => overview.read(options.now(), undefined, tenant), 10_000);
     const notice = noticeFor(request.query);
     const page = overviewPage(
       pageContext(ctx, request, { refreshSec: options.refreshSec, ...(notice ? { notice } : {}) }),
       data,
+      configuredTenants(options.config),
+      { range: chartRange(request.query), assets: ctx.assets },
     );
     return reply.type('text/html; charset=utf-8').send(page);
   });
@@ -42,4 +47,9 @@ async function* maskedChunks(lines: AsyncIterable<BatchItemResult>): AsyncGenera
     }
   }
   if (chunk !== '') yield chunk;
+}
+
+/** A `tenant` query parameter that names a tenant (anything else: no filter). */
+export function tenantParam(value: string | undefined): string | undefined {
+  return value !== undefined && isTenantName(value) ? value : undefined;
 }

@@ -5,7 +5,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { BatchOptions } from '../../lib/batch-enqueuer.ts';
 import { JsonBatchBody } from '../../lib/json-batch-body.ts';
 import { NdjsonItems } from '../../lib/ndjson-items.ts';
+import type { Producer } from '../../lib/producer.ts';
 import { apiError } from '../error-response.ts';
+import { producerFor } from '../request-caller.ts';
 import { accepted, type RouteContext } from '../route-context.ts';
 import { limitUploads } from '../upload-slots.ts';
 
@@ -19,7 +21,7 @@ const LINES_PER_CHUNK = 500;
  * `GET /v1/batches/:id/results` (NDJSON stream).
  */
 export async function batchRoutes(app: FastifyInstance, ctx: RouteContext): Promise<void> {
-  const { producer, schemas } = ctx;
+  const { schemas, metrics } = ctx;
   const bodyLimit = ctx.config.api.bodyLimitBytes;
 
   // Encapsulated: in this scope NDJSON and JSON bodies are passed on as the raw stream, read
@@ -42,7 +44,8 @@ export async function batchRoutes(app: FastifyInstance, ctx: RouteContext): Prom
   app.addContentTypeParser('application/json', raw);
 
   app.post('/batches', async (request, reply) => {
-    let created: { id: string; total: number; created: boolean };
+    const producer = producerFor(request);
+    let created: { id: string; total: number; created: boolean; images: number };
     const type = String(request.headers['content-type'] ?? '');
     const ndjson = NDJSON_TYPES.some((t) => type.toLowerCase().startsWith(t));
     if (!(request.body instanceof Readable)) {
@@ -85,28 +88,33 @@ export async function batchRoutes(app: FastifyInstance, ctx: RouteContext): Prom
       );
     }
     const { id, total } = created;
+    metrics.countImages(producer.tenant, created.images);
     return accepted(reply, `/v1/batches/${id}`, created.created, { id, total });
   });
 
   app.get<{ Params: { id: string } }>('/batches/:id', async (request) => {
-    const { callbackUrl: _private, ...info } = await producer.getBatch(request.params.id);
+    const { callbackUrl: _private, ...info } = await producerFor(request).getBatch(
+      request.params.id,
+    );
     return info;
   });
 
+  // The caller's tenant's batches (an admin key's: any); another's is 404.
   const steer = {
-    cancel: (id: string) => producer.cancelBatch(id),
-    pause: (id: string) => producer.pauseBatch(id),
-    resume: (id: string) => producer.resumeBatch(id),
+    cancel: (p: Producer, id: string) => p.cancelBatch(id),
+    pause: (p: Producer, id: string) => p.pauseBatch(id),
+    resume: (p: Producer, id: string) => p.resumeBatch(id),
   };
   for (const [action, run] of Object.entries(steer)) {
     app.post<{ Params: { id: string } }>(`/batches/:id/${action}`, async (request, reply) => {
-      const { callbackUrl: _private, ...info } = await run(request.params.id);
+      const { callbackUrl: _private, ...info } = await run(producerFor(request), request.params.id);
       return reply.code(202).send(info);
     });
   }
 
   app.get<{ Params: { id: string } }>('/batches/:id/results', async (request, reply) => {
     const { id } = request.params;
+    const producer = producerFor(request);
     await producer.getBatch(id);
     const stream = Readable.from(ndjsonChunks(producer.batchResults(id)));
     return reply.type('application/x-ndjson; charset=utf-8').send(stream);

@@ -1,6 +1,7 @@
 import { imageKeyContentType, isImageKey } from '@atelier/shared';
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../lib/errors/not-found-error.ts';
+import { producerFor } from '../request-caller.ts';
 import type { RouteContext } from '../route-context.ts';
 
 /** An archived image never changes under its key: caches may keep it for a year. */
@@ -9,7 +10,8 @@ const CACHE_CONTROL = 'private, max-age=31536000, immutable';
 /**
  * `GET /v1/images/<jobId>/<n>.<ext>`: an archived image, streamed from the image store. Only
  * image keys are looked up (so nothing outside the archive can be named); anything else, and
- * a key the store does not hold, is 404.
+ * a key the store does not hold, is 404. An image belongs to its job's tenant (the key starts
+ * with the job id): another tenant's is 404 too.
  */
 export function imageRoutes(app: FastifyInstance, { images }: RouteContext): void {
   app.get<{ Params: { '*': string } }>('/images/*', async (request, reply) => {
@@ -22,7 +24,9 @@ export function imageRoutes(app: FastifyInstance, { images }: RouteContext): voi
       );
     }
     const contentType = isImageKey(key) ? imageKeyContentType(key) : undefined;
-    const found = contentType === undefined ? undefined : await images.get(key);
+    const jobId = key.slice(0, key.indexOf('/'));
+    const visible = contentType !== undefined && producerFor(request).sees(jobId);
+    const found = visible ? await images.get(key) : undefined;
     if (found === undefined || contentType === undefined) throw new NotFoundError('image', key);
     return reply
       .header('content-type', contentType)

@@ -83,9 +83,19 @@ function describe(field: string, issue: z.core.$ZodIssue): ValidationIssue {
 }
 
 function joinPath(prefix: string, path: readonly PropertyKey[]): string {
-  // An empty key is named `""` (left out, the field would have no name).
-  const parts = path.map((p) => (String(p) === '' ? '""' : String(p)));
+  // A key that would not show as a name (empty, blank, control characters) is named in quotes,
+  // JSON-escaped: `""`, `" "`, `"\n"` — left as it is, the field would read as nothing.
+  const parts = path.map((p) => (unreadable(String(p)) ? JSON.stringify(String(p)) : String(p)));
   return [prefix, ...parts].filter((p) => p !== '').join('.');
+}
+
+function unreadable(key: string): boolean {
+  if (key.trim() === '') return true;
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }
 
 function article(expected: string): string {
